@@ -1,0 +1,173 @@
+using System;
+using System.Collections.Generic;
+using System.Net.Http;
+using System.Text;
+
+namespace BentoSinks
+{
+    /// <summary>
+    /// Settings shared by every BentoSinks front end: where and how events are delivered to Bento's
+    /// batch events API. The Serilog sink and the OpenTelemetry exporter derive their own options from it.
+    /// </summary>
+    /// <remarks>
+    /// Options are validated when the sink or exporter is built; an invalid value throws an
+    /// <see cref="ArgumentException"/> whose <see cref="ArgumentException.ParamName"/> names the option.
+    /// <see cref="ToString"/> never shows the secret key.
+    /// </remarks>
+    public class BentoOptions
+    {
+        /// <summary>The API base used when <see cref="Endpoint"/> is not set: <c>https://app.bentonow.com/api/v1</c>.</summary>
+        public static readonly Uri DefaultEndpoint = new Uri("https://app.bentonow.com/api/v1");
+
+        /// <summary>The default <see cref="Period"/>: 10 seconds.</summary>
+        public static readonly TimeSpan DefaultPeriod = TimeSpan.FromSeconds(10);
+
+        /// <summary>The default <see cref="MaxRequestsPerMinute"/>: 20, a fifth of Bento's account-wide 100.</summary>
+        public const int DefaultMaxRequestsPerMinute = 20;
+
+        /// <summary>The largest <see cref="BatchSizeLimit"/> Bento accepts: 1,000 events a request.</summary>
+        public const int MaxBatchSize = 1000;
+
+        /// <summary>The default <see cref="QueueLimit"/>: 100,000 events.</summary>
+        public const int DefaultQueueLimit = 100_000;
+
+        /// <summary>The default <see cref="MaxRequestBytes"/>: 4 MiB (Bento documents no limit).</summary>
+        public const int DefaultMaxRequestBytes = 4 * 1024 * 1024;
+
+        /// <summary>The Bento site UUID the events belong to. Required.</summary>
+        public string? SiteUuid { get; set; }
+
+        /// <summary>The publishable key of the Bento API key pair. Required.</summary>
+        public string? PublishableKey { get; set; }
+
+        /// <summary>The secret key of the Bento API key pair. Required; never shown by <see cref="ToString"/>.</summary>
+        public string? SecretKey { get; set; }
+
+        /// <summary>
+        /// The API base; requests go to <c>{Endpoint}/batch/events</c>. Defaults to <see cref="DefaultEndpoint"/>.
+        /// Plain <c>http://</c> is accepted only for loopback hosts (an emulator on 127.0.0.1).
+        /// </summary>
+        public Uri? Endpoint { get; set; } = DefaultEndpoint;
+
+        /// <summary>The most events in one request, 1 to 1,000. Defaults to 1,000: full batches save Bento's shared request budget.</summary>
+        public int BatchSizeLimit { get; set; } = MaxBatchSize;
+
+        /// <summary>How long a batch may wait to fill after its first event. Defaults to 10 seconds.</summary>
+        public TimeSpan Period { get; set; } = DefaultPeriod;
+
+        /// <summary>
+        /// The client-side request budget of this pipeline, in requests a minute (default 20). Bento allows an account
+        /// 100 batch requests a minute across all its senders; while the budget is spent, events keep filling the next
+        /// batch. <c>0</c> lifts the budget (429 responses are still honoured).
+        /// </summary>
+        public int MaxRequestsPerMinute { get; set; } = DefaultMaxRequestsPerMinute;
+
+        /// <summary>The most events waiting in memory (default 100,000). Past it new events are dropped and counted as <c>queue_full</c>.</summary>
+        public int QueueLimit { get; set; } = DefaultQueueLimit;
+
+        /// <summary>The most bytes in one request body (default 4 MiB). An event too large on its own is dropped and counted as <c>too_large</c>.</summary>
+        public int MaxRequestBytes { get; set; } = DefaultMaxRequestBytes;
+
+        /// <summary>How long a batch is retried on 429, 5xx and network failures before it is dropped as <c>retries_exhausted</c>. Defaults to 10 minutes.</summary>
+        public TimeSpan RetryTimeLimit { get; set; } = TimeSpan.FromMinutes(10);
+
+        /// <summary>How long one HTTP request may take (default 30 seconds); a request past it is cancelled and retried.</summary>
+        public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+        /// <summary>How long disposal may take to deliver what is queued (default 30 seconds); what is left is counted as <c>shutdown</c>.</summary>
+        public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+        /// <summary>An HTTP handler to send requests through (a proxy, a test double). It is not disposed by the pipeline. When null a pooled <c>SocketsHttpHandler</c> is used.</summary>
+        public HttpMessageHandler? MessageHandler { get; set; }
+
+        /// <summary>When not empty, only these event types are delivered.</summary>
+        public ICollection<string> IncludedEventTypes { get; set; } = new HashSet<string>(StringComparer.Ordinal);
+
+        /// <summary>Event types never delivered. Defaults to <c>$view</c> (page views), which Bento cannot use without an identified user.</summary>
+        public ICollection<string> ExcludedEventTypes { get; set; } = new HashSet<string>(StringComparer.Ordinal) { "$view" };
+
+        /// <summary>The clock of the pipeline's periods, budget and retries. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake one.</summary>
+        public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+        /// <summary>Copies every option of this instance to <paramref name="target"/>.</summary>
+        /// <param name="target">The options to overwrite.</param>
+        protected void CopyTo(BentoOptions target)
+        {
+            if (target is null) throw new ArgumentNullException(nameof(target));
+            target.SiteUuid = SiteUuid;
+            target.PublishableKey = PublishableKey;
+            target.SecretKey = SecretKey;
+            target.Endpoint = Endpoint;
+            target.BatchSizeLimit = BatchSizeLimit;
+            target.Period = Period;
+            target.MaxRequestsPerMinute = MaxRequestsPerMinute;
+            target.QueueLimit = QueueLimit;
+            target.MaxRequestBytes = MaxRequestBytes;
+            target.RetryTimeLimit = RetryTimeLimit;
+            target.RequestTimeout = RequestTimeout;
+            target.ShutdownTimeout = ShutdownTimeout;
+            target.MessageHandler = MessageHandler;
+            target.IncludedEventTypes = new HashSet<string>(IncludedEventTypes ?? Array.Empty<string>(), StringComparer.Ordinal);
+            target.ExcludedEventTypes = new HashSet<string>(ExcludedEventTypes ?? Array.Empty<string>(), StringComparer.Ordinal);
+            target.TimeProvider = TimeProvider;
+        }
+
+        /// <summary>Describes the options without the secret key.</summary>
+        /// <returns>A description safe for logs.</returns>
+        public override string ToString()
+        {
+            var sb = new StringBuilder(GetType().Name).Append(" { ");
+            sb.Append("SiteUuid = ").Append(SiteUuid ?? "(null)");
+            sb.Append(", PublishableKey = ").Append(PublishableKey ?? "(null)");
+            sb.Append(", SecretKey = ").Append(string.IsNullOrEmpty(SecretKey) ? "(not set)" : "***");
+            sb.Append(", Endpoint = ").Append(Endpoint?.GetLeftPart(UriPartial.Path) ?? "(null)");
+            sb.Append(", BatchSizeLimit = ").Append(BatchSizeLimit);
+            sb.Append(", Period = ").Append(Period);
+            sb.Append(", MaxRequestsPerMinute = ").Append(MaxRequestsPerMinute);
+            sb.Append(", QueueLimit = ").Append(QueueLimit);
+            sb.Append(" }");
+            return sb.ToString();
+        }
+
+        internal PipelineSettings Validate()
+        {
+            if (string.IsNullOrWhiteSpace(SiteUuid))
+                throw new ArgumentException("A Bento site UUID is required (System > API Keys in Bento).", nameof(SiteUuid));
+            if (string.IsNullOrWhiteSpace(PublishableKey))
+                throw new ArgumentException("A Bento publishable key is required.", nameof(PublishableKey));
+            if (string.IsNullOrWhiteSpace(SecretKey))
+                throw new ArgumentException("A Bento secret key is required.", nameof(SecretKey));
+            var endpoint = Endpoint ?? throw new ArgumentException("The Bento endpoint must not be null.", nameof(Endpoint));
+            if (!endpoint.IsAbsoluteUri)
+                throw new ArgumentException("The Bento endpoint must be an absolute URI.", nameof(Endpoint));
+            if (endpoint.Scheme == Uri.UriSchemeHttp)
+            {
+                if (!endpoint.IsLoopback)
+                    throw new ArgumentException("The Bento endpoint must use https:// unless its host is loopback (127.0.0.1, ::1, localhost): the credentials travel in every request.", nameof(Endpoint));
+            }
+            else if (endpoint.Scheme != Uri.UriSchemeHttps)
+            {
+                throw new ArgumentException("The Bento endpoint must be an https:// URI.", nameof(Endpoint));
+            }
+            if (BatchSizeLimit < 1 || BatchSizeLimit > MaxBatchSize)
+                throw new ArgumentException($"The batch size limit must be between 1 and {MaxBatchSize} (Bento accepts at most {MaxBatchSize} events a request); it was {BatchSizeLimit}.", nameof(BatchSizeLimit));
+            if (Period <= TimeSpan.Zero)
+                throw new ArgumentException("The period must be positive.", nameof(Period));
+            if (MaxRequestsPerMinute < 0)
+                throw new ArgumentException("The request budget must be 0 (no budget) or positive.", nameof(MaxRequestsPerMinute));
+            if (QueueLimit < 1)
+                throw new ArgumentException("The queue limit must be positive.", nameof(QueueLimit));
+            if (MaxRequestBytes < 1024)
+                throw new ArgumentException("The request byte limit must be at least 1024.", nameof(MaxRequestBytes));
+            if (RetryTimeLimit < TimeSpan.Zero)
+                throw new ArgumentException("The retry time limit must not be negative.", nameof(RetryTimeLimit));
+            if (RequestTimeout <= TimeSpan.Zero)
+                throw new ArgumentException("The request timeout must be positive.", nameof(RequestTimeout));
+            if (ShutdownTimeout < TimeSpan.Zero)
+                throw new ArgumentException("The shutdown timeout must not be negative.", nameof(ShutdownTimeout));
+            if (TimeProvider is null)
+                throw new ArgumentException("The time provider must not be null.", nameof(TimeProvider));
+            return new PipelineSettings(this, endpoint);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Threading.Tasks;
+using BentoSinks.Json;
+
+namespace BentoSinks.Delivery
+{
+    /// <summary>
+    /// The events of one request, already serialized: each event's bytes stored back to back, so a batch can be
+    /// split (400, 413) into requests without serializing anything again.
+    /// </summary>
+    internal sealed class Batch : IDisposable
+    {
+        private readonly PooledBufferWriter _bytes = new PooledBufferWriter(64 * 1024);
+        private readonly List<(int Offset, int Length)> _events = new List<(int, int)>();
+        private readonly byte[] _prefix;
+        private static readonly byte[] Suffix = { (byte)']', (byte)'}' };
+
+        public Batch(string siteUuid)
+        {
+            var buffer = new PooledBufferWriter(256);
+            using (var writer = new Utf8JsonWriter(buffer, BentoJson.WriterOptions))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("site_uuid", siteUuid);
+                writer.WritePropertyName("events");
+                writer.WriteStartArray();
+                writer.Flush();
+            }
+            // The writer wrote '{"site_uuid":"…","events":[' (it cannot be left open, so it was flushed mid-way).
+            _prefix = buffer.WrittenSpan.ToArray();
+            buffer.Dispose();
+        }
+
+        public int Count => _events.Count;
+
+        /// <summary>The timestamp (from the pipeline's TimeProvider) when the first event entered the batch.</summary>
+        public long FirstEventTimestamp { get; set; }
+
+        /// <summary>The request body size if every event of the batch is sent in one request.</summary>
+        public long BodyLength => BodyLengthOf(0, _events.Count);
+
+        public long BodyLengthOf(int start, int count)
+        {
+            long length = _prefix.Length + Suffix.Length + Math.Max(0, count - 1);
+            for (var i = start; i < start + count; i++) length += _events[i].Length;
+            return length;
+        }
+
+        /// <summary>The request size of a batch holding one event of <paramref name="eventLength"/> bytes.</summary>
+        public long SingleEventBodyLength(int eventLength) => _prefix.Length + Suffix.Length + eventLength;
+
+        /// <summary>The body size if an event of <paramref name="eventLength"/> bytes were added.</summary>
+        public long BodyLengthWith(int eventLength) => BodyLength + eventLength + (_events.Count > 0 ? 1 : 0);
+
+        public void Add(ReadOnlySpan<byte> eventJson)
+        {
+            var offset = _bytes.WrittenCount;
+            _bytes.Write(eventJson);
+            _events.Add((offset, eventJson.Length));
+        }
+
+        public void Clear()
+        {
+            _bytes.Clear();
+            _events.Clear();
+            _bytes.TrimIfLargerThan(16 * 1024 * 1024);
+        }
+
+        public HttpContent CreateContent(int start, int count) => new BatchContent(this, start, count);
+
+        public void Dispose() => _bytes.Dispose();
+
+        /// <summary>Streams the request body of events [start, start+count) without building a copy of it.</summary>
+        private sealed class BatchContent : HttpContent
+        {
+            private readonly Batch _batch;
+            private readonly int _start;
+            private readonly int _count;
+
+            public BatchContent(Batch batch, int start, int count)
+            {
+                _batch = batch;
+                _start = start;
+                _count = count;
+                Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            }
+
+            protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+            {
+                var raw = _batch._bytes.RawBuffer;
+                await stream.WriteAsync(_batch._prefix, 0, _batch._prefix.Length).ConfigureAwait(false);
+                for (var i = _start; i < _start + _count; i++)
+                {
+                    if (i > _start) stream.WriteByte((byte)',');
+                    var (offset, length) = _batch._events[i];
+                    await stream.WriteAsync(raw, offset, length).ConfigureAwait(false);
+                }
+                await stream.WriteAsync(Suffix, 0, Suffix.Length).ConfigureAwait(false);
+            }
+
+            protected override bool TryComputeLength(out long length)
+            {
+                length = _batch.BodyLengthOf(_start, _count);
+                return true;
+            }
+        }
+    }
+}

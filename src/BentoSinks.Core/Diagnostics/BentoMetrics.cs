@@ -1,0 +1,65 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace BentoSinks.Diagnostics
+{
+    /// <summary>
+    /// The pipeline's instruments, on a <see cref="Meter"/> named <c>BentoSinks.Core</c>: events sent, events dropped by
+    /// reason, requests by outcome, retries, batch send duration and queue depth.
+    /// </summary>
+    internal sealed class BentoMetrics : IDisposable
+    {
+        public const string MeterName = "BentoSinks.Core";
+
+        private static readonly KeyValuePair<string, object?>[][] ReasonTags = CreateReasonTags();
+
+        private readonly Meter _meter;
+        private readonly Counter<long> _sent;
+        private readonly Counter<long> _dropped;
+        private readonly Counter<long> _retries;
+        private readonly Counter<long> _requests;
+        private readonly Histogram<double> _sendDuration;
+        private readonly KeyValuePair<string, object?> _pipelineTag;
+
+        public BentoMetrics(string pipelineName, Func<long> queueDepth)
+        {
+            _meter = new Meter(MeterName, typeof(BentoMetrics).Assembly.GetName().Version?.ToString());
+            _pipelineTag = new KeyValuePair<string, object?>("bento.pipeline", pipelineName);
+            _sent = _meter.CreateCounter<long>("bento.events.sent", "{event}", "Events Bento accepted.");
+            _dropped = _meter.CreateCounter<long>("bento.events.dropped", "{event}", "Events not delivered, by reason.");
+            _retries = _meter.CreateCounter<long>("bento.requests.retries", "{request}", "Requests retried after 429, 5xx, a timeout or a network failure.");
+            _requests = _meter.CreateCounter<long>("bento.requests", "{request}", "Requests sent to Bento, by HTTP status (0 when no response arrived).");
+            _sendDuration = _meter.CreateHistogram<double>("bento.batch.send.duration", "s", "Time to deliver one batch, retries included.");
+            var tag = _pipelineTag;
+            _meter.CreateObservableGauge("bento.queue.depth", () => new Measurement<long>(queueDepth(), tag), "{event}", "Events accepted and not yet delivered or dropped.");
+        }
+
+        public void Sent(long n)
+        {
+            if (n > 0) _sent.Add(n, _pipelineTag);
+        }
+
+        public void Dropped(DropReason reason, long n)
+        {
+            if (n > 0) _dropped.Add(n, _pipelineTag, ReasonTags[(int)reason][0]);
+        }
+
+        public void Retry() => _retries.Add(1, _pipelineTag);
+
+        public void Request(int status) => _requests.Add(1, _pipelineTag, new KeyValuePair<string, object?>("http.response.status_code", status));
+
+        public void BatchSent(TimeSpan duration) => _sendDuration.Record(duration.TotalSeconds, _pipelineTag);
+
+        public void Dispose() => _meter.Dispose();
+
+        private static KeyValuePair<string, object?>[][] CreateReasonTags()
+        {
+            var tags = new KeyValuePair<string, object?>[DropReasons.Count][];
+            for (var i = 0; i < tags.Length; i++)
+                tags[i] = new[] { new KeyValuePair<string, object?>("reason", ((DropReason)i).Name()) };
+            return tags;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+namespace BentoSinks.Diagnostics
+{
+    /// <summary>Why an analytics event was not delivered. Every undelivered event is counted under exactly one reason.</summary>
+    internal enum DropReason
+    {
+        /// <summary>The bounded queue was full.</summary>
+        QueueFull,
+        /// <summary>The event carried no usable email.</summary>
+        NoEmail,
+        /// <summary>The event type is routed away from Bento (<c>ExcludedEventTypes</c> / <c>IncludedEventTypes</c>).</summary>
+        Excluded,
+        /// <summary>The event could not be mapped (an invalid <c>$purchase</c>, a failing formatter).</summary>
+        Invalid,
+        /// <summary>The event alone is larger than the request byte limit.</summary>
+        TooLarge,
+        /// <summary>Bento refused the event (400 isolated to it, another 4xx, or counted in <c>failed</c>).</summary>
+        Rejected,
+        /// <summary>Retries on 429, 5xx and network failures lasted past the retry time limit.</summary>
+        RetriesExhausted,
+        /// <summary>Bento answered 401 or 403: the credentials or the account are wrong.</summary>
+        Unauthorized,
+        /// <summary>The pipeline was disposed before the event could be delivered.</summary>
+        Shutdown,
+    }
+
+    internal static class DropReasons
+    {
+        public const int Count = 9;
+
+        private static readonly string[] Names =
+        {
+            "queue_full", "no_email", "excluded", "invalid", "too_large", "rejected", "retries_exhausted", "unauthorized", "shutdown",
+        };
+
+        private static readonly string[] Explanations =
+        {
+            "the queue was full; raise QueueLimit or check that Bento is reachable",
+            "analytics events need an email (an Email, UserEmail or user.email property or tag, usually set by an enricher or log context)",
+            "their event type is excluded from Bento by ExcludedEventTypes / IncludedEventTypes",
+            "they could not be mapped to a valid Bento event",
+            "each was larger than the request byte limit on its own",
+            "Bento refused them",
+            "Bento could not be reached within the retry time limit",
+            "Bento refused the credentials (401/403): check the site UUID, the keys and the User-Agent",
+            "the pipeline was disposed before they could be delivered",
+        };
+
+        public static string Name(this DropReason reason) => Names[(int)reason];
+
+        public static string Explanation(this DropReason reason) => Explanations[(int)reason];
+    }
+}

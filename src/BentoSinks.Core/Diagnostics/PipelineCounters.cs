@@ -1,0 +1,57 @@
+using System.Threading;
+
+namespace BentoSinks.Diagnostics
+{
+    /// <summary>
+    /// The pipeline's accounting, updated atomically. At every moment
+    /// <c>Offered = Sent + dropped (all reasons) + InFlight</c>, where offered counts every analytics event the
+    /// front end handed over (including those dropped before the queue: no email, excluded, queue full).
+    /// </summary>
+    internal sealed class PipelineCounters
+    {
+        private long _offered;
+        private long _sent;
+        private long _requests;
+        private long _retries;
+        private readonly long[] _dropped = new long[DropReasons.Count];
+
+        public long Offered => Volatile.Read(ref _offered);
+        public long Sent => Volatile.Read(ref _sent);
+        public long Requests => Volatile.Read(ref _requests);
+        public long Retries => Volatile.Read(ref _retries);
+
+        public long Dropped(DropReason reason) => Volatile.Read(ref _dropped[(int)reason]);
+
+        public long DroppedTotal
+        {
+            get
+            {
+                long total = 0;
+                for (var i = 0; i < _dropped.Length; i++) total += Volatile.Read(ref _dropped[i]);
+                return total;
+            }
+        }
+
+        /// <summary>Events accepted and neither sent nor dropped yet.</summary>
+        public long InFlight => Offered - Sent - DroppedTotal;
+
+        internal void AddOffered() => Interlocked.Increment(ref _offered);
+        internal void AddSent(long n) => Interlocked.Add(ref _sent, n);
+        internal void AddDropped(DropReason reason, long n) => Interlocked.Add(ref _dropped[(int)reason], n);
+        internal void AddRequest() => Interlocked.Increment(ref _requests);
+        internal void AddRetry() => Interlocked.Increment(ref _retries);
+
+        public override string ToString()
+        {
+            var sb = new System.Text.StringBuilder();
+            sb.Append("offered=").Append(Offered).Append(" sent=").Append(Sent).Append(" in_flight=").Append(InFlight)
+              .Append(" requests=").Append(Requests).Append(" retries=").Append(Retries);
+            for (var i = 0; i < _dropped.Length; i++)
+            {
+                var n = Volatile.Read(ref _dropped[i]);
+                if (n > 0) sb.Append(" dropped.").Append(((DropReason)i).Name()).Append('=').Append(n);
+            }
+            return sb.ToString();
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using System;
+
+namespace BentoSinks.Diagnostics
+{
+    /// <summary>
+    /// Rate-limits diagnostics: at most one line per drop reason (and per problem key) per interval, carrying the
+    /// count gathered since the last line. What is still pending is written by <see cref="FlushPending"/>.
+    /// </summary>
+    internal sealed class RateLimitedReporter
+    {
+        private readonly IBentoDiagnostics _sink;
+        private readonly TimeProvider _time;
+        private readonly TimeSpan _interval;
+        private readonly object _gate = new object();
+        private readonly long[] _pending = new long[DropReasons.Count];
+        private readonly long[] _lastReport = new long[DropReasons.Count];
+        private readonly System.Collections.Generic.Dictionary<string, (long last, int suppressed)> _problems =
+            new System.Collections.Generic.Dictionary<string, (long, int)>(StringComparer.Ordinal);
+
+        public RateLimitedReporter(IBentoDiagnostics sink, TimeProvider time, TimeSpan interval)
+        {
+            _sink = sink;
+            _time = time;
+            _interval = interval;
+            for (var i = 0; i < _lastReport.Length; i++) _lastReport[i] = long.MinValue;
+        }
+
+        public void Dropped(DropReason reason, long count)
+        {
+            if (count <= 0) return;
+            string? line = null;
+            lock (_gate)
+            {
+                var i = (int)reason;
+                _pending[i] += count;
+                var now = _time.GetTimestamp();
+                if (_lastReport[i] == long.MinValue || _time.GetElapsedTime(_lastReport[i], now) >= _interval)
+                {
+                    line = Format(reason, _pending[i]);
+                    _pending[i] = 0;
+                    _lastReport[i] = now;
+                }
+            }
+            if (line != null) Write(reason == DropReason.Unauthorized, line);
+        }
+
+        /// <summary>Reports a problem (not a drop) at most once per interval per key.</summary>
+        public void Problem(string key, string message, bool error)
+        {
+            string? line = null;
+            lock (_gate)
+            {
+                var now = _time.GetTimestamp();
+                if (!_problems.TryGetValue(key, out var entry) || _time.GetElapsedTime(entry.last, now) >= _interval)
+                {
+                    line = entry.suppressed > 0 ? $"{message} ({entry.suppressed} similar reports suppressed)" : message;
+                    _problems[key] = (now, 0);
+                }
+                else
+                {
+                    _problems[key] = (entry.last, entry.suppressed + 1);
+                }
+            }
+            if (line != null) Write(error, line);
+        }
+
+        public void FlushPending()
+        {
+            for (var i = 0; i < DropReasons.Count; i++)
+            {
+                long count;
+                lock (_gate)
+                {
+                    count = _pending[i];
+                    _pending[i] = 0;
+                }
+                if (count > 0) Write((DropReason)i == DropReason.Unauthorized, Format((DropReason)i, count));
+            }
+        }
+
+        private static string Format(DropReason reason, long count)
+            => $"Bento: dropped {count} event{(count == 1 ? "" : "s")} ({reason.Name()}): {reason.Explanation()}.";
+
+        private void Write(bool error, string line)
+        {
+            try
+            {
+                if (error) _sink.Error(line); else _sink.Warning(line);
+            }
+            catch
+            {
+                // A diagnostics sink must never break delivery.
+            }
+        }
+    }
+}

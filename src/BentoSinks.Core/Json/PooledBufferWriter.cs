@@ -1,0 +1,89 @@
+using System;
+using System.Buffers;
+
+namespace BentoSinks.Json
+{
+    /// <summary>A growable byte buffer rented from <see cref="ArrayPool{T}"/>, reused across events.</summary>
+    internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
+    {
+        private byte[] _buffer;
+        private int _written;
+
+        public PooledBufferWriter(int initialCapacity = 4096)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+        }
+
+        public int WrittenCount => _written;
+
+        public ReadOnlySpan<byte> WrittenSpan => new ReadOnlySpan<byte>(_buffer, 0, _written);
+
+        public ReadOnlyMemory<byte> WrittenMemory => new ReadOnlyMemory<byte>(_buffer, 0, _written);
+
+        public byte[] RawBuffer => _buffer;
+
+        public void Clear() => _written = 0;
+
+        /// <summary>Keeps only the bytes from <paramref name="start"/> on, moved to the front.</summary>
+        public void DiscardBefore(int start)
+        {
+            if (start <= 0) return;
+            var remaining = _written - start;
+            if (remaining > 0) Buffer.BlockCopy(_buffer, start, _buffer, 0, remaining);
+            _written = Math.Max(0, remaining);
+        }
+
+        public void Write(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(GetSpan(bytes.Length));
+            _written += bytes.Length;
+        }
+
+        public void Advance(int count)
+        {
+            if (count < 0 || _written + count > _buffer.Length) throw new ArgumentOutOfRangeException(nameof(count));
+            _written += count;
+        }
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            Ensure(sizeHint);
+            return _buffer.AsMemory(_written);
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0)
+        {
+            Ensure(sizeHint);
+            return _buffer.AsSpan(_written);
+        }
+
+        /// <summary>Returns an oversized buffer to the pool so that one huge event does not pin memory.</summary>
+        public void TrimIfLargerThan(int bytes)
+        {
+            if (_buffer.Length > bytes && _written == 0)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = ArrayPool<byte>.Shared.Rent(4096);
+            }
+        }
+
+        private void Ensure(int sizeHint)
+        {
+            if (sizeHint < 1) sizeHint = 256;
+            if (_buffer.Length - _written >= sizeHint) return;
+            var newSize = Math.Max(_buffer.Length * 2, _written + sizeHint);
+            var next = ArrayPool<byte>.Shared.Rent(newSize);
+            Buffer.BlockCopy(_buffer, 0, next, 0, _written);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = next;
+        }
+
+        public void Dispose()
+        {
+            var b = _buffer;
+            _buffer = Array.Empty<byte>();
+            _written = 0;
+            if (b.Length > 0) ArrayPool<byte>.Shared.Return(b);
+        }
+    }
+}

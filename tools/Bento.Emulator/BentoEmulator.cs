@@ -1,0 +1,338 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Bento.Emulator
+{
+    /// <summary>
+    /// Bento's batch events API on loopback, on a real Kestrel server: the same credentials, User-Agent, site UUID and
+    /// body rules as Bento, an optional rate limit, fault injection, and a thread-safe record of what it received.
+    /// </summary>
+    public sealed class BentoEmulator : IAsyncDisposable
+    {
+        private readonly BentoEmulatorOptions _options;
+        private readonly WebApplication _app;
+        private readonly object _gate = new object();
+        private readonly List<ReceivedRequest> _requests = new List<ReceivedRequest>();
+        private readonly List<ReceivedEvent> _events = new List<ReceivedEvent>();
+        private readonly Queue<Fault> _script = new Queue<Fault>();
+        private readonly Queue<DateTimeOffset> _window = new Queue<DateTimeOffset>();
+        private readonly Dictionary<string, int> _countsByType = new Dictionary<string, int>(StringComparer.Ordinal);
+        private readonly string _expectedAuthorization;
+        private Random? _random;
+        private double _randomRate;
+        private Fault[] _randomFaults = Array.Empty<Fault>();
+        private int _eventCount;
+        private int _requestsStarted;
+        private TaskCompletionSource<bool> _changed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        private BentoEmulator(BentoEmulatorOptions options, WebApplication app)
+        {
+            _options = options;
+            _app = app;
+            _expectedAuthorization = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(options.PublishableKey + ":" + options.SecretKey));
+        }
+
+        /// <summary>The server's root, e.g. <c>http://127.0.0.1:54321/</c>.</summary>
+        public Uri BaseAddress { get; private set; } = null!;
+
+        /// <summary>The API base to configure a client with: <c>{BaseAddress}api/v1</c>.</summary>
+        public Uri ApiBase => new Uri(BaseAddress, "api/v1");
+
+        /// <summary>The options the emulator runs with.</summary>
+        public BentoEmulatorOptions Options => _options;
+
+        /// <summary>A snapshot of every request received, in arrival order.</summary>
+        public IReadOnlyList<ReceivedRequest> Requests { get { lock (_gate) return _requests.ToArray(); } }
+
+        /// <summary>A snapshot of every event accepted, in arrival order (empty when <see cref="BentoEmulatorOptions.RecordEvents"/> is off).</summary>
+        public IReadOnlyList<ReceivedEvent> Events { get { lock (_gate) return _events.ToArray(); } }
+
+        /// <summary>How many requests have reached the handler, including those still being answered.</summary>
+        public int RequestsStarted => Volatile.Read(ref _requestsStarted);
+
+        /// <summary>How many events were accepted.</summary>
+        public int EventCount => Volatile.Read(ref _eventCount);
+
+        /// <summary>Accepted events counted by type.</summary>
+        public IReadOnlyDictionary<string, int> CountsByType { get { lock (_gate) return new Dictionary<string, int>(_countsByType); } }
+
+        /// <summary>When set, an event for which it returns true is refused: the request gets 400 naming its index.</summary>
+        public Func<JsonElement, bool>? Poison { get; set; }
+
+        /// <summary>Starts an emulator; with default options it listens on 127.0.0.1 on a free port.</summary>
+        public static async Task<BentoEmulator> StartAsync(BentoEmulatorOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            options ??= new BentoEmulatorOptions();
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseUrls(options.Url);
+            builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 256L * 1024 * 1024);
+            var app = builder.Build();
+            var emulator = new BentoEmulator(options, app);
+            app.MapPost("/api/v1/batch/events", emulator.HandleBatchAsync);
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            emulator.BaseAddress = new Uri(address.EndsWith("/", StringComparison.Ordinal) ? address : address + "/");
+            return emulator;
+        }
+
+        /// <summary>Queues faults for the next requests, one per request, in order.</summary>
+        public void EnqueueFaults(params Fault[] faults)
+        {
+            lock (_gate) foreach (var f in faults) _script.Enqueue(f);
+        }
+
+        /// <summary>Injects one of <paramref name="faults"/> (chosen by a seeded generator) into a <paramref name="rate"/> share of requests.</summary>
+        public void SetRandomFaults(double rate, int seed, params Fault[] faults)
+        {
+            lock (_gate)
+            {
+                _random = new Random(seed);
+                _randomRate = rate;
+                _randomFaults = faults;
+            }
+        }
+
+        /// <summary>Stops injecting faults (scripted and random).</summary>
+        public void ClearFaults()
+        {
+            lock (_gate)
+            {
+                _script.Clear();
+                _random = null;
+                _randomRate = 0;
+            }
+        }
+
+        /// <summary>Waits until at least <paramref name="count"/> events were accepted; throws <see cref="TimeoutException"/> past <paramref name="timeout"/> (real time).</summary>
+        public async Task WaitForEventsAsync(int count, TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            while (EventCount < count)
+            {
+                Task changed;
+                lock (_gate) changed = _changed.Task;
+                if (EventCount >= count) break;
+                var done = await Task.WhenAny(changed, Task.Delay(Timeout.Infinite, cts.Token)).ConfigureAwait(false);
+                if (done != changed) throw new TimeoutException($"The emulator received {EventCount} of {count} events within {timeout}.");
+            }
+        }
+
+        /// <summary>Waits until at least <paramref name="count"/> requests arrived (real time).</summary>
+        public async Task WaitForRequestsAsync(int count, TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            while (true)
+            {
+                Task changed;
+                lock (_gate)
+                {
+                    if (_requests.Count >= count) return;
+                    changed = _changed.Task;
+                }
+                var done = await Task.WhenAny(changed, Task.Delay(Timeout.Infinite, cts.Token)).ConfigureAwait(false);
+                if (done != changed) throw new TimeoutException($"The emulator received {Requests.Count} of {count} requests within {timeout}.");
+            }
+        }
+
+        private async Task HandleBatchAsync(HttpContext context)
+        {
+            Interlocked.Increment(ref _requestsStarted);
+            var request = context.Request;
+            string body;
+            using (var reader = new StreamReader(request.Body, Encoding.UTF8))
+                body = await reader.ReadToEndAsync().ConfigureAwait(false);
+            var headers = request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+            var pathAndQuery = request.Path + request.QueryString;
+
+            var fault = NextFault();
+            if (fault != null)
+            {
+                switch (fault.Kind)
+                {
+                    case FaultKind.Abort:
+                        Record(pathAndQuery, headers, body, 0, 0, null);
+                        context.Abort();
+                        return;
+                    case FaultKind.Status:
+                        if (fault.RetryAfter != null) context.Response.Headers["Retry-After"] = fault.RetryAfter;
+                        await Answer(context, pathAndQuery, headers, body, fault.Status, new { error = $"injected {fault.Status}" }).ConfigureAwait(false);
+                        return;
+                    case FaultKind.Html:
+                        Record(pathAndQuery, headers, body, 200, 0, null);
+                        context.Response.StatusCode = 200;
+                        context.Response.ContentType = "text/html";
+                        await context.Response.WriteAsync("<!DOCTYPE html><html><body>Attention Required!</body></html>").ConfigureAwait(false);
+                        return;
+                    case FaultKind.Delay:
+                        try
+                        {
+                            await Task.Delay(fault.Delay, _options.TimeProvider, context.RequestAborted).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            Record(pathAndQuery, headers, body, 0, 0, null);
+                            return;
+                        }
+                        break;
+                }
+            }
+
+            if (!headers.TryGetValue("user-agent", out var ua) || string.IsNullOrWhiteSpace(ua))
+            {
+                await Answer(context, pathAndQuery, headers, body, 403, new { error = "Forbidden: a User-Agent is required" }).ConfigureAwait(false);
+                return;
+            }
+
+            JsonDocument? doc = null;
+            try { doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 256 }); }
+            catch (JsonException) { }
+            using (doc)
+            {
+                string? querySite = request.Query.TryGetValue("site_uuid", out var q) ? q.ToString() : null;
+                string? bodySite = doc != null && doc.RootElement.ValueKind == JsonValueKind.Object &&
+                                   doc.RootElement.TryGetProperty("site_uuid", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+                if ((querySite is null && bodySite is null) ||
+                    (querySite != null && querySite != _options.SiteUuid) ||
+                    (bodySite != null && bodySite != _options.SiteUuid))
+                {
+                    await Answer(context, pathAndQuery, headers, body, 401, new { error = "Unauthorized: missing or unknown site_uuid" }).ConfigureAwait(false);
+                    return;
+                }
+                if (!headers.TryGetValue("authorization", out var auth) || !string.Equals(auth, _expectedAuthorization, StringComparison.Ordinal))
+                {
+                    await Answer(context, pathAndQuery, headers, body, 401, new { error = "Unauthorized: bad credentials" }).ConfigureAwait(false);
+                    return;
+                }
+                if (!TryTakeRateSlot(out var retryAfter))
+                {
+                    context.Response.Headers["Retry-After"] = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    await Answer(context, pathAndQuery, headers, body, 429, new { error = "Too Many Requests" }).ConfigureAwait(false);
+                    return;
+                }
+                if (_options.MaxRequestBytes is { } max && Encoding.UTF8.GetByteCount(body) > max)
+                {
+                    await Answer(context, pathAndQuery, headers, body, 413, new { error = "Payload Too Large" }).ConfigureAwait(false);
+                    return;
+                }
+                if (doc is null)
+                {
+                    await Answer(context, pathAndQuery, headers, body, 400, new { error = "the body is not valid JSON" }).ConfigureAwait(false);
+                    return;
+                }
+                if (!BentoValidation.TryValidate(doc.RootElement, out var error, out var index))
+                {
+                    await Answer(context, pathAndQuery, headers, body, 400, new { error, index }).ConfigureAwait(false);
+                    return;
+                }
+                var poison = Poison;
+                if (poison != null)
+                {
+                    var i = 0;
+                    foreach (var e in doc.RootElement.GetProperty("events").EnumerateArray())
+                    {
+                        if (poison(e))
+                        {
+                            await Answer(context, pathAndQuery, headers, body, 400, new { error = $"event {i} was refused", index = i }).ConfigureAwait(false);
+                            return;
+                        }
+                        i++;
+                    }
+                }
+                var events = doc.RootElement.GetProperty("events");
+                var n = events.GetArrayLength();
+                Record(pathAndQuery, headers, body, 200, n, events);
+                if (_options.LogToConsole) Console.WriteLine(Describe(events));
+                context.Response.StatusCode = 200;
+                await context.Response.WriteAsJsonAsync(new { results = n, failed = 0 }).ConfigureAwait(false);
+            }
+        }
+
+        private static string Describe(JsonElement events)
+        {
+            var byType = events.EnumerateArray().GroupBy(e => e.GetProperty("type").GetString()).Select(g => $"{g.Key} x{g.Count()}");
+            return $"[emulator] batch of {events.GetArrayLength()} events accepted: {string.Join(", ", byType)}";
+        }
+
+        private async Task Answer(HttpContext context, string pathAndQuery, Dictionary<string, string> headers, string body, int status, object error)
+        {
+            Record(pathAndQuery, headers, body, status, 0, null);
+            context.Response.StatusCode = status;
+            await context.Response.WriteAsJsonAsync(error).ConfigureAwait(false);
+        }
+
+        private Fault? NextFault()
+        {
+            lock (_gate)
+            {
+                if (_script.Count > 0) return _script.Dequeue();
+                if (_random != null && _randomFaults.Length > 0 && _random.NextDouble() < _randomRate)
+                    return _randomFaults[_random.Next(_randomFaults.Length)];
+                return null;
+            }
+        }
+
+        private bool TryTakeRateSlot(out int retryAfterSeconds)
+        {
+            retryAfterSeconds = 0;
+            if (_options.RateLimitPerMinute is not { } limit) return true;
+            var now = _options.TimeProvider.GetUtcNow();
+            lock (_gate)
+            {
+                while (_window.Count > 0 && now - _window.Peek() >= TimeSpan.FromMinutes(1)) _window.Dequeue();
+                if (_window.Count >= limit)
+                {
+                    var wait = _window.Peek() + TimeSpan.FromMinutes(1) - now;
+                    retryAfterSeconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+                    return false;
+                }
+                _window.Enqueue(now);
+                return true;
+            }
+        }
+
+        private void Record(string pathAndQuery, Dictionary<string, string> headers, string body, int status, int eventCount, JsonElement? events)
+        {
+            lock (_gate)
+            {
+                var index = _requests.Count;
+                _requests.Add(new ReceivedRequest(_options.TimeProvider.GetUtcNow(), pathAndQuery, headers, _options.RecordEvents ? body : "", status, eventCount));
+                if (events is { } array)
+                {
+                    foreach (var e in array.EnumerateArray())
+                    {
+                        var type = e.GetProperty("type").GetString()!;
+                        _countsByType[type] = _countsByType.TryGetValue(type, out var c) ? c + 1 : 1;
+                        if (_options.RecordEvents) _events.Add(new ReceivedEvent(e.Clone(), index));
+                    }
+                    _eventCount += eventCount;
+                }
+                var changed = _changed;
+                _changed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                changed.TrySetResult(true);
+            }
+        }
+
+        /// <summary>Stops the server.</summary>
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync().ConfigureAwait(false);
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
