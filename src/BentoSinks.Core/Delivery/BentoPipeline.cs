@@ -46,6 +46,12 @@ namespace BentoSinks.Delivery
         private long _delayTarget;
         private CancellationTokenSource? _delayCts;
 
+        /// <summary>
+        /// Told about every item dropped after it reached the pipeline, with the items (a Serilog failure listener
+        /// forwards them to a fallback sink). Excluded events are not reported. Must not throw; exceptions are swallowed.
+        /// </summary>
+        public Action<DropReason, IReadOnlyList<T>>? ItemsDropped { get; set; }
+
         public BentoPipeline(PipelineSettings settings, IBentoEventFormatter<T> formatter, IBentoDiagnostics diagnostics, string pipelineName)
         {
             _settings = settings;
@@ -98,14 +104,30 @@ namespace BentoSinks.Delivery
                 // TryWrite does not throw; this guards the caller regardless.
             }
             Drop(_closing ? DropReason.Shutdown : DropReason.QueueFull, 1);
+            NotifyDropped(_closing ? DropReason.Shutdown : DropReason.QueueFull, item);
             return false;
         }
 
         /// <summary>Counts an analytics event the front end refused before the queue (no email, excluded type, invalid).</summary>
-        public void Reject(DropReason reason)
+        public void Reject(DropReason reason, T item)
         {
             Counters.AddOffered();
             Drop(reason, 1);
+            if (reason != DropReason.Excluded) NotifyDropped(reason, item);
+        }
+
+        private void NotifyDropped(DropReason reason, T item)
+        {
+            if (ItemsDropped is null) return;
+            NotifyDropped(reason, new[] { item });
+        }
+
+        private void NotifyDropped(DropReason reason, IReadOnlyList<T> items)
+        {
+            var listener = ItemsDropped;
+            if (listener is null || items.Count == 0) return;
+            try { listener(reason, items); }
+            catch { /* a failure listener must not break delivery */ }
         }
 
         /// <summary>Reports a problem through the rate-limited diagnostics (at most one line per key per interval).</summary>
@@ -224,6 +246,8 @@ namespace BentoSinks.Delivery
             var scratch = new PooledBufferWriter(16 * 1024);
             var carry = new PooledBufferWriter(1024);
             var hasCarry = false;
+            var items = new List<T>();
+            T carryItem = default!;
             var writer = new Utf8JsonWriter(scratch, BentoJson.WriterOptions);
             var batch = new Batch(_settings.SiteUuid);
             var time = _settings.TimeProvider;
@@ -242,6 +266,8 @@ namespace BentoSinks.Delivery
                     if (hasCarry && batch.Count == 0)
                     {
                         batch.Add(carry.WrittenSpan);
+                        items.Add(carryItem);
+                        carryItem = default!;
                         batch.FirstEventTimestamp = time.GetTimestamp();
                         carry.Clear();
                         hasCarry = false;
@@ -252,11 +278,12 @@ namespace BentoSinks.Delivery
                     {
                         scratch.Clear();
                         writer.Reset(scratch);
-                        if (!Format(writer, item)) continue;
+                        if (!Format(writer, item)) { NotifyDropped(DropReason.Invalid, item); continue; }
                         var length = scratch.WrittenCount;
                         if (batch.SingleEventBodyLength(length) > _settings.MaxRequestBytes)
                         {
                             Settle(0, DropReason.TooLarge, 1);
+                            NotifyDropped(DropReason.TooLarge, item);
                             scratch.TrimIfLargerThan(1024 * 1024);
                             continue;
                         }
@@ -264,11 +291,13 @@ namespace BentoSinks.Delivery
                         {
                             carry.Clear();
                             carry.Write(scratch.WrittenSpan);
+                            carryItem = item;
                             hasCarry = true;
                             full = true;
                             break;
                         }
                         batch.Add(scratch.WrittenSpan);
+                        items.Add(item);
                         if (batch.Count == 1) batch.FirstEventTimestamp = time.GetTimestamp();
                         full = batch.Count >= _settings.BatchSizeLimit;
                     }
@@ -307,8 +336,9 @@ namespace BentoSinks.Delivery
                         }
                     }
 
-                    await SendBatchAsync(batch, stop).ConfigureAwait(false);
+                    await SendBatchAsync(batch, items, stop).ConfigureAwait(false);
                     batch.Clear();
+                    items.Clear();
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -321,10 +351,11 @@ namespace BentoSinks.Delivery
             }
             finally
             {
-                var left = batch.Count + (hasCarry ? 1 : 0);
+                if (hasCarry) items.Add(carryItem);
                 _channel.Writer.TryComplete();
-                while (_channel.Reader.TryRead(out _)) left++;
-                Settle(0, DropReason.Shutdown, left);
+                while (_channel.Reader.TryRead(out var rest)) items.Add(rest);
+                Settle(0, DropReason.Shutdown, items.Count);
+                NotifyDropped(DropReason.Shutdown, items);
                 batch.Dispose();
                 writer.Dispose();
                 scratch.Dispose();
@@ -390,7 +421,7 @@ namespace BentoSinks.Delivery
 
         private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _settings.TimeProvider.TimestampFrequency);
 
-        private async Task SendBatchAsync(Batch batch, CancellationToken stop)
+        private async Task SendBatchAsync(Batch batch, List<T> items, CancellationToken stop)
         {
             var time = _settings.TimeProvider;
             var started = time.GetTimestamp();
@@ -432,10 +463,8 @@ namespace BentoSinks.Delivery
                         var remaining = _settings.RetryTimeLimit - elapsed;
                         if (remaining <= TimeSpan.Zero)
                         {
-                            var lost = 0;
-                            while (work.Count > 0) lost += work.Pop().Count;
                             _reporter.Problem("exhausted", $"Bento: giving up on a batch after {elapsed.TotalSeconds:0} s of retries (last: {outcome.Detail}).", error: true);
-                            Settle(0, DropReason.RetriesExhausted, lost);
+                            DropAll(work, items, DropReason.RetriesExhausted);
                             return;
                         }
                         var delay = outcome.RetryAfter ?? FullJitter(attempt);
@@ -452,7 +481,9 @@ namespace BentoSinks.Delivery
                         work.Pop();
                         if (count == 1)
                         {
-                            Settle(0, outcome.Kind == SendOutcomeKind.TooLarge ? DropReason.TooLarge : DropReason.Rejected, 1);
+                            var reason = outcome.Kind == SendOutcomeKind.TooLarge ? DropReason.TooLarge : DropReason.Rejected;
+                            Settle(0, reason, 1);
+                            NotifyDropped(reason, items[start]);
                         }
                         else
                         {
@@ -464,20 +495,31 @@ namespace BentoSinks.Delivery
                         break;
 
                     case SendOutcomeKind.Unauthorized:
-                        var refused = 0;
-                        while (work.Count > 0) refused += work.Pop().Count;
                         _reporter.Problem("unauthorized", $"Bento refused the request ({outcome.Detail}): check the site UUID, the publishable and secret keys, and that the account is active.", error: true);
-                        Settle(0, DropReason.Unauthorized, refused);
+                        DropAll(work, items, DropReason.Unauthorized);
                         return;
 
                     default:
                         work.Pop();
                         _reporter.Problem("rejected:" + outcome.Status, $"Bento rejected a batch of {count} events ({outcome.Detail}).", error: true);
                         Settle(0, DropReason.Rejected, count);
+                        NotifyDropped(DropReason.Rejected, items.GetRange(start, count));
                         break;
                 }
             }
             _metrics.BatchSent(time.GetElapsedTime(started));
+        }
+
+        private void DropAll(Stack<(int Start, int Count)> work, List<T> items, DropReason reason)
+        {
+            var dropped = new List<T>();
+            while (work.Count > 0)
+            {
+                var (start, count) = work.Pop();
+                dropped.AddRange(items.GetRange(start, count));
+            }
+            Settle(0, reason, dropped.Count);
+            NotifyDropped(reason, dropped);
         }
 
         private TimeSpan FullJitter(int attempt)

@@ -1,0 +1,80 @@
+using System;
+using System.Threading.Tasks;
+using BentoSinks;
+using BentoSinks.Delivery;
+using BentoSinks.Diagnostics;
+using Serilog.Core;
+using Serilog.Debugging;
+using Serilog.Events;
+
+namespace Serilog.Sinks.Bento
+{
+    /// <summary>
+    /// The Serilog sink: on the caller's thread it only recognises analytics events (the marker property), checks
+    /// routing and the email, and queues the <see cref="LogEvent"/> itself; mapping and delivery run on the shared pipeline.
+    /// </summary>
+    internal sealed class BentoSink : ILogEventSink, IDisposable, IAsyncDisposable, ISetLoggingFailureListener
+    {
+        private readonly BentoPipeline<LogEvent> _pipeline;
+        private readonly LogEventFormatter _formatter;
+        private readonly PipelineSettings _settings;
+
+        public BentoSink(BentoSinkOptions options)
+        {
+            if (options is null) throw new ArgumentNullException(nameof(options));
+            var snapshot = options.Clone();
+            if (string.IsNullOrWhiteSpace(snapshot.AnalyticsEventPropertyName))
+                throw new ArgumentException("The analytics event property name must not be blank.", nameof(BentoSinkOptions.AnalyticsEventPropertyName));
+            _settings = snapshot.Validate();
+            _formatter = new LogEventFormatter(snapshot);
+            _pipeline = new BentoPipeline<LogEvent>(_settings, _formatter, SelfLogDiagnostics.Instance, "Serilog");
+        }
+
+        internal BentoPipeline<LogEvent> Pipeline => _pipeline;
+
+        public void Emit(LogEvent logEvent)
+        {
+            try
+            {
+                if (logEvent is null || !_formatter.TryGetType(logEvent, out var type)) return;
+                if (!_settings.IsRouted(type))
+                {
+                    _pipeline.Reject(DropReason.Excluded, logEvent);
+                    return;
+                }
+                if (_formatter.FindEmail(logEvent) is null)
+                {
+                    _pipeline.Reject(DropReason.NoEmail, logEvent);
+                    return;
+                }
+                _pipeline.TryEnqueue(logEvent);
+            }
+            catch (Exception ex)
+            {
+                // Never throw into the application; the exception type only, the event may hold personal data.
+                SelfLog.WriteLine("Bento: failed to queue an event ({0}).", ex.GetType().Name);
+            }
+        }
+
+        public void SetFailureListener(ILoggingFailureListener failureListener)
+        {
+            if (failureListener is null) return;
+            _pipeline.ItemsDropped = (reason, items) =>
+                failureListener.OnLoggingFailed(this, LoggingFailureKind.Final, $"Bento: {items.Count} event(s) were not delivered ({reason.Name()}).", items, null);
+        }
+
+        public void Dispose() => _pipeline.Dispose();
+
+        public ValueTask DisposeAsync() => _pipeline.DisposeAsync();
+    }
+
+    /// <summary>Pipeline diagnostics written to Serilog's <see cref="SelfLog"/>.</summary>
+    internal sealed class SelfLogDiagnostics : IBentoDiagnostics
+    {
+        public static readonly SelfLogDiagnostics Instance = new SelfLogDiagnostics();
+
+        public void Warning(string message) => SelfLog.WriteLine("{0}", message);
+
+        public void Error(string message) => SelfLog.WriteLine("{0}", message);
+    }
+}
