@@ -16,17 +16,9 @@ namespace Serilog.Sinks.Bento
     /// </summary>
     internal sealed class LogEventFormatter : IBentoEventFormatter<LogEvent>
     {
-        private const string PurchaseType = "$purchase";
         private const string PurchaseProperty = "Purchase";
         private const string TagProperty = "Tag";
 
-        private static readonly JsonEncodedText UniqueName = JsonEncodedText.Encode("unique");
-        private static readonly JsonEncodedText KeyName = JsonEncodedText.Encode("key");
-        private static readonly JsonEncodedText ValueName = JsonEncodedText.Encode("value");
-        private static readonly JsonEncodedText CurrencyName = JsonEncodedText.Encode("currency");
-        private static readonly JsonEncodedText AmountName = JsonEncodedText.Encode("amount");
-        private static readonly JsonEncodedText CartName = JsonEncodedText.Encode("cart");
-        private static readonly JsonEncodedText TagName = JsonEncodedText.Encode("tag");
         private static readonly JsonEncodedText TypeTagName = JsonEncodedText.Encode("$type");
 
         private readonly string _marker;
@@ -92,7 +84,7 @@ namespace Serilog.Sinks.Bento
             BentoJson.WriteSafeString(writer, email);
             BentoJson.WriteDate(writer, BentoJson.Date, logEvent.Timestamp);
 
-            if (type == "$unsubscribe")
+            if (type == BuiltInEvents.Unsubscribe)
             {
                 writer.WriteEndObject();
                 return true;
@@ -102,7 +94,7 @@ namespace Serilog.Sinks.Bento
 
             switch (type)
             {
-                case PurchaseType:
+                case BuiltInEvents.Purchase:
                     if (!TryWritePurchase(writer, properties, out invalidReason)) return false;
                     break;
                 case "$tag":
@@ -114,7 +106,7 @@ namespace Serilog.Sinks.Bento
                     }
                     writer.WritePropertyName(BentoJson.Details);
                     writer.WriteStartObject();
-                    writer.WritePropertyName(TagName);
+                    writer.WritePropertyName(BuiltInEvents.TagName);
                     BentoJson.WriteSafeString(writer, tagText);
                     writer.WriteEndObject();
                     break;
@@ -189,7 +181,7 @@ namespace Serilog.Sinks.Bento
 
         private bool TryWritePurchase(Utf8JsonWriter writer, IReadOnlyDictionary<string, LogEventPropertyValue> properties, out string? invalidReason)
         {
-            invalidReason = "a $purchase needs a destructured Purchase ({@Purchase}) with a Key, an integer Amount of at least 0 in minor units and a three-letter Currency";
+            invalidReason = BuiltInEvents.InvalidPurchase + " (log it destructured: {@Purchase})";
             if (!properties.TryGetValue(PurchaseProperty, out var value)) return false;
             LogEventPropertyValue? key = null, amount = null, currency = null, cart = null;
             if (value is StructureValue structure)
@@ -205,24 +197,15 @@ namespace Serilog.Sinks.Bento
                 return false;
             }
             if (key is not ScalarValue { Value: { } keyValue } || Convert.ToString(keyValue, CultureInfo.InvariantCulture) is not { Length: > 0 } keyText) return false;
-            if (amount is not ScalarValue amountScalar || !TryGetMinorUnits(amountScalar.Value, out var minor)) return false;
-            if (currency is not ScalarValue { Value: string currencyText } || !IsCurrency(currencyText)) return false;
+            if (amount is not ScalarValue amountScalar || !BuiltInEvents.TryGetMinorUnits(amountScalar.Value, out var minor)) return false;
+            if (currency is not ScalarValue { Value: string currencyText } || !BuiltInEvents.IsCurrency(currencyText)) return false;
 
             writer.WritePropertyName(BentoJson.Details);
             writer.WriteStartObject();
-            writer.WritePropertyName(UniqueName);
-            writer.WriteStartObject();
-            writer.WritePropertyName(KeyName);
-            BentoJson.WriteSafeString(writer, keyText);
-            writer.WriteEndObject();
-            writer.WritePropertyName(ValueName);
-            writer.WriteStartObject();
-            writer.WriteString(CurrencyName, currencyText.ToUpperInvariant());
-            writer.WriteNumber(AmountName, minor);
-            writer.WriteEndObject();
+            BuiltInEvents.WritePurchaseMembers(writer, keyText, minor, currencyText);
             if (cart != null && !(cart is ScalarValue { Value: null }))
             {
-                writer.WritePropertyName(CartName);
+                BuiltInEvents.WriteCartName(writer);
                 WriteValue(writer, cart, 2);
             }
             var open = true;
@@ -239,29 +222,6 @@ namespace Serilog.Sinks.Bento
             else if (name.Equals("Currency", StringComparison.OrdinalIgnoreCase)) currency = value;
             else if (name.Equals("Cart", StringComparison.OrdinalIgnoreCase)) cart = value;
         }
-
-        private static bool TryGetMinorUnits(object? value, out long minor)
-        {
-            minor = 0;
-            switch (value)
-            {
-                case long l: minor = l; break;
-                case int i: minor = i; break;
-                case short s: minor = s; break;
-                case byte b: minor = b; break;
-                case uint ui: minor = ui; break;
-                case ulong ul when ul <= long.MaxValue: minor = (long)ul; break;
-                case decimal m when m == decimal.Truncate(m) && m <= long.MaxValue && m >= long.MinValue: minor = (long)m; break;
-                case double d when !double.IsNaN(d) && !double.IsInfinity(d) && d == Math.Floor(d) && Math.Abs(d) < 9e15: minor = (long)d; break;
-                default: return false;
-            }
-            return minor >= 0;
-        }
-
-        private static bool IsCurrency(string s)
-            => s.Length == 3 && IsAsciiLetter(s[0]) && IsAsciiLetter(s[1]) && IsAsciiLetter(s[2]);
-
-        private static bool IsAsciiLetter(char c) => (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 
         private static string KeyText(ScalarValue key) => Convert.ToString(key.Value, CultureInfo.InvariantCulture) ?? "";
 

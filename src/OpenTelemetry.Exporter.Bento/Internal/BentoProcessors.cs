@@ -1,0 +1,240 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+using BentoSinks;
+using BentoSinks.Delivery;
+using BentoSinks.Diagnostics;
+using BentoSinks.Json;
+using OpenTelemetry.Logs;
+
+namespace OpenTelemetry.Exporter.Bento
+{
+    /// <summary>Owns one pipeline for a processor: flush and shutdown with OpenTelemetry's timeouts.</summary>
+    internal sealed class OtelPipelineHost
+    {
+        public OtelPipelineHost(BentoExporterOptions options, string signal)
+        {
+            if (options is null) throw new ArgumentNullException(nameof(options));
+            Options = options.Snapshot();
+            var settings = Options.Validate();
+            settings.SendScope = () => SuppressInstrumentationScope.Begin();
+            Settings = settings;
+            Formatter = new OtelEventFormatter(Options);
+            Pipeline = new BentoPipeline<OtelItem>(settings, Formatter, BentoExporterEventSource.Log, "OpenTelemetry " + signal);
+        }
+
+        public BentoExporterOptions Options { get; }
+        public PipelineSettings Settings { get; }
+        public OtelEventFormatter Formatter { get; }
+        public BentoPipeline<OtelItem> Pipeline { get; }
+
+        public bool Flush(int timeoutMilliseconds)
+        {
+            try
+            {
+                var task = Pipeline.FlushAsync();
+                return timeoutMilliseconds == Timeout.Infinite ? Wait(task) : task.Wait(timeoutMilliseconds);
+            }
+            catch
+            {
+                return false;
+            }
+        }
+
+        public bool Shutdown(int timeoutMilliseconds)
+        {
+            try
+            {
+                var task = Pipeline.DisposeAsync().AsTask();
+                return timeoutMilliseconds == Timeout.Infinite ? Wait(task) : task.Wait(timeoutMilliseconds);
+            }
+            catch
+            {
+                return false;
+            }
+        }
+
+        private static bool Wait(Task task)
+        {
+            task.GetAwaiter().GetResult();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Filters finished activities in <see cref="OnEnd"/>: only their analytics events are queued, into the Bento
+    /// pipeline (never into OpenTelemetry's batch queue, where ordinary spans would crowd them out).
+    /// </summary>
+    internal sealed class BentoActivityProcessor : BaseProcessor<Activity>
+    {
+        private readonly OtelPipelineHost _host;
+
+        public BentoActivityProcessor(BentoExporterOptions options) => _host = new OtelPipelineHost(options, "traces");
+
+        internal BentoPipeline<OtelItem> Pipeline => _host.Pipeline;
+
+        public override void OnEnd(Activity data)
+        {
+            try
+            {
+                if (data is null) return;
+                var formatter = _host.Formatter;
+                foreach (ref readonly var activityEvent in data.EnumerateEvents())
+                {
+                    if (!formatter.IsAnalytics(activityEvent)) continue;
+                    var type = activityEvent.Name;
+                    var pipeline = _host.Pipeline;
+                    if (!_host.Settings.IsRouted(type))
+                    {
+                        pipeline.Reject(DropReason.Excluded, default);
+                        continue;
+                    }
+                    var baggage = Baggage.Current;
+                    var email = formatter.FindEmail(data, activityEvent, baggage);
+                    var item = new OtelItem(type, email ?? "", activityEvent.Timestamp, data, activityEvent, baggage);
+                    if (email is null) pipeline.Reject(DropReason.NoEmail, item);
+                    else pipeline.TryEnqueue(item);
+                }
+            }
+            catch (Exception ex)
+            {
+                BentoExporterEventSource.Log.Error("Bento: failed to queue an activity's events (" + ex.GetType().Name + ").");
+            }
+        }
+
+        protected override bool OnForceFlush(int timeoutMilliseconds) => _host.Flush(timeoutMilliseconds);
+
+        protected override bool OnShutdown(int timeoutMilliseconds) => _host.Shutdown(timeoutMilliseconds);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _host.Shutdown(Timeout.Infinite);
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>
+    /// Filters log records in <see cref="OnEnd"/>: a record whose attributes or scopes hold the analytics marker is
+    /// copied (records are pooled by the SDK) and queued; every other record costs a scan of its attributes.
+    /// </summary>
+    internal sealed class BentoLogProcessor : BaseProcessor<LogRecord>
+    {
+        private const string OriginalFormat = "{OriginalFormat}";
+
+        private readonly OtelPipelineHost _host;
+        private readonly string _marker;
+        private readonly string[] _emailNames;
+        private readonly Dictionary<string, string> _fieldMap;
+
+        [ThreadStatic] private static Scan? t_scan;
+
+        public BentoLogProcessor(BentoExporterOptions options)
+        {
+            _host = new OtelPipelineHost(options, "logs");
+            _marker = _host.Options.LogAnalyticsAttributeName;
+            _emailNames = new List<string>(_host.Options.LogEmailAttributeNames).ToArray();
+            _fieldMap = new Dictionary<string, string>(_host.Options.LogFieldMappings, StringComparer.Ordinal);
+        }
+
+        internal BentoPipeline<OtelItem> Pipeline => _host.Pipeline;
+
+        public override void OnEnd(LogRecord data)
+        {
+            try
+            {
+                if (data is null) return;
+                var scan = t_scan ??= new Scan();
+                scan.Reset(this);
+                var attributes = data.Attributes;
+                if (attributes != null) for (var i = 0; i < attributes.Count; i++) scan.Visit(attributes[i], fromScope: false);
+                data.ForEachScope(static (scope, s) =>
+                {
+                    foreach (var pair in scope) s.Visit(pair, fromScope: true);
+                }, scan);
+                if (scan.Type is null) return;
+
+                var pipeline = _host.Pipeline;
+                if (!_host.Settings.IsRouted(scan.Type))
+                {
+                    pipeline.Reject(DropReason.Excluded, default);
+                    return;
+                }
+                var email = scan.Email();
+                var item = new OtelItem(scan.Type, email ?? "", new DateTimeOffset(DateTime.SpecifyKind(data.Timestamp, DateTimeKind.Utc)), scan.Fields(), scan.Details());
+                if (email is null) pipeline.Reject(DropReason.NoEmail, item);
+                else pipeline.TryEnqueue(item);
+            }
+            catch (Exception ex)
+            {
+                BentoExporterEventSource.Log.Error("Bento: failed to queue a log record (" + ex.GetType().Name + ").");
+            }
+        }
+
+        protected override bool OnForceFlush(int timeoutMilliseconds) => _host.Flush(timeoutMilliseconds);
+
+        protected override bool OnShutdown(int timeoutMilliseconds) => _host.Shutdown(timeoutMilliseconds);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _host.Shutdown(Timeout.Infinite);
+            base.Dispose(disposing);
+        }
+
+        /// <summary>One pass over a record's attributes and scopes; reused per thread.</summary>
+        private sealed class Scan
+        {
+            private BentoLogProcessor _owner = null!;
+            private readonly string?[] _emails = new string?[8];
+            private readonly List<KeyValuePair<string, object?>> _fields = new List<KeyValuePair<string, object?>>();
+            private readonly List<KeyValuePair<string, object?>> _details = new List<KeyValuePair<string, object?>>();
+
+            public string? Type { get; private set; }
+
+            public void Reset(BentoLogProcessor owner)
+            {
+                _owner = owner;
+                Type = null;
+                Array.Clear(_emails, 0, _emails.Length);
+                _fields.Clear();
+                _details.Clear();
+            }
+
+            public void Visit(KeyValuePair<string, object?> pair, bool fromScope)
+            {
+                var key = pair.Key;
+                if (key == _owner._marker)
+                {
+                    if (Type is null && pair.Value is string s && s.Length > 0) Type = s;
+                    return;
+                }
+                var names = _owner._emailNames;
+                for (var i = 0; i < names.Length && i < _emails.Length; i++)
+                {
+                    if (key == names[i])
+                    {
+                        if (_emails[i] is null && pair.Value is string e && BentoJson.LooksLikeEmail(e)) _emails[i] = e;
+                        return;
+                    }
+                }
+                if (_owner._fieldMap.TryGetValue(key, out var field))
+                {
+                    if (!_fields.Exists(f => f.Key == field)) _fields.Add(new KeyValuePair<string, object?>(field, pair.Value));
+                    return;
+                }
+                if (!fromScope && key != OriginalFormat) _details.Add(pair);
+            }
+
+            public string? Email()
+            {
+                foreach (var e in _emails) if (e != null) return e;
+                return null;
+            }
+
+            public KeyValuePair<string, object?>[] Fields() => _fields.ToArray();
+
+            public KeyValuePair<string, object?>[] Details() => _details.ToArray();
+        }
+    }
+}
