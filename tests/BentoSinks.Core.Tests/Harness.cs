@@ -102,7 +102,7 @@ namespace BentoSinks.Core.Tests
             {
                 await Task.Delay(2);
                 // Let a request in flight finish before time moves on (unless it waits on the fake clock itself).
-                for (var spin = 0; spin < 25 && Emulator.RequestsStarted != Emulator.Requests.Count; spin++) await Task.Delay(2);
+                for (var spin = 0; spin < 50 && Counters.Requests > Emulator.Requests.Count; spin++) await Task.Delay(2);
                 if (done()) return;
                 Time!.Advance(step);
             }

@@ -28,17 +28,20 @@ namespace BentoSinks.Diagnostics
         public void Dropped(DropReason reason, long count)
         {
             if (count <= 0) return;
+            var i = (int)reason;
+            System.Threading.Interlocked.Add(ref _pending[i], count);
+            // Lock-free while the interval runs: a full queue under load must not serialize the callers on a lock.
+            var last = System.Threading.Volatile.Read(ref _lastReport[i]);
+            var now = _time.GetTimestamp();
+            if (last != long.MinValue && _time.GetElapsedTime(last, now) < _interval) return;
             string? line = null;
             lock (_gate)
             {
-                var i = (int)reason;
-                _pending[i] += count;
-                var now = _time.GetTimestamp();
-                if (_lastReport[i] == long.MinValue || _time.GetElapsedTime(_lastReport[i], now) >= _interval)
+                if (_lastReport[i] == last)
                 {
-                    line = Format(reason, _pending[i]);
-                    _pending[i] = 0;
-                    _lastReport[i] = now;
+                    var pending = System.Threading.Interlocked.Exchange(ref _pending[i], 0);
+                    if (pending > 0) line = Format(reason, pending);
+                    System.Threading.Volatile.Write(ref _lastReport[i], now);
                 }
             }
             if (line != null) Write(reason == DropReason.Unauthorized, line);
@@ -68,12 +71,7 @@ namespace BentoSinks.Diagnostics
         {
             for (var i = 0; i < DropReasons.Count; i++)
             {
-                long count;
-                lock (_gate)
-                {
-                    count = _pending[i];
-                    _pending[i] = 0;
-                }
+                var count = System.Threading.Interlocked.Exchange(ref _pending[i], 0);
                 if (count > 0) Write((DropReason)i == DropReason.Unauthorized, Format((DropReason)i, count));
             }
         }
