@@ -85,6 +85,11 @@ namespace Bento.Emulator
             var app = builder.Build();
             var emulator = new BentoEmulator(options, app);
             app.MapPost("/api/v1/batch/events", emulator.HandleBatchAsync);
+            // Peers' ingestion routes, for side-by-side benchmarks on the same loopback server.
+            app.MapPost("/ingest/clef", emulator.HandleSeqAsync);
+            app.MapPost("/api/events/raw", emulator.HandleSeqAsync);
+            app.MapPost("/v1/traces", emulator.HandleOtlpAsync);
+            app.MapPost("/v1/logs", emulator.HandleOtlpAsync);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             emulator.BaseAddress = new Uri(address.EndsWith("/", StringComparison.Ordinal) ? address : address + "/");
@@ -147,6 +152,61 @@ namespace Bento.Emulator
                 }
                 var done = await Task.WhenAny(changed, Task.Delay(Timeout.Infinite, cts.Token)).ConfigureAwait(false);
                 if (done != changed) throw new TimeoutException($"The emulator received {Requests.Count} of {count} requests within {timeout}.");
+            }
+        }
+
+        /// <summary>Events received on the Seq ingestion routes (CLEF, one JSON object a line).</summary>
+        public int SeqEventCount => Volatile.Read(ref _seqEvents);
+
+        /// <summary>Requests received on the OTLP/HTTP routes (<c>/v1/traces</c>, <c>/v1/logs</c>).</summary>
+        public int OtlpRequestCount => Volatile.Read(ref _otlpRequests);
+
+        /// <summary>Bytes received on the OTLP/HTTP routes.</summary>
+        public long OtlpBytes => Interlocked.Read(ref _otlpBytes);
+
+        private int _seqEvents;
+        private int _otlpRequests;
+        private long _otlpBytes;
+
+        // As Seq answers: 201 with the minimum level it accepts (none).
+        private async Task HandleSeqAsync(HttpContext context)
+        {
+            var lines = 0;
+            using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
+            {
+                string? line;
+                while ((line = await reader.ReadLineAsync().ConfigureAwait(false)) != null)
+                    if (line.Length > 0) lines++;
+            }
+            Interlocked.Add(ref _seqEvents, lines);
+            context.Response.StatusCode = 201;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{}").ConfigureAwait(false);
+            Signal();
+        }
+
+        // As an OTLP/HTTP receiver answers: 200 with an empty (valid) protobuf Export*ServiceResponse.
+        private async Task HandleOtlpAsync(HttpContext context)
+        {
+            var buffer = new byte[16 * 1024];
+            long total = 0;
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(buffer).ConfigureAwait(false)) > 0) total += read;
+            Interlocked.Add(ref _otlpBytes, total);
+            Interlocked.Increment(ref _otlpRequests);
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = context.Request.ContentType == "application/json" ? "application/json" : "application/x-protobuf";
+            if (context.Response.ContentType == "application/json") await context.Response.WriteAsync("{}").ConfigureAwait(false);
+            Signal();
+        }
+
+        private void Signal()
+        {
+            lock (_gate)
+            {
+                var changed = _changed;
+                _changed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                changed.TrySetResult(true);
             }
         }
 

@@ -28,6 +28,28 @@ namespace Serilog.Sinks.Bento
         private readonly HashSet<string> _notDetails;
         private readonly HashSet<string> _fieldMapped;
         private readonly bool _typeTag;
+        private readonly BentoJson.NameCache _names = new BentoJson.NameCache();
+
+        // Property names repeat as the same string instances (message templates are parsed once, enrichers use
+        // literals): classify each name once, looked up by reference. Reader loop only; bounded.
+        private const byte Detail = 1, NotDetail = 2, FieldMapped = 3;
+        private const int MaxClassified = 4096;
+        private readonly Dictionary<string, byte> _classified = new Dictionary<string, byte>(ReferenceComparer.Instance);
+
+        private byte Classify(string name)
+        {
+            if (_classified.TryGetValue(name, out var kind)) return kind;
+            kind = _notDetails.Contains(name) ? NotDetail : _fieldMapped.Contains(name) ? FieldMapped : Detail;
+            if (_classified.Count < MaxClassified) _classified[name] = kind;
+            return kind;
+        }
+
+        private sealed class ReferenceComparer : IEqualityComparer<string>
+        {
+            public static readonly ReferenceComparer Instance = new ReferenceComparer();
+            public bool Equals(string? x, string? y) => ReferenceEquals(x, y);
+            public int GetHashCode(string obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
+        }
 
         public LogEventFormatter(BentoSinkOptions options)
         {
@@ -160,15 +182,24 @@ namespace Serilog.Sinks.Bento
 
         private void WriteDetails(Utf8JsonWriter writer, IReadOnlyDictionary<string, LogEventPropertyValue> properties, ref bool open, string? skip)
         {
-            foreach (var property in properties)
+            if (properties is Dictionary<string, LogEventPropertyValue> dictionary)
             {
-                if (_notDetails.Contains(property.Key) || property.Key == skip) continue;
-                // A field mapping only takes scalars; a non-scalar mapped property stays in details.
-                if (property.Value is ScalarValue && _fieldMapped.Contains(property.Key)) continue;
-                OpenObject(writer, BentoJson.Details, ref open);
-                BentoJson.WriteSafePropertyName(writer, property.Key);
-                WriteValue(writer, property.Value, 1);
+                // Serilog's own dictionary: its struct enumerator does not allocate.
+                foreach (var property in dictionary) WriteDetail(writer, property, ref open, skip);
+                return;
             }
+            foreach (var property in properties) WriteDetail(writer, property, ref open, skip);
+        }
+
+        private void WriteDetail(Utf8JsonWriter writer, KeyValuePair<string, LogEventPropertyValue> property, ref bool open, string? skip)
+        {
+            var kind = Classify(property.Key);
+            if (kind == NotDetail || (skip != null && property.Key == skip)) return;
+            // A field mapping only takes scalars; a non-scalar mapped property stays in details.
+            if (kind == FieldMapped && property.Value is ScalarValue) return;
+            OpenObject(writer, BentoJson.Details, ref open);
+            _names.WritePropertyName(writer, property.Key);
+            WriteValue(writer, property.Value, 1);
         }
 
         private static void OpenObject(Utf8JsonWriter writer, JsonEncodedText name, ref bool open)
@@ -258,7 +289,7 @@ namespace Serilog.Sinks.Bento
                     }
                     foreach (var p in structure.Properties)
                     {
-                        BentoJson.WriteSafePropertyName(writer, p.Name);
+                        _names.WritePropertyName(writer, p.Name);
                         WriteValue(writer, p.Value, depth + 1);
                     }
                     writer.WriteEndObject();

@@ -1,0 +1,11 @@
+using System;
+using System.Linq;
+using BenchmarkDotNet.Running;
+using BentoSinks.Benchmarks;
+
+// dotnet run -c Release --project benchmarks/BentoSinks.Benchmarks -- --filter '*'        every BenchmarkDotNet suite
+// dotnet run -c Release --project benchmarks/BentoSinks.Benchmarks -- throughput [--quick] end to end (suite 4), one JSON line
+if (args.Length > 0 && args[0] == "throughput")
+    return await Throughput.RunAsync(quick: args.Contains("--quick"));
+BenchmarkSwitcher.FromAssembly(typeof(SerilogCallerBenchmarks).Assembly).Run(args);
+return 0;

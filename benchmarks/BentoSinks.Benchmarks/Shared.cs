@@ -1,0 +1,34 @@
+using System;
+using System.Collections.Generic;
+using System.Threading.Tasks;
+using Bento.Emulator;
+using BentoSinks;
+using Serilog.Core;
+using Serilog.Events;
+
+namespace BentoSinks.Benchmarks
+{
+    internal static class Shared
+    {
+        public static BentoEmulator StartEmulator() => BentoEmulator.StartAsync(new BentoEmulatorOptions { RecordEvents = false }).GetAwaiter().GetResult();
+
+        /// <summary>Our sink or exporter pointed at the emulator, with the client-side request budget lifted (peers have none).</summary>
+        public static void Configure(BentoOptions o, BentoEmulator emulator)
+        {
+            o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
+            o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
+            o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
+            o.Endpoint = emulator.ApiBase;
+            o.MaxRequestsPerMinute = 0;
+            o.Period = TimeSpan.FromSeconds(1);
+        }
+    }
+
+    /// <summary>Serilog 4's own batching with a target that does nothing: the peer for the caller-thread cost of queueing.</summary>
+    internal sealed class NoopBatchedSink : IBatchedLogEventSink
+    {
+        public Task EmitBatchAsync(IReadOnlyCollection<LogEvent> batch) => Task.CompletedTask;
+
+        public Task OnEmptyBatchAsync() => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,193 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Bento.Emulator;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Logs;
+using Serilog;
+using Serilog.Context;
+using Serilog.Sinks.OpenTelemetry;
+
+namespace BentoSinks.Benchmarks
+{
+    /// <summary>
+    /// Suite 4: N analytics events through each system to the same loopback server, timed from the first event until
+    /// the logger/provider is disposed (which flushes) and the server has them; plus the memory a full queue holds.
+    /// </summary>
+    internal static class Throughput
+    {
+        public static async Task<int> RunAsync(bool quick)
+        {
+            var n = quick ? 20_000 : 200_000;
+            var results = new Dictionary<string, Result>();
+            await using var emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { RecordEvents = false });
+
+            // Warm up every path once (JIT, connections) with a small run.
+            await SerilogBento(emulator, 2_000);
+            await SerilogSeq(emulator, 2_000);
+            await SerilogOtlp(emulator, 2_000);
+            await OtelLogsBento(emulator, 2_000);
+
+            results["bento_serilog"] = await SerilogBento(emulator, n);
+            results["seq_serilog"] = await SerilogSeq(emulator, n);
+            results["otlp_serilog"] = await SerilogOtlp(emulator, n);
+            results["bento_otel_logs"] = await OtelLogsBento(emulator, n);
+            var queueBytes = await FullQueueBytesPerEvent();
+
+            double Rate(string k) => results[k].EventsPerSecond;
+            var output = new Dictionary<string, object>
+            {
+                ["events"] = n,
+                ["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}",
+                ["events_per_second"] = results.ToDictionary(r => r.Key, r => Math.Round(r.Value.EventsPerSecond)),
+                ["allocated_bytes_per_event"] = results.ToDictionary(r => r.Key, r => Math.Round(r.Value.AllocatedPerEvent)),
+                ["peak_working_set_mb"] = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0),
+                ["ratios"] = new Dictionary<string, double>
+                {
+                    ["bento_serilog/seq_serilog"] = Math.Round(Rate("bento_serilog") / Rate("seq_serilog"), 2),
+                    ["bento_serilog/otlp_serilog"] = Math.Round(Rate("bento_serilog") / Rate("otlp_serilog"), 2),
+                    ["bento_otel_logs/otlp_serilog"] = Math.Round(Rate("bento_otel_logs") / Rate("otlp_serilog"), 2),
+                },
+                ["full_queue_bytes_per_event"] = Math.Round(queueBytes),
+            };
+            Console.WriteLine(JsonSerializer.Serialize(output));
+            return 0;
+        }
+
+        private readonly struct Result
+        {
+            public Result(int events, TimeSpan elapsed, long allocated)
+            {
+                EventsPerSecond = events / elapsed.TotalSeconds;
+                AllocatedPerEvent = allocated / (double)events;
+            }
+
+            public double EventsPerSecond { get; }
+            public double AllocatedPerEvent { get; }
+        }
+
+        private static async Task<Result> Measure(int n, Func<Task> run)
+        {
+            GC.Collect();
+            var allocated = GC.GetTotalAllocatedBytes(precise: true);
+            var sw = Stopwatch.StartNew();
+            await run();
+            sw.Stop();
+            return new Result(n, sw.Elapsed, GC.GetTotalAllocatedBytes(precise: true) - allocated);
+        }
+
+        private static void Emit(Serilog.ILogger log, int n)
+        {
+            using (LogContext.PushProperty("Email", "ada@example.com"))
+            {
+                for (var i = 0; i < n; i++) log.Information("Used {feature} on {plan} ({seats} seats, trial {trial}) {n}", "export", "pro", 3, false, i);
+            }
+        }
+
+        private static async Task<Result> SerilogBento(BentoEmulator emulator, int n)
+        {
+            var before = emulator.EventCount;
+            var result = await Measure(n, async () =>
+            {
+                var logger = new LoggerConfiguration().Enrich.FromLogContext()
+                    .WriteTo.Bento(o => { Shared.Configure(o, emulator); o.QueueLimit = n; })
+                    .CreateLogger();
+                var sw = Stopwatch.StartNew();
+                Emit(logger.ForAnalytics("feature_used"), n);
+                var emitted = sw.Elapsed;
+                await logger.DisposeAsync();
+                if (Environment.GetEnvironmentVariable("BENCH_DEBUG") != null) Console.Error.WriteLine($"bento_serilog: emit {emitted.TotalMilliseconds:0} ms, flush {(sw.Elapsed - emitted).TotalMilliseconds:0} ms");
+            });
+            Check("bento_serilog", emulator.EventCount - before, n);
+            return result;
+        }
+
+        private static async Task<Result> SerilogSeq(BentoEmulator emulator, int n)
+        {
+            var before = emulator.SeqEventCount;
+            var result = await Measure(n, async () =>
+            {
+                var logger = new LoggerConfiguration().Enrich.FromLogContext()
+                    .WriteTo.Logger(lc => lc.Filter.ByIncludingOnly(e => e.Properties.ContainsKey("AnalyticsEvent"))
+                        .WriteTo.Seq(emulator.BaseAddress.ToString().TrimEnd('/'), batchPostingLimit: 1000, period: TimeSpan.FromSeconds(1), queueSizeLimit: n))
+                    .CreateLogger();
+                Emit(logger.ForAnalytics("feature_used"), n);
+                await logger.DisposeAsync();
+            });
+            Check("seq_serilog", emulator.SeqEventCount - before, n);
+            return result;
+        }
+
+        private static async Task<Result> SerilogOtlp(BentoEmulator emulator, int n)
+        {
+            return await Measure(n, async () =>
+            {
+                var logger = new LoggerConfiguration().Enrich.FromLogContext()
+                    .WriteTo.Logger(lc => lc.Filter.ByIncludingOnly(e => e.Properties.ContainsKey("AnalyticsEvent"))
+                        .WriteTo.OpenTelemetry(o =>
+                        {
+                            o.Endpoint = new Uri(emulator.BaseAddress, "v1/logs").ToString();
+                            o.Protocol = OtlpProtocol.HttpProtobuf;
+                            o.BatchingOptions.BatchSizeLimit = 1000;
+                            o.BatchingOptions.BufferingTimeLimit = TimeSpan.FromSeconds(1);
+                            o.BatchingOptions.QueueLimit = n;
+                        }))
+                    .CreateLogger();
+                Emit(logger.ForAnalytics("feature_used"), n);
+                await logger.DisposeAsync();
+            });
+        }
+
+        private static async Task<Result> OtelLogsBento(BentoEmulator emulator, int n)
+        {
+            var before = emulator.EventCount;
+            var result = await Measure(n, async () =>
+            {
+                var services = new ServiceCollection();
+                services.AddLogging();
+                services.AddOpenTelemetry().WithLogging(l => l.AddBentoExporter(o => { Shared.Configure(o, emulator); o.QueueLimit = n; }), o => o.IncludeScopes = true);
+                await using var sp = services.BuildServiceProvider();
+                var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("bench");
+                using (logger.BeginScope(new Dictionary<string, object?> { ["Email"] = "ada@example.com" }))
+                {
+                    for (var i = 0; i < n; i++)
+                        logger.LogInformation("{AnalyticsEvent}: {feature} on {plan} ({seats} seats, trial {trial}) {n}", "feature_used", "export", "pro", 3, false, i);
+                }
+            });
+            Check("bento_otel_logs", emulator.EventCount - before, n);
+            return result;
+        }
+
+        /// <summary>Bytes held per queued event by a full 100,000-event queue while the server is stalled.</summary>
+        private static async Task<double> FullQueueBytesPerEvent()
+        {
+            const int queue = 100_000;
+            await using var stalled = await BentoEmulator.StartAsync(new BentoEmulatorOptions { RecordEvents = false });
+            stalled.SetRandomFaults(1.0, 1, Fault.Delayed(TimeSpan.FromHours(1)));
+            var logger = new LoggerConfiguration().Enrich.FromLogContext()
+                .WriteTo.Bento(o => { Shared.Configure(o, stalled); o.QueueLimit = queue; o.ShutdownTimeout = TimeSpan.Zero; o.RequestTimeout = TimeSpan.FromHours(1); })
+                .CreateLogger();
+            var log = logger.ForAnalytics("feature_used");
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            var before = GC.GetTotalMemory(true);
+            // One full batch goes in flight (and is held by it), then the queue fills.
+            Emit(log, queue + 2 * Bento.Emulator.BentoValidation.MaxEvents);
+            await Task.Delay(500);
+            var after = GC.GetTotalMemory(true);
+            await logger.DisposeAsync();
+            return (after - before) / (double)(queue + Bento.Emulator.BentoValidation.MaxEvents);
+        }
+
+        private static void Check(string name, int received, int expected)
+        {
+            if (received != expected) Console.Error.WriteLine($"warning: {name} delivered {received.ToString(CultureInfo.InvariantCulture)} of {expected.ToString(CultureInfo.InvariantCulture)} events");
+        }
+    }
+}
