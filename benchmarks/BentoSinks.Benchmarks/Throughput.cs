@@ -97,11 +97,8 @@ namespace BentoSinks.Benchmarks
                 var logger = new LoggerConfiguration().Enrich.FromLogContext()
                     .WriteTo.Bento(o => { Shared.Configure(o, emulator); o.QueueLimit = n; })
                     .CreateLogger();
-                var sw = Stopwatch.StartNew();
                 Emit(logger.ForAnalytics("feature_used"), n);
-                var emitted = sw.Elapsed;
                 await logger.DisposeAsync();
-                if (Environment.GetEnvironmentVariable("BENCH_DEBUG") != null) Console.Error.WriteLine($"bento_serilog: emit {emitted.TotalMilliseconds:0} ms, flush {(sw.Elapsed - emitted).TotalMilliseconds:0} ms");
             });
             Check("bento_serilog", emulator.EventCount - before, n);
             return result;
