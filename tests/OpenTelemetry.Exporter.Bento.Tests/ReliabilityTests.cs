@@ -1,0 +1,132 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Text;
+using System.Threading.Tasks;
+using Bento.Emulator;
+using Microsoft.Extensions.Time.Testing;
+using OpenTelemetry.Trace;
+
+namespace OpenTelemetry.Exporter.Bento.Tests
+{
+    /// <summary>Faults, shutdown and secrets through the trace exporter, against the emulator.</summary>
+    [Collection("Exporter")]
+    public class ReliabilityTests
+    {
+        private const string Secret = "emulator-secret-key";
+
+        public static IEnumerable<object[]> FaultMatrix() => new[]
+        {
+            new object[] { "429s" }, new object[] { "429date" }, new object[] { "500" }, new object[] { "502" }, new object[] { "503" },
+            new object[] { "504" }, new object[] { "abort" }, new object[] { "hang" }, new object[] { "slow" }, new object[] { "413" }, new object[] { "401" },
+        };
+
+        private static Fault[] Faults(string name, FakeTimeProvider time) => name switch
+        {
+            "429s" => new[] { Fault.WithStatus(429, "5"), Fault.WithStatus(429, "5") },
+            "429date" => new[] { Fault.WithStatus(429, time.GetUtcNow().AddSeconds(20).ToString("R")) },
+            "abort" => new[] { Fault.Abort(), Fault.Abort() },
+            "hang" => new[] { Fault.Delayed(TimeSpan.FromMinutes(5)) },
+            "slow" => new[] { Fault.Delayed(TimeSpan.FromSeconds(10)) },
+            "413" => new[] { Fault.WithStatus(413) },
+            "401" => new[] { Fault.WithStatus(401) },
+            _ => new[] { Fault.WithStatus(int.Parse(name)), Fault.WithStatus(int.Parse(name)) },
+        };
+
+        [Theory]
+        [MemberData(nameof(FaultMatrix))]
+        public async Task Every_fault_is_accounted_for_and_the_event_source_leaks_nothing(string fault)
+        {
+            using var events = new ExporterEvents();
+            var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
+            await using var emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { TimeProvider = time });
+            emulator.EnqueueFaults(Faults(fault, time));
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            BentoActivityProcessor? processor = null;
+            var options = new BentoExporterOptions();
+            Support.Configure(options, emulator);
+            options.Period = TimeSpan.FromSeconds(2);
+            options.MaxRequestsPerMinute = 20;
+            options.TimeProvider = time;
+            processor = new BentoActivityProcessor(options);
+            using var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddProcessor(processor).Build()!;
+            const int emitted = 500;
+            for (var i = 0; i < emitted; i++)
+            {
+                using var a = source.StartActivity("request")!;
+                a.SetTag("user.email", $"user{i % 5}@example.com");
+                a.AddEvent(new ActivityEvent("step", default, new ActivityTagsCollection { ["analytics.event"] = true, ["n"] = i }));
+            }
+            var counters = processor.Pipeline.Counters;
+            for (var step = 0; step < 5000 && counters.Sent + counters.DroppedTotal < emitted; step++)
+            {
+                await Task.Delay(2);
+                for (var spin = 0; spin < 100 && emulator.RequestsStarted > emulator.Requests.Count; spin++) await Task.Delay(2);
+                time.Advance(TimeSpan.FromSeconds(1));
+            }
+            Assert.Equal(emitted, counters.Offered);
+            Assert.Equal(emitted, counters.Sent + counters.DroppedTotal);
+            if (fault == "401")
+            {
+                Assert.Equal(emitted, counters.Dropped(BentoSinks.Diagnostics.DropReason.Unauthorized));
+                Assert.Contains("Error", events.Text);
+            }
+            else
+            {
+                Assert.Equal(emitted, counters.Sent);
+                Assert.Equal(emitted, emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).Distinct().Count());
+            }
+            var text = events.Text;
+            Assert.DoesNotContain(Secret, text);
+            Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes(BentoEmulatorOptions.DefaultPublishableKey + ":" + Secret)), text);
+            Assert.DoesNotContain("@example.com", text);
+        }
+
+        [Fact]
+        public async Task A_poisoned_event_is_dropped_alone()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            emulator.Poison = e => e.GetProperty("details").GetProperty("n").GetInt32() == 42;
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => Support.Configure(o, emulator)).Build())
+            {
+                for (var i = 0; i < 1000; i++)
+                {
+                    using var a = source.StartActivity("request")!;
+                    a.SetTag("user.email", "ada@example.com");
+                    a.AddEvent(new ActivityEvent("step", default, new ActivityTagsCollection { ["analytics.event"] = true, ["n"] = i }));
+                }
+            }
+            Assert.Equal(999, emulator.EventCount);
+        }
+
+        [Fact]
+        public void Shutdown_against_a_dead_server_returns_within_the_timeout()
+        {
+            var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            l.Start();
+            var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+            l.Stop();
+            var processor = new BentoActivityProcessor(new BentoExporterOptions
+            {
+                SiteUuid = "s", PublishableKey = "p", SecretKey = "k", Endpoint = new Uri($"http://127.0.0.1:{port}/api/v1"), ShutdownTimeout = TimeSpan.FromSeconds(1),
+            });
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddProcessor(processor).Build()!;
+            for (var i = 0; i < 10_000; i++)
+            {
+                using var a = source.StartActivity("request")!;
+                a.SetTag("user.email", "ada@example.com");
+                a.AddEvent(new ActivityEvent("step", default, new ActivityTagsCollection { ["analytics.event"] = true }));
+            }
+            var sw = Stopwatch.StartNew();
+            provider.Shutdown(10_000);
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"took {sw.Elapsed}");
+            var c = processor.Pipeline.Counters;
+            Assert.Equal(10_000, c.Offered);
+            Assert.Equal(10_000, c.DroppedTotal);
+            Assert.Equal(0, c.Sent);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Linq;
+using System.Threading;
+
+namespace Serilog.Sinks.Bento.Tests
+{
+    /// <summary>Reads the pipeline's accounting the way an app does: from the BentoSinks.Core meter.</summary>
+    internal sealed class MetricsProbe : IDisposable
+    {
+        private readonly MeterListener _listener = new MeterListener();
+        private readonly string _pipeline;
+        private long _sent;
+
+        public MetricsProbe(string pipeline)
+        {
+            _pipeline = pipeline;
+            _listener.InstrumentPublished = (i, l) => { if (i.Meter.Name == "BentoSinks.Core") l.EnableMeasurementEvents(i); };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            {
+                string? reason = null, pipelineName = null;
+                foreach (var t in tags)
+                {
+                    if (t.Key == "reason") reason = (string?)t.Value;
+                    if (t.Key == "bento.pipeline") pipelineName = (string?)t.Value;
+                }
+                if (pipelineName != _pipeline) return;
+                if (instrument.Name == "bento.events.sent") Interlocked.Add(ref _sent, value);
+                else if (instrument.Name == "bento.events.dropped" && reason != null) Dropped.AddOrUpdate(reason, value, (_, v) => v + value);
+            });
+            _listener.Start();
+        }
+
+        public long Sent => Interlocked.Read(ref _sent);
+        public ConcurrentDictionary<string, long> Dropped { get; } = new ConcurrentDictionary<string, long>();
+        public long DroppedTotal => Dropped.Values.Sum();
+        public long DroppedFor(string reason) => Dropped.TryGetValue(reason, out var n) ? n : 0;
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
