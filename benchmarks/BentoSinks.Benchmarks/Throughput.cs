@@ -37,6 +37,12 @@ namespace BentoSinks.Benchmarks
             results["seq_serilog"] = await SerilogSeq(emulator, n);
             results["otlp_serilog"] = await SerilogOtlp(emulator, n);
             results["bento_otel_logs"] = await OtelLogsBento(emulator, n);
+            // Client side only: the same sinks with an HTTP handler that reads each body and answers at once, so that
+            // the in-process server's CPU (shared on a small machine) is out of the picture.
+            await ClientOnly("bento_serilog_client_only", n, emulator, bento: true);
+            await ClientOnly("seq_serilog_client_only", n, emulator, bento: false);
+            results["bento_serilog_client_only"] = await ClientOnly("bento_serilog_client_only", n, emulator, bento: true);
+            results["seq_serilog_client_only"] = await ClientOnly("seq_serilog_client_only", n, emulator, bento: false);
             var queueBytes = await FullQueueBytesPerEvent();
 
             double Rate(string k) => results[k].EventsPerSecond;
@@ -52,6 +58,7 @@ namespace BentoSinks.Benchmarks
                     ["bento_serilog/seq_serilog"] = Math.Round(Rate("bento_serilog") / Rate("seq_serilog"), 2),
                     ["bento_serilog/otlp_serilog"] = Math.Round(Rate("bento_serilog") / Rate("otlp_serilog"), 2),
                     ["bento_otel_logs/otlp_serilog"] = Math.Round(Rate("bento_otel_logs") / Rate("otlp_serilog"), 2),
+                    ["bento_serilog_client_only/seq_serilog_client_only"] = Math.Round(Rate("bento_serilog_client_only") / Rate("seq_serilog_client_only"), 2),
                 },
                 ["full_queue_bytes_per_event"] = Math.Round(queueBytes),
             };
@@ -157,6 +164,41 @@ namespace BentoSinks.Benchmarks
                 }
             });
             Check("bento_otel_logs", emulator.EventCount - before, n);
+            return result;
+        }
+
+        private sealed class AnswerAtOnce : System.Net.Http.HttpMessageHandler
+        {
+            private readonly bool _bento;
+            public long Bytes;
+            public AnswerAtOnce(bool bento) => _bento = bento;
+
+            protected override async Task<System.Net.Http.HttpResponseMessage> SendAsync(System.Net.Http.HttpRequestMessage request, System.Threading.CancellationToken cancellationToken)
+            {
+                var body = await request.Content!.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+                System.Threading.Interlocked.Add(ref Bytes, body.Length);
+                return new System.Net.Http.HttpResponseMessage(_bento ? System.Net.HttpStatusCode.OK : System.Net.HttpStatusCode.Created)
+                {
+                    Content = new System.Net.Http.StringContent(_bento ? "{\"results\":1,\"failed\":0}" : "{}", System.Text.Encoding.UTF8, "application/json"),
+                };
+            }
+        }
+
+        private static async Task<Result> ClientOnly(string name, int n, BentoEmulator emulator, bool bento)
+        {
+            var handler = new AnswerAtOnce(bento);
+            var result = await Measure(n, async () =>
+            {
+                var config = new LoggerConfiguration().Enrich.FromLogContext();
+                config = bento
+                    ? config.WriteTo.Bento(o => { Shared.Configure(o, emulator); o.QueueLimit = n; o.MessageHandler = handler; })
+                    : config.WriteTo.Logger(lc => lc.Filter.ByIncludingOnly(e => e.Properties.ContainsKey("AnalyticsEvent"))
+                        .WriteTo.Seq(emulator.BaseAddress.ToString().TrimEnd('/'), batchPostingLimit: 1000, period: TimeSpan.FromSeconds(1), queueSizeLimit: n, messageHandler: handler));
+                var logger = config.CreateLogger();
+                Emit(logger.ForAnalytics("feature_used"), n);
+                await logger.DisposeAsync();
+            });
+            if (handler.Bytes == 0) Console.Error.WriteLine($"warning: {name} sent nothing");
             return result;
         }
 
