@@ -4,8 +4,8 @@ using BenchmarkDotNet.Running;
 using BentoSinks.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/BentoSinks.Benchmarks -- --filter '*'        every BenchmarkDotNet suite
-// dotnet run -c Release --project benchmarks/BentoSinks.Benchmarks -- throughput [--quick] end to end (suite 4), one JSON line
+// dotnet run -c Release --project benchmarks/BentoSinks.Benchmarks -- throughput [--quick] [--in-process]   end to end (suite 4), one JSON line
 if (args.Length > 0 && args[0] == "throughput")
-    return await Throughput.RunAsync(quick: args.Contains("--quick"));
+    return await Throughput.RunAsync(quick: args.Contains("--quick"), inProcess: args.Contains("--in-process"));
 BenchmarkSwitcher.FromAssembly(typeof(SerilogCallerBenchmarks).Assembly).Run(args);
 return 0;

@@ -13,12 +13,14 @@ namespace BentoSinks.Benchmarks
         public static BentoEmulator StartEmulator() => BentoEmulator.StartAsync(new BentoEmulatorOptions { RecordEvents = false }).GetAwaiter().GetResult();
 
         /// <summary>Our sink or exporter pointed at the emulator, with the client-side request budget lifted (peers have none).</summary>
-        public static void Configure(BentoOptions o, BentoEmulator emulator)
+        public static void Configure(BentoOptions o, BentoEmulator emulator) => Configure(o, emulator.ApiBase);
+
+        public static void Configure(BentoOptions o, Uri apiBase)
         {
             o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
             o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
             o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
-            o.Endpoint = emulator.ApiBase;
+            o.Endpoint = apiBase;
             o.MaxRequestsPerMinute = 0;
             o.Period = TimeSpan.FromSeconds(1);
         }

@@ -21,17 +21,20 @@ namespace BentoSinks.Benchmarks
     /// </summary>
     internal static class Throughput
     {
-        public static async Task<int> RunAsync(bool quick)
+        public static async Task<int> RunAsync(bool quick, bool inProcess)
         {
             var n = quick ? 20_000 : 200_000;
             var results = new Dictionary<string, Result>();
-            await using var emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { RecordEvents = false });
+            // By default the emulator runs in its own process, as a real server would: its CPU and its GC heap are
+            // not the clients'. --in-process shares them (a noisier, harsher measurement on 2 cores).
+            await using var emulator = inProcess ? await Server.InProcessAsync() : await Server.OutOfProcessAsync();
 
-            // Warm up every path once (JIT, connections) with a small run.
-            await SerilogBento(emulator, 2_000);
-            await SerilogSeq(emulator, 2_000);
-            await SerilogOtlp(emulator, 2_000);
-            await OtelLogsBento(emulator, 2_000);
+            // Warm up every path (JIT tiering, connections) with a quarter-size run before measuring.
+            var warmup = n / 4;
+            await SerilogBento(emulator, warmup);
+            await SerilogSeq(emulator, warmup);
+            await SerilogOtlp(emulator, warmup);
+            await OtelLogsBento(emulator, warmup);
 
             results["bento_serilog"] = await SerilogBento(emulator, n);
             results["seq_serilog"] = await SerilogSeq(emulator, n);
@@ -50,6 +53,7 @@ namespace BentoSinks.Benchmarks
             {
                 ["events"] = n,
                 ["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}",
+                ["server"] = inProcess ? "emulator in process" : "emulator in its own process",
                 ["events_per_second"] = results.ToDictionary(r => r.Key, r => Math.Round(r.Value.EventsPerSecond)),
                 ["allocated_bytes_per_event"] = results.ToDictionary(r => r.Key, r => Math.Round(r.Value.AllocatedPerEvent)),
                 ["peak_working_set_mb"] = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0),
@@ -96,24 +100,24 @@ namespace BentoSinks.Benchmarks
             }
         }
 
-        private static async Task<Result> SerilogBento(BentoEmulator emulator, int n)
+        private static async Task<Result> SerilogBento(Server emulator, int n)
         {
-            var before = emulator.EventCount;
+            var before = (await emulator.StatsAsync()).Bento;
             var result = await Measure(n, async () =>
             {
                 var logger = new LoggerConfiguration().Enrich.FromLogContext()
-                    .WriteTo.Bento(o => { Shared.Configure(o, emulator); o.QueueLimit = n; })
+                    .WriteTo.Bento(o => { Shared.Configure(o, emulator.ApiBase); o.QueueLimit = n; })
                     .CreateLogger();
                 Emit(logger.ForAnalytics("feature_used"), n);
                 await logger.DisposeAsync();
             });
-            Check("bento_serilog", emulator.EventCount - before, n);
+            Check("bento_serilog", (await emulator.StatsAsync()).Bento - before, n);
             return result;
         }
 
-        private static async Task<Result> SerilogSeq(BentoEmulator emulator, int n)
+        private static async Task<Result> SerilogSeq(Server emulator, int n)
         {
-            var before = emulator.SeqEventCount;
+            var before = (await emulator.StatsAsync()).Seq;
             var result = await Measure(n, async () =>
             {
                 var logger = new LoggerConfiguration().Enrich.FromLogContext()
@@ -123,11 +127,11 @@ namespace BentoSinks.Benchmarks
                 Emit(logger.ForAnalytics("feature_used"), n);
                 await logger.DisposeAsync();
             });
-            Check("seq_serilog", emulator.SeqEventCount - before, n);
+            Check("seq_serilog", (await emulator.StatsAsync()).Seq - before, n);
             return result;
         }
 
-        private static async Task<Result> SerilogOtlp(BentoEmulator emulator, int n)
+        private static async Task<Result> SerilogOtlp(Server emulator, int n)
         {
             return await Measure(n, async () =>
             {
@@ -147,14 +151,14 @@ namespace BentoSinks.Benchmarks
             });
         }
 
-        private static async Task<Result> OtelLogsBento(BentoEmulator emulator, int n)
+        private static async Task<Result> OtelLogsBento(Server emulator, int n)
         {
-            var before = emulator.EventCount;
+            var before = (await emulator.StatsAsync()).Bento;
             var result = await Measure(n, async () =>
             {
                 var services = new ServiceCollection();
                 services.AddLogging();
-                services.AddOpenTelemetry().WithLogging(l => l.AddBentoExporter(o => { Shared.Configure(o, emulator); o.QueueLimit = n; }), o => o.IncludeScopes = true);
+                services.AddOpenTelemetry().WithLogging(l => l.AddBentoExporter(o => { Shared.Configure(o, emulator.ApiBase); o.QueueLimit = n; }), o => o.IncludeScopes = true);
                 await using var sp = services.BuildServiceProvider();
                 var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("bench");
                 using (logger.BeginScope(new Dictionary<string, object?> { ["Email"] = "ada@example.com" }))
@@ -163,8 +167,64 @@ namespace BentoSinks.Benchmarks
                         logger.LogInformation("{AnalyticsEvent}: {feature} on {plan} ({seats} seats, trial {trial}) {n}", "feature_used", "export", "pro", 3, false, i);
                 }
             });
-            Check("bento_otel_logs", emulator.EventCount - before, n);
+            Check("bento_otel_logs", (await emulator.StatsAsync()).Bento - before, n);
             return result;
+        }
+
+        /// <summary>The emulator, in this process or in its own.</summary>
+        private sealed class Server : IAsyncDisposable
+        {
+            private readonly BentoEmulator? _embedded;
+            private readonly Process? _process;
+            private readonly System.Net.Http.HttpClient _http = new System.Net.Http.HttpClient();
+
+            private Server(Uri baseAddress, BentoEmulator? embedded, Process? process)
+            {
+                BaseAddress = baseAddress;
+                _embedded = embedded;
+                _process = process;
+            }
+
+            public Uri BaseAddress { get; }
+            public Uri ApiBase => new Uri(BaseAddress, "api/v1");
+
+            public static async Task<Server> InProcessAsync()
+            {
+                var e = await BentoEmulator.StartAsync(new BentoEmulatorOptions { RecordEvents = false });
+                return new Server(e.BaseAddress, e, null);
+            }
+
+            public static async Task<Server> OutOfProcessAsync()
+            {
+                var dll = System.IO.Path.Combine(AppContext.BaseDirectory, "Bento.Emulator.dll");
+                var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+                foreach (var a in new[] { dll, "--urls", "http://127.0.0.1:0", "--quiet" }) start.ArgumentList.Add(a);
+                var process = Process.Start(start)!;
+                var line = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the emulator did not start");
+                var marker = "endpoint ";
+                var at = line.IndexOf(marker, StringComparison.Ordinal);
+                var apiBase = line.Substring(at + marker.Length).Split(' ')[0];
+                return new Server(new Uri(new Uri(apiBase), "/"), null, process);
+            }
+
+            public async Task<(int Bento, int Seq)> StatsAsync()
+            {
+                if (_embedded != null) return (_embedded.EventCount, _embedded.SeqEventCount);
+                using var doc = JsonDocument.Parse(await _http.GetStringAsync(new Uri(BaseAddress, "_emulator/stats")));
+                return (doc.RootElement.GetProperty("bento_events").GetInt32(), doc.RootElement.GetProperty("seq_events").GetInt32());
+            }
+
+            public async ValueTask DisposeAsync()
+            {
+                _http.Dispose();
+                if (_embedded != null) await _embedded.DisposeAsync();
+                if (_process != null)
+                {
+                    _process.Kill();
+                    await _process.WaitForExitAsync();
+                    _process.Dispose();
+                }
+            }
         }
 
         private sealed class AnswerAtOnce : System.Net.Http.HttpMessageHandler
@@ -184,14 +244,14 @@ namespace BentoSinks.Benchmarks
             }
         }
 
-        private static async Task<Result> ClientOnly(string name, int n, BentoEmulator emulator, bool bento)
+        private static async Task<Result> ClientOnly(string name, int n, Server emulator, bool bento)
         {
             var handler = new AnswerAtOnce(bento);
             var result = await Measure(n, async () =>
             {
                 var config = new LoggerConfiguration().Enrich.FromLogContext();
                 config = bento
-                    ? config.WriteTo.Bento(o => { Shared.Configure(o, emulator); o.QueueLimit = n; o.MessageHandler = handler; })
+                    ? config.WriteTo.Bento(o => { Shared.Configure(o, emulator.ApiBase); o.QueueLimit = n; o.MessageHandler = handler; })
                     : config.WriteTo.Logger(lc => lc.Filter.ByIncludingOnly(e => e.Properties.ContainsKey("AnalyticsEvent"))
                         .WriteTo.Seq(emulator.BaseAddress.ToString().TrimEnd('/'), batchPostingLimit: 1000, period: TimeSpan.FromSeconds(1), queueSizeLimit: n, messageHandler: handler));
                 var logger = config.CreateLogger();

@@ -90,6 +90,14 @@ namespace Bento.Emulator
             app.MapPost("/api/events/raw", emulator.HandleSeqAsync);
             app.MapPost("/v1/traces", emulator.HandleOtlpAsync);
             app.MapPost("/v1/logs", emulator.HandleOtlpAsync);
+            // Counters for a client in another process (benchmarks run the emulator out of process).
+            app.MapGet("/_emulator/stats", (HttpContext c) => c.Response.WriteAsJsonAsync(new
+            {
+                bento_events = emulator.EventCount,
+                bento_requests = emulator.Requests.Count,
+                seq_events = emulator.SeqEventCount,
+                otlp_requests = emulator.OtlpRequestCount,
+            }));
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             emulator.BaseAddress = new Uri(address.EndsWith("/", StringComparison.Ordinal) ? address : address + "/");

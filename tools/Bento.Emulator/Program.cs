@@ -15,6 +15,7 @@ for (var i = 0; i < args.Length; i++)
         case "--publishable-key": options.PublishableKey = Next(); break;
         case "--secret-key": options.SecretKey = Next(); break;
         case "--rate-limit": options.RateLimitPerMinute = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--quiet": options.LogToConsole = false; break;
         case "--help":
         case "-h":
             Console.WriteLine("Bento.Emulator: Bento's batch events API on loopback.");
@@ -23,6 +24,7 @@ for (var i = 0; i < args.Length; i++)
             Console.WriteLine($"  --publishable-key P     (default {BentoEmulatorOptions.DefaultPublishableKey})");
             Console.WriteLine($"  --secret-key K          (default {BentoEmulatorOptions.DefaultSecretKey})");
             Console.WriteLine("  --rate-limit N          answer 429 past N requests a minute (default: none)");
+            Console.WriteLine("  --quiet                 no line per batch (GET /_emulator/stats gives the counts)");
             return 0;
         default:
             Console.Error.WriteLine($"Unknown argument {args[i]} (try --help)");
