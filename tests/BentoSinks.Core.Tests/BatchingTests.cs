@@ -149,6 +149,22 @@ namespace BentoSinks.Core.Tests
             Assert.Contains("shutdown", diagnostics.All);
         }
 
+        [Fact]
+        public async Task A_hard_stop_in_the_middle_of_a_split_batch_counts_each_event_once()
+        {
+            await using var h = await Harness.StartAsync(o => { o.Period = TimeSpan.FromHours(1); o.ShutdownTimeout = TimeSpan.FromMilliseconds(500); o.RequestTimeout = TimeSpan.FromHours(1); });
+            // 400 splits the batch; the first half goes through; the second half hangs until the hard stop.
+            h.Emulator.EnqueueFaults(Bento.Emulator.Fault.WithStatus(400), Bento.Emulator.Fault.Delayed(TimeSpan.Zero), Bento.Emulator.Fault.Delayed(TimeSpan.FromHours(1)));
+            for (var i = 0; i < 1000; i++) h.Pipeline.TryEnqueue(Harness.Numbered(i));
+            var flush = h.Pipeline.FlushAsync();
+            await Harness.Until(() => h.Emulator.RequestsStarted == 3);
+            await h.Pipeline.DisposeAsync();
+            Assert.Equal(500, h.Counters.Sent);
+            Assert.Equal(500, h.Counters.Dropped(DropReason.Shutdown));
+            Assert.Equal(1000, h.Counters.Sent + h.Counters.DroppedTotal);
+            await flush;
+        }
+
         private static int FreePort()
         {
             var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

@@ -336,9 +336,9 @@ namespace BentoSinks.Delivery
                         }
                     }
 
-                    await SendBatchAsync(batch, items, stop).ConfigureAwait(false);
-                    batch.Clear();
-                    items.Clear();
+                    // One request at a time. (Filling a second batch while a request is on the wire was measured
+                    // slower end to end on 2 cores: see benchmarks/README.md.)
+                    await SendAndClearAsync(batch, items, stop).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -421,12 +421,40 @@ namespace BentoSinks.Delivery
 
         private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _settings.TimeProvider.TimestampFrequency);
 
+        private async Task SendAndClearAsync(Batch batch, List<T> items, CancellationToken stop)
+        {
+            try
+            {
+                await SendBatchAsync(batch, items, stop).ConfigureAwait(false);
+            }
+            finally
+            {
+                batch.Clear();
+                items.Clear();
+            }
+        }
+
         private async Task SendBatchAsync(Batch batch, List<T> items, CancellationToken stop)
+        {
+            var work = new Stack<(int Start, int Count)>();
+            work.Push((0, batch.Count));
+            try
+            {
+                await SendWorkAsync(batch, items, work, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // Hard stop: what this batch had not settled yet (a split may have settled part of it) is counted
+                // once here, as shutdown; the caller then clears the batch.
+                DropAll(work, items, DropReason.Shutdown);
+                throw;
+            }
+        }
+
+        private async Task SendWorkAsync(Batch batch, List<T> items, Stack<(int Start, int Count)> work, CancellationToken stop)
         {
             var time = _settings.TimeProvider;
             var started = time.GetTimestamp();
-            var work = new Stack<(int Start, int Count)>();
-            work.Push((0, batch.Count));
             var attempt = 0;
             var firstRequest = true;
             while (work.Count > 0)
