@@ -101,6 +101,80 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             Assert.Equal(999, emulator.EventCount);
         }
 
+        private static (BentoActivityProcessor Processor, TracerProvider Provider, ActivitySource Source) Exporter(BentoEmulator emulator, Action<BentoExporterOptions> configure)
+        {
+            var options = new BentoExporterOptions();
+            Support.Configure(options, emulator);
+            configure(options);
+            var processor = new BentoActivityProcessor(options);
+            var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddProcessor(processor).Build()!;
+            return (processor, provider, source);
+        }
+
+        private static void Emit(ActivitySource source, int from, int count)
+        {
+            var tags = new ActivityTagsCollection();
+            for (var i = from; i < from + count; i++)
+            {
+                using var a = source.StartActivity("request")!;
+                a.SetTag("user.email", "ada@example.com");
+                a.AddEvent(new ActivityEvent("step", default, new ActivityTagsCollection { ["analytics.event"] = true, ["n"] = i }));
+            }
+        }
+
+        [Fact]
+        public async Task Overload_never_blocks_OnEnd_and_counts_queue_full()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            emulator.SetRandomFaults(1.0, 1, Fault.Delayed(TimeSpan.FromHours(1))); // stalled server
+            var (processor, provider, source) = Exporter(emulator, o => { o.QueueLimit = 10_000; o.RequestTimeout = TimeSpan.FromHours(1); o.ShutdownTimeout = TimeSpan.Zero; });
+            var worst = TimeSpan.Zero;
+            var sw = new Stopwatch();
+            for (var i = 0; i < 1_000_000; i++)
+            {
+                sw.Restart();
+                using (var a = source.StartActivity("request")!)
+                {
+                    a.SetTag("user.email", "ada@example.com");
+                    a.AddEvent(new ActivityEvent("step", default, new ActivityTagsCollection { ["analytics.event"] = true }));
+                }
+                if (sw.Elapsed > worst) worst = sw.Elapsed;
+            }
+            var c = processor.Pipeline.Counters;
+            Assert.Equal(1_000_000, c.Offered);
+            Assert.True(c.Dropped(BentoSinks.Diagnostics.DropReason.QueueFull) >= 1_000_000 - 10_000 - 1000);
+            Assert.True(worst < TimeSpan.FromSeconds(1), $"worst latency {worst}");
+            provider.Dispose();
+            source.Dispose();
+            Assert.Equal(1_000_000, c.Sent + c.DroppedTotal);
+        }
+
+        [Fact]
+        public async Task Eight_threads_with_random_faults_are_accounted_exactly()
+        {
+            var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
+            await using var emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { TimeProvider = time });
+            emulator.SetRandomFaults(0.1, 5, Fault.WithStatus(503), Fault.WithStatus(429, "1"), Fault.Abort());
+            var (processor, provider, source) = Exporter(emulator, o => { o.TimeProvider = time; o.MaxRequestsPerMinute = 0; o.Period = TimeSpan.FromSeconds(2); o.RequestTimeout = TimeSpan.FromSeconds(5); o.QueueLimit = 400_000; });
+            const int threads = 8, each = 50_000;
+            var workers = Enumerable.Range(0, threads).Select(t => new System.Threading.Thread(() => Emit(source, t * each, each))).ToList();
+            workers.ForEach(w => w.Start());
+            workers.ForEach(w => w.Join());
+            var c = processor.Pipeline.Counters;
+            for (var step = 0; step < 100_000 && c.Sent + c.DroppedTotal < threads * each; step++)
+            {
+                await Task.Delay(2);
+                for (var spin = 0; spin < 100 && emulator.RequestsStarted > emulator.Requests.Count; spin++) await Task.Delay(2);
+                time.Advance(TimeSpan.FromSeconds(1));
+            }
+            Assert.Equal(threads * each, c.Offered);
+            Assert.Equal(threads * each, c.Sent);
+            Assert.Equal(threads * each, emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).Distinct().Count());
+            provider.Dispose();
+            source.Dispose();
+        }
+
         [Fact]
         public void Shutdown_against_a_dead_server_returns_within_the_timeout()
         {
