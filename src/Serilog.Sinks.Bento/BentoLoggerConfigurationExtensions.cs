@@ -105,5 +105,18 @@ namespace Serilog
             if (string.IsNullOrWhiteSpace(eventType)) throw new ArgumentException("The event type must not be blank.", nameof(eventType));
             return logger.ForContext(BentoSinkOptions.DefaultAnalyticsEventPropertyName, eventType);
         }
+
+        /// <summary>
+        /// Returns a logger whose events are Bento <c>$purchase</c> events carrying <paramref name="purchase"/>,
+        /// destructured as the sink expects (a plain <c>{Purchase}</c> in a template would be stringified).
+        /// </summary>
+        /// <param name="logger">The logger.</param>
+        /// <param name="purchase">The purchase: its key deduplicates it, its amount is in minor units.</param>
+        /// <returns>A contextual logger.</returns>
+        public static ILogger ForPurchase(this ILogger logger, BentoSinks.BentoPurchase purchase)
+        {
+            if (purchase is null) throw new ArgumentNullException(nameof(purchase));
+            return logger.ForAnalytics("$purchase").ForContext("Purchase", purchase, destructureObjects: true);
+        }
     }
 }

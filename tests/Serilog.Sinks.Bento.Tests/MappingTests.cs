@@ -117,6 +117,16 @@ namespace Serilog.Sinks.Bento.Tests
                 e.Json.GetProperty("details").GetRawText());
         }
 
+        [Fact]
+        public async Task ForPurchase_destructures_the_purchase_for_the_caller()
+        {
+            await using var f = await SinkFixture.StartAsync();
+            f.Logger.ForContext("Email", "ada@example.com").ForPurchase(new BentoPurchase("order-7", 500, "EUR")).Information("Order placed");
+            var e = Assert.Single(await f.FlushAsync());
+            Assert.Equal("$purchase", e.Type);
+            SinkFixture.AssertJsonEqual("{\"unique\":{\"key\":\"order-7\"},\"value\":{\"currency\":\"EUR\",\"amount\":500}}", e.Json.GetProperty("details").GetRawText());
+        }
+
         [Theory]
         [InlineData("", 100, "USD")]
         [InlineData("k", -1, "USD")]
