@@ -108,6 +108,24 @@ namespace BentoSinks.Delivery
             return false;
         }
 
+        /// <summary>
+        /// Whether analytics events of <paramref name="type"/> go to Bento; an excluded one is counted (<c>excluded</c>)
+        /// and false returned, before the front end spends anything more on it.
+        /// </summary>
+        public bool Routes(string type)
+        {
+            if (_settings.IsRouted(type)) return true;
+            Reject(DropReason.Excluded, default!);
+            return false;
+        }
+
+        /// <summary>Queues an analytics event, or counts it as <c>no_email</c> (and warns) when it has no email.</summary>
+        public void Offer(T item, bool hasEmail)
+        {
+            if (hasEmail) TryEnqueue(item);
+            else Reject(DropReason.NoEmail, item);
+        }
+
         /// <summary>Counts an analytics event the front end refused before the queue (no email, excluded type, invalid).</summary>
         public void Reject(DropReason reason, T item)
         {

@@ -85,17 +85,10 @@ namespace OpenTelemetry.Exporter.Bento
                 {
                     if (!formatter.IsAnalytics(activityEvent)) continue;
                     var type = activityEvent.Name;
-                    var pipeline = _host.Pipeline;
-                    if (!_host.Settings.IsRouted(type))
-                    {
-                        pipeline.Reject(DropReason.Excluded, default);
-                        continue;
-                    }
+                    if (!_host.Pipeline.Routes(type)) continue;
                     var baggage = Baggage.Current;
                     var email = formatter.FindEmail(data, activityEvent, baggage);
-                    var item = new OtelItem(type, email ?? "", activityEvent.Timestamp, data, activityEvent, baggage);
-                    if (email is null) pipeline.Reject(DropReason.NoEmail, item);
-                    else pipeline.TryEnqueue(item);
+                    _host.Pipeline.Offer(new OtelItem(type, email ?? "", activityEvent.Timestamp, data, activityEvent, baggage), email != null);
                 }
             }
             catch (Exception ex)
@@ -155,16 +148,10 @@ namespace OpenTelemetry.Exporter.Bento
                 }, scan);
                 if (scan.Type is null) return;
 
-                var pipeline = _host.Pipeline;
-                if (!_host.Settings.IsRouted(scan.Type))
-                {
-                    pipeline.Reject(DropReason.Excluded, default);
-                    return;
-                }
+                if (!_host.Pipeline.Routes(scan.Type)) return;
                 var email = scan.Email();
-                var item = new OtelItem(scan.Type, email ?? "", new DateTimeOffset(DateTime.SpecifyKind(data.Timestamp, DateTimeKind.Utc)), scan.Fields(), scan.Details());
-                if (email is null) pipeline.Reject(DropReason.NoEmail, item);
-                else pipeline.TryEnqueue(item);
+                var timestamp = new DateTimeOffset(DateTime.SpecifyKind(data.Timestamp, DateTimeKind.Utc));
+                _host.Pipeline.Offer(new OtelItem(scan.Type, email ?? "", timestamp, scan.Fields(), scan.Details()), email != null);
             }
             catch (Exception ex)
             {

@@ -37,17 +37,8 @@ namespace Serilog.Sinks.Bento
             try
             {
                 if (logEvent is null || !_formatter.TryGetType(logEvent, out var type)) return;
-                if (!_settings.IsRouted(type))
-                {
-                    _pipeline.Reject(DropReason.Excluded, logEvent);
-                    return;
-                }
-                if (_formatter.FindEmail(logEvent) is null)
-                {
-                    _pipeline.Reject(DropReason.NoEmail, logEvent);
-                    return;
-                }
-                _pipeline.TryEnqueue(logEvent);
+                if (!_pipeline.Routes(type)) return;
+                _pipeline.Offer(logEvent, _formatter.FindEmail(logEvent) != null);
             }
             catch (Exception ex)
             {
