@@ -79,8 +79,6 @@ namespace BentoSinks.Delivery
         /// <summary>The pipeline's accounting.</summary>
         public PipelineCounters Counters { get; }
 
-        public PipelineSettings Settings => _settings;
-
         /// <summary>The loop's current request rate limit (requests a minute), after 429 slow-downs.</summary>
         internal double CurrentRatePerMinute => _budget.CurrentRatePerMinute;
 

@@ -24,15 +24,6 @@ namespace BentoSinks.Json
 
         public void Clear() => _written = 0;
 
-        /// <summary>Keeps only the bytes from <paramref name="start"/> on, moved to the front.</summary>
-        public void DiscardBefore(int start)
-        {
-            if (start <= 0) return;
-            var remaining = _written - start;
-            if (remaining > 0) Buffer.BlockCopy(_buffer, start, _buffer, 0, remaining);
-            _written = Math.Max(0, remaining);
-        }
-
         public void Write(ReadOnlySpan<byte> bytes)
         {
             bytes.CopyTo(GetSpan(bytes.Length));

@@ -20,13 +20,11 @@ namespace OpenTelemetry.Exporter.Bento
             Options = options.Snapshot();
             var settings = Options.Validate();
             settings.SendScope = () => SuppressInstrumentationScope.Begin();
-            Settings = settings;
             Formatter = new OtelEventFormatter(Options);
             Pipeline = new BentoPipeline<OtelItem>(settings, Formatter, BentoExporterEventSource.Log, "OpenTelemetry " + signal);
         }
 
         public BentoExporterOptions Options { get; }
-        public PipelineSettings Settings { get; }
         public OtelEventFormatter Formatter { get; }
         public BentoPipeline<OtelItem> Pipeline { get; }
 
@@ -63,32 +61,51 @@ namespace OpenTelemetry.Exporter.Bento
         }
     }
 
+    /// <summary>What both processors share: one pipeline, flushed and shut down with OpenTelemetry's timeouts.</summary>
+    internal abstract class BentoProcessorBase<T> : BaseProcessor<T>
+    {
+        protected BentoProcessorBase(BentoExporterOptions options, string signal) => Host = new OtelPipelineHost(options, signal);
+
+        protected OtelPipelineHost Host { get; }
+
+        internal BentoPipeline<OtelItem> Pipeline => Host.Pipeline;
+
+        protected override bool OnForceFlush(int timeoutMilliseconds) => Host.Flush(timeoutMilliseconds);
+
+        protected override bool OnShutdown(int timeoutMilliseconds) => Host.Shutdown(timeoutMilliseconds);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) Host.Shutdown(Timeout.Infinite);
+            base.Dispose(disposing);
+        }
+    }
+
     /// <summary>
     /// Filters finished activities in <see cref="OnEnd"/>: only their analytics events are queued, into the Bento
     /// pipeline (never into OpenTelemetry's batch queue, where ordinary spans would crowd them out).
     /// </summary>
-    internal sealed class BentoActivityProcessor : BaseProcessor<Activity>
+    internal sealed class BentoActivityProcessor : BentoProcessorBase<Activity>
     {
-        private readonly OtelPipelineHost _host;
-
-        public BentoActivityProcessor(BentoExporterOptions options) => _host = new OtelPipelineHost(options, "traces");
-
-        internal BentoPipeline<OtelItem> Pipeline => _host.Pipeline;
+        public BentoActivityProcessor(BentoExporterOptions options)
+            : base(options, "traces")
+        {
+        }
 
         public override void OnEnd(Activity data)
         {
             try
             {
                 if (data is null) return;
-                var formatter = _host.Formatter;
+                var formatter = Host.Formatter;
                 foreach (ref readonly var activityEvent in data.EnumerateEvents())
                 {
                     if (!formatter.IsAnalytics(activityEvent)) continue;
                     var type = activityEvent.Name;
-                    if (!_host.Pipeline.Routes(type)) continue;
+                    if (!Host.Pipeline.Routes(type)) continue;
                     var baggage = Baggage.Current;
                     var email = formatter.FindEmail(data, activityEvent, baggage);
-                    _host.Pipeline.Offer(new OtelItem(type, email ?? "", activityEvent.Timestamp, data, activityEvent, baggage), email != null);
+                    Host.Pipeline.Offer(new OtelItem(type, email ?? "", activityEvent.Timestamp, data, activityEvent, baggage), email != null);
                 }
             }
             catch (Exception ex)
@@ -97,26 +114,15 @@ namespace OpenTelemetry.Exporter.Bento
             }
         }
 
-        protected override bool OnForceFlush(int timeoutMilliseconds) => _host.Flush(timeoutMilliseconds);
-
-        protected override bool OnShutdown(int timeoutMilliseconds) => _host.Shutdown(timeoutMilliseconds);
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) _host.Shutdown(Timeout.Infinite);
-            base.Dispose(disposing);
-        }
     }
 
     /// <summary>
     /// Filters log records in <see cref="OnEnd"/>: a record whose attributes or scopes hold the analytics marker is
     /// copied (records are pooled by the SDK) and queued; every other record costs a scan of its attributes.
     /// </summary>
-    internal sealed class BentoLogProcessor : BaseProcessor<LogRecord>
+    internal sealed class BentoLogProcessor : BentoProcessorBase<LogRecord>
     {
         private const string OriginalFormat = "{OriginalFormat}";
-
-        private readonly OtelPipelineHost _host;
         private readonly string _marker;
         private readonly string[] _emailNames;
         private readonly Dictionary<string, string> _fieldMap;
@@ -124,14 +130,12 @@ namespace OpenTelemetry.Exporter.Bento
         [ThreadStatic] private static Scan? t_scan;
 
         public BentoLogProcessor(BentoExporterOptions options)
+            : base(options, "logs")
         {
-            _host = new OtelPipelineHost(options, "logs");
-            _marker = _host.Options.LogAnalyticsAttributeName;
-            _emailNames = new List<string>(_host.Options.LogEmailAttributeNames).ToArray();
-            _fieldMap = new Dictionary<string, string>(_host.Options.LogFieldMappings, StringComparer.Ordinal);
+            _marker = Host.Options.LogAnalyticsAttributeName;
+            _emailNames = new List<string>(Host.Options.LogEmailAttributeNames).ToArray();
+            _fieldMap = new Dictionary<string, string>(Host.Options.LogFieldMappings, StringComparer.Ordinal);
         }
-
-        internal BentoPipeline<OtelItem> Pipeline => _host.Pipeline;
 
         public override void OnEnd(LogRecord data)
         {
@@ -148,25 +152,15 @@ namespace OpenTelemetry.Exporter.Bento
                 }, scan);
                 if (scan.Type is null) return;
 
-                if (!_host.Pipeline.Routes(scan.Type)) return;
+                if (!Host.Pipeline.Routes(scan.Type)) return;
                 var email = scan.Email();
                 var timestamp = new DateTimeOffset(DateTime.SpecifyKind(data.Timestamp, DateTimeKind.Utc));
-                _host.Pipeline.Offer(new OtelItem(scan.Type, email ?? "", timestamp, scan.Fields(), scan.Details()), email != null);
+                Host.Pipeline.Offer(new OtelItem(scan.Type, email ?? "", timestamp, scan.Fields(), scan.Details()), email != null);
             }
             catch (Exception ex)
             {
                 BentoExporterEventSource.Log.Error("Bento: failed to queue a log record (" + ex.GetType().Name + ").");
             }
-        }
-
-        protected override bool OnForceFlush(int timeoutMilliseconds) => _host.Flush(timeoutMilliseconds);
-
-        protected override bool OnShutdown(int timeoutMilliseconds) => _host.Shutdown(timeoutMilliseconds);
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) _host.Shutdown(Timeout.Infinite);
-            base.Dispose(disposing);
         }
 
         /// <summary>One pass over a record's attributes and scopes; reused per thread.</summary>

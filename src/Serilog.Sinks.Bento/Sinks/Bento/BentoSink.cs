@@ -17,7 +17,6 @@ namespace Serilog.Sinks.Bento
     {
         private readonly BentoPipeline<LogEvent> _pipeline;
         private readonly LogEventFormatter _formatter;
-        private readonly PipelineSettings _settings;
 
         public BentoSink(BentoSinkOptions options)
         {
@@ -25,9 +24,9 @@ namespace Serilog.Sinks.Bento
             var snapshot = options.Clone();
             if (string.IsNullOrWhiteSpace(snapshot.AnalyticsEventPropertyName))
                 throw new ArgumentException("The analytics event property name must not be blank.", nameof(BentoSinkOptions.AnalyticsEventPropertyName));
-            _settings = snapshot.Validate();
+            var settings = snapshot.Validate();
             _formatter = new LogEventFormatter(snapshot);
-            _pipeline = new BentoPipeline<LogEvent>(_settings, _formatter, SelfLogDiagnostics.Instance, "Serilog");
+            _pipeline = new BentoPipeline<LogEvent>(settings, _formatter, SelfLogDiagnostics.Instance, "Serilog");
         }
 
         internal BentoPipeline<LogEvent> Pipeline => _pipeline;
