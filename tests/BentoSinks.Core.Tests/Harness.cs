@@ -98,15 +98,8 @@ namespace BentoSinks.Core.Tests
         /// <summary>With a fake clock: advance it in steps (letting real I/O run between steps) until <paramref name="done"/>.</summary>
         public async Task PumpUntil(Func<bool> done, TimeSpan step, int maxSteps = 10_000)
         {
-            for (var i = 0; i < maxSteps && !done(); i++)
-            {
-                await Task.Delay(2);
-                // Let a request in flight finish before time moves on (unless it waits on the fake clock itself).
-                for (var spin = 0; spin < 50 && Counters.Requests > Emulator.Requests.Count; spin++) await Task.Delay(2);
-                if (done()) return;
-                Time!.Advance(step);
-            }
-            Assert.True(done(), "condition not reached while pumping the fake clock; " + Counters);
+            var reached = await Emulator.AdvanceClockUntilAsync(done, () => Time!.Advance(step), maxSteps, clientBusy: () => Counters.Requests > Emulator.RequestCount);
+            Assert.True(reached, "condition not reached while pumping the fake clock; " + Counters);
         }
 
         /// <summary>Waits in real time until <paramref name="done"/>.</summary>

@@ -59,12 +59,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 a.AddEvent(new ActivityEvent("step", default, new ActivityTagsCollection { ["analytics.event"] = true, ["n"] = i }));
             }
             var counters = processor.Pipeline.Counters;
-            for (var step = 0; step < 5000 && counters.Sent + counters.DroppedTotal < emitted; step++)
-            {
-                await Task.Delay(2);
-                for (var spin = 0; spin < 100 && emulator.RequestsStarted > emulator.Requests.Count; spin++) await Task.Delay(2);
-                time.Advance(TimeSpan.FromSeconds(1));
-            }
+            await emulator.AdvanceClockUntilAsync(() => counters.Sent + counters.DroppedTotal >= emitted, () => time.Advance(TimeSpan.FromSeconds(1)), maxSteps: 5000);
             Assert.Equal(emitted, counters.Offered);
             Assert.Equal(emitted, counters.Sent + counters.DroppedTotal);
             if (fault == "401")
@@ -162,12 +157,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             workers.ForEach(w => w.Start());
             workers.ForEach(w => w.Join());
             var c = processor.Pipeline.Counters;
-            for (var step = 0; step < 100_000 && c.Sent + c.DroppedTotal < threads * each; step++)
-            {
-                await Task.Delay(2);
-                for (var spin = 0; spin < 100 && emulator.RequestsStarted > emulator.Requests.Count; spin++) await Task.Delay(2);
-                time.Advance(TimeSpan.FromSeconds(1));
-            }
+            await emulator.AdvanceClockUntilAsync(() => c.Sent + c.DroppedTotal >= threads * each, () => time.Advance(TimeSpan.FromSeconds(1)), maxSteps: 100_000);
             Assert.Equal(threads * each, c.Offered);
             Assert.Equal(threads * each, c.Sent);
             Assert.Equal(threads * each, emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).Distinct().Count());

@@ -83,16 +83,8 @@ namespace Serilog.Sinks.Bento.Tests
 
             public async Task PumpUntil(Func<bool> done, TimeSpan step, int maxSteps = 20_000)
             {
-                for (var i = 0; i < maxSteps && !done(); i++)
-                {
-                    await Task.Delay(2);
-                    // Let a request being answered finish before the clock moves, or a loaded machine turns a fast
-                    // answer into a client timeout (and a legitimate at-least-once duplicate).
-                    for (var spin = 0; spin < 100 && Emulator.RequestsStarted > Emulator.Requests.Count; spin++) await Task.Delay(2);
-                    if (done()) return;
-                    Time.Advance(step);
-                }
-                Assert.True(done(), $"not reached: sent {Metrics.Sent}, dropped {Metrics.DroppedTotal}, received {Emulator.EventCount}");
+                var reached = await Emulator.AdvanceClockUntilAsync(done, () => Time.Advance(step), maxSteps);
+                Assert.True(reached, $"not reached: sent {Metrics.Sent}, dropped {Metrics.DroppedTotal}, received {Emulator.EventCount}");
             }
 
             public async ValueTask DisposeAsync()

@@ -132,6 +132,41 @@ namespace Bento.Emulator
             }
         }
 
+        /// <summary>How many requests have been answered (or aborted) so far.</summary>
+        public int RequestCount { get { lock (_gate) return _requests.Count; } }
+
+        /// <summary>
+        /// Drives a fake clock shared with a client under test: until <paramref name="done"/> holds, lets the request
+        /// being answered finish first (up to 200 ms of real time, awaiting the emulator's own signal, and while
+        /// <paramref name="clientBusy"/> says the client still has a request on its way), then calls
+        /// <paramref name="advance"/>. Moving the clock during an answer would turn it into a client timeout.
+        /// Returns whether <paramref name="done"/> was reached within <paramref name="maxSteps"/> steps.
+        /// </summary>
+        public async Task<bool> AdvanceClockUntilAsync(Func<bool> done, Action advance, int maxSteps = 20_000, Func<bool>? clientBusy = null)
+        {
+            for (var step = 0; step < maxSteps; step++)
+            {
+                if (done()) return true;
+                await WhileAnsweringAsync(clientBusy, TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+                if (done()) return true;
+                advance();
+            }
+            return done();
+        }
+
+        private async Task WhileAnsweringAsync(Func<bool>? clientBusy, TimeSpan max)
+        {
+            // Always give the client a moment to act on the last answer before time moves.
+            await Task.Delay(1).ConfigureAwait(false);
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            while (started.Elapsed < max && (RequestsStarted > RequestCount || clientBusy?.Invoke() == true))
+            {
+                Task changed;
+                lock (_gate) changed = _changed.Task;
+                await Task.WhenAny(changed, Task.Delay(2)).ConfigureAwait(false);
+            }
+        }
+
         /// <summary>Waits until at least <paramref name="count"/> events were accepted; throws <see cref="TimeoutException"/> past <paramref name="timeout"/> (real time).</summary>
         public async Task WaitForEventsAsync(int count, TimeSpan timeout)
         {
