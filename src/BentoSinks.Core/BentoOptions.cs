@@ -34,6 +34,12 @@ namespace BentoSinks
         /// <summary>The default <see cref="MaxRequestBytes"/>: 4 MiB (Bento documents no limit).</summary>
         public const int DefaultMaxRequestBytes = 4 * 1024 * 1024;
 
+        /// <summary>The longest <see cref="Period"/>, <see cref="RequestTimeout"/> and <see cref="ShutdownTimeout"/>: 1 day.</summary>
+        public static readonly TimeSpan MaxTimeSpan = TimeSpan.FromDays(1);
+
+        /// <summary>The longest <see cref="RetryTimeLimit"/>: 7 days.</summary>
+        public static readonly TimeSpan MaxRetryTimeLimit = TimeSpan.FromDays(7);
+
         /// <summary>The Bento site UUID the events belong to. Required.</summary>
         public string? SiteUuid { get; set; }
 
@@ -151,20 +157,20 @@ namespace BentoSinks
             }
             if (BatchSizeLimit < 1 || BatchSizeLimit > MaxBatchSize)
                 throw new ArgumentException($"The batch size limit must be between 1 and {MaxBatchSize} (Bento accepts at most {MaxBatchSize} events a request); it was {BatchSizeLimit}.", nameof(BatchSizeLimit));
-            if (Period <= TimeSpan.Zero)
-                throw new ArgumentException("The period must be positive.", nameof(Period));
+            if (Period <= TimeSpan.Zero || Period > MaxTimeSpan)
+                throw new ArgumentException($"The period must be positive and at most {MaxTimeSpan.TotalDays:0} day; it was {Period}.", nameof(Period));
             if (MaxRequestsPerMinute < 0)
                 throw new ArgumentException("The request budget must be 0 (no budget) or positive.", nameof(MaxRequestsPerMinute));
             if (QueueLimit < 1)
                 throw new ArgumentException("The queue limit must be positive.", nameof(QueueLimit));
             if (MaxRequestBytes < 1024)
                 throw new ArgumentException("The request byte limit must be at least 1024.", nameof(MaxRequestBytes));
-            if (RetryTimeLimit < TimeSpan.Zero)
-                throw new ArgumentException("The retry time limit must not be negative.", nameof(RetryTimeLimit));
-            if (RequestTimeout <= TimeSpan.Zero)
-                throw new ArgumentException("The request timeout must be positive.", nameof(RequestTimeout));
-            if (ShutdownTimeout < TimeSpan.Zero)
-                throw new ArgumentException("The shutdown timeout must not be negative.", nameof(ShutdownTimeout));
+            if (RetryTimeLimit < TimeSpan.Zero || RetryTimeLimit > MaxRetryTimeLimit)
+                throw new ArgumentException($"The retry time limit must be between 0 and {MaxRetryTimeLimit.TotalDays:0} days; it was {RetryTimeLimit}.", nameof(RetryTimeLimit));
+            if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > MaxTimeSpan)
+                throw new ArgumentException($"The request timeout must be positive and at most {MaxTimeSpan.TotalDays:0} day; it was {RequestTimeout}.", nameof(RequestTimeout));
+            if (ShutdownTimeout < TimeSpan.Zero || ShutdownTimeout > MaxTimeSpan)
+                throw new ArgumentException($"The shutdown timeout must be between 0 and {MaxTimeSpan.TotalDays:0} day; it was {ShutdownTimeout}.", nameof(ShutdownTimeout));
             if (TimeProvider is null)
                 throw new ArgumentException("The time provider must not be null.", nameof(TimeProvider));
             return new PipelineSettings(this, endpoint);

@@ -98,7 +98,7 @@ namespace BentoSinks.Core.Tests
         /// <summary>With a fake clock: advance it in steps (letting real I/O run between steps) until <paramref name="done"/>.</summary>
         public async Task PumpUntil(Func<bool> done, TimeSpan step, int maxSteps = 10_000)
         {
-            var reached = await Emulator.AdvanceClockUntilAsync(done, () => Time!.Advance(step), maxSteps, clientBusy: () => Counters.Requests > Emulator.RequestCount);
+            var reached = await Emulator.AdvanceClockUntilAsync(done, () => Time!.Advance(step), maxSteps, clientBusy: () => Counters.Requests > Counters.Answered);
             Assert.True(reached, "condition not reached while pumping the fake clock; " + Counters);
         }
 

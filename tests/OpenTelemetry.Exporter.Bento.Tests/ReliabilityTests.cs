@@ -59,7 +59,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 a.AddEvent(new ActivityEvent("step", default, new ActivityTagsCollection { ["analytics.event"] = true, ["n"] = i }));
             }
             var counters = processor.Pipeline.Counters;
-            await emulator.AdvanceClockUntilAsync(() => counters.Sent + counters.DroppedTotal >= emitted, () => time.Advance(TimeSpan.FromSeconds(1)), maxSteps: 5000);
+            await emulator.AdvanceClockUntilAsync(() => counters.Sent + counters.DroppedTotal >= emitted, () => time.Advance(TimeSpan.FromSeconds(1)), maxSteps: 5000, clientBusy: () => counters.Requests > counters.Answered);
             Assert.Equal(emitted, counters.Offered);
             Assert.Equal(emitted, counters.Sent + counters.DroppedTotal);
             if (fault == "401")
@@ -157,7 +157,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             workers.ForEach(w => w.Start());
             workers.ForEach(w => w.Join());
             var c = processor.Pipeline.Counters;
-            await emulator.AdvanceClockUntilAsync(() => c.Sent + c.DroppedTotal >= threads * each, () => time.Advance(TimeSpan.FromSeconds(1)), maxSteps: 100_000);
+            await emulator.AdvanceClockUntilAsync(() => c.Sent + c.DroppedTotal >= threads * each, () => time.Advance(TimeSpan.FromSeconds(1)), maxSteps: 100_000, clientBusy: () => c.Requests > c.Answered);
             Assert.Equal(threads * each, c.Offered);
             Assert.Equal(threads * each, c.Sent);
             Assert.Equal(threads * each, emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).Distinct().Count());

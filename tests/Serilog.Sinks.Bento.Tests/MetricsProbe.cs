@@ -12,6 +12,7 @@ namespace Serilog.Sinks.Bento.Tests
         private readonly MeterListener _listener = new MeterListener();
         private readonly string _pipeline;
         private long _sent;
+        private long _requests;
 
         public MetricsProbe(string pipeline)
         {
@@ -27,12 +28,15 @@ namespace Serilog.Sinks.Bento.Tests
                 }
                 if (pipelineName != _pipeline) return;
                 if (instrument.Name == "bento.events.sent") Interlocked.Add(ref _sent, value);
+                else if (instrument.Name == "bento.requests") Interlocked.Add(ref _requests, value);
                 else if (instrument.Name == "bento.events.dropped" && reason != null) Dropped.AddOrUpdate(reason, value, (_, v) => v + value);
             });
             _listener.Start();
         }
 
         public long Sent => Interlocked.Read(ref _sent);
+        /// <summary>Requests whose outcome the pipeline has taken in (recorded after the answer, or the failure).</summary>
+        public long Requests => Interlocked.Read(ref _requests);
         public ConcurrentDictionary<string, long> Dropped { get; } = new ConcurrentDictionary<string, long>();
         public long DroppedTotal => Dropped.Values.Sum();
         public long DroppedFor(string reason) => Dropped.TryGetValue(reason, out var n) ? n : 0;

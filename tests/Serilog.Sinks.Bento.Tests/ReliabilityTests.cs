@@ -83,7 +83,8 @@ namespace Serilog.Sinks.Bento.Tests
 
             public async Task PumpUntil(Func<bool> done, TimeSpan step, int maxSteps = 20_000)
             {
-                var reached = await Emulator.AdvanceClockUntilAsync(done, () => Time.Advance(step), maxSteps);
+                // Time must not move while the sink has yet to take in an answer: that would turn it into a timeout.
+                var reached = await Emulator.AdvanceClockUntilAsync(done, () => Time.Advance(step), maxSteps, clientBusy: () => Metrics.Requests < Emulator.RequestsStarted);
                 Assert.True(reached, $"not reached: sent {Metrics.Sent}, dropped {Metrics.DroppedTotal}, received {Emulator.EventCount}");
             }
 

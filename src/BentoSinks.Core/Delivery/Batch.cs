@@ -20,6 +20,7 @@ namespace BentoSinks.Delivery
         private readonly List<(int Offset, int Length)> _events = new List<(int, int)>();
         private readonly byte[] _prefix;
         private static readonly byte[] Suffix = { (byte)']', (byte)'}' };
+        private long _eventBytes; // the sum of the events' lengths, kept as they are added: size checks are O(1)
 
         public Batch(string siteUuid)
         {
@@ -43,10 +44,12 @@ namespace BentoSinks.Delivery
         public long FirstEventTimestamp { get; set; }
 
         /// <summary>The request body size if every event of the batch is sent in one request.</summary>
-        public long BodyLength => BodyLengthOf(0, _events.Count);
+        public long BodyLength => _prefix.Length + Suffix.Length + Math.Max(0, _events.Count - 1) + _eventBytes;
 
+        /// <summary>The body size of a request holding events [start, start+count) (a split part; linear in count).</summary>
         public long BodyLengthOf(int start, int count)
         {
+            if (start == 0 && count == _events.Count) return BodyLength;
             long length = _prefix.Length + Suffix.Length + Math.Max(0, count - 1);
             for (var i = start; i < start + count; i++) length += _events[i].Length;
             return length;
@@ -63,14 +66,25 @@ namespace BentoSinks.Delivery
             var offset = _bytes.WrittenCount;
             _bytes.Write(eventJson);
             _events.Add((offset, eventJson.Length));
+            _eventBytes += eventJson.Length;
         }
 
+        /// <summary>Empties the batch; its buffer is kept for the next one (see <see cref="ReleaseMemory"/>).</summary>
         public void Clear()
         {
             _bytes.Clear();
             _events.Clear();
-            _bytes.TrimIfLargerThan(16 * 1024 * 1024);
+            _eventBytes = 0;
         }
+
+        /// <summary>Returns a large buffer to the pool when the pipeline goes idle, so that a burst does not pin megabytes.</summary>
+        public void ReleaseMemory()
+        {
+            if (_events.Count == 0) _bytes.TrimIfLargerThan(IdleBufferBytes);
+        }
+
+        /// <summary>The buffer size kept while idle.</summary>
+        public const int IdleBufferBytes = 64 * 1024;
 
         public HttpContent CreateContent(int start, int count) => new BatchContent(this, start, count);
 

@@ -18,6 +18,8 @@ namespace BentoSinks.Delivery
         TooLarge,
         Unauthorized,
         Rejected,
+        /// <summary>A 3xx: the endpoint is not Bento's API base (redirects are not followed).</summary>
+        Redirect,
     }
 
     internal readonly struct SendOutcome

@@ -10,69 +10,94 @@ using BentoSinks.Json;
 namespace BentoSinks.Delivery
 {
     /// <summary>
-    /// One delivery pipeline, shared by the Serilog sink and the OpenTelemetry exporter: the application's threads only
-    /// <see cref="TryEnqueue"/> into a bounded channel; one reader loop serializes events, fills batches (by count, by
-    /// bytes, or for at most <c>Period</c>), spends the client-side request budget, posts to Bento and retries.
+    /// One delivery pipeline, shared by the Serilog sink and the OpenTelemetry exporter. The application's threads only
+    /// <see cref="TryEnqueue"/> into a channel bounded by <c>QueueLimit</c>; one reader loop serializes events into a
+    /// <see cref="Batch"/> (by count, by bytes, or for at most <c>Period</c>), spends the client-side request budget and
+    /// hands the batch to <see cref="BatchDelivery{T}"/>. Every event's fate goes through one <see cref="DeliveryLedger{T}"/>.
     /// </summary>
+    /// <remarks>
+    /// Flushes are tracked by order, not by count: a flush puts a marker in the channel; when the loop reads it, the
+    /// marker's target is the sequence number of the last event read before it, and the flush completes once no event
+    /// at or before the target is still held (in the batch or held over for the next one).
+    /// </remarks>
     /// <typeparam name="T">The queued item, turned into JSON by an <see cref="IBentoEventFormatter{T}"/> on the reader loop.</typeparam>
     internal sealed class BentoPipeline<T> : IDisposable, IAsyncDisposable
     {
-        private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(1);
-        private static readonly TimeSpan BaseBackoff = TimeSpan.FromSeconds(1);
-        private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(50);
+        private const int ScratchKeepBytes = 64 * 1024;
 
         private readonly PipelineSettings _settings;
         private readonly IBentoEventFormatter<T> _formatter;
-        private readonly Channel<T> _channel;
+        private readonly Channel<Entry> _channel;
         private readonly RateLimitedReporter _reporter;
         private readonly BentoMetrics _metrics;
         private readonly BentoHttpSender _sender;
         private readonly RequestBudget _budget;
+        private readonly DeliveryLedger<T> _ledger;
+        private readonly BatchDelivery<T> _delivery;
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
-        private readonly object _flushGate = new object();
-        private readonly List<(long Target, TaskCompletionSource<bool> Done)> _flushWaiters = new List<(long, TaskCompletionSource<bool>)>();
-        private readonly Queue<long> _recentRequests = new Queue<long>();
-        private readonly Random _jitter = new Random();
+        private readonly Task _stopped;
         private readonly Task _loop;
-
-        private TaskCompletionSource<bool> _wake = NewSignal();
-        private long _enqueued;
-        private long _settled;
-        private long _flushTarget;
-        private int _disposed;
+        private int _queued;
+        private int _flushesWaiting;
+        private int _shutdownStarted;
+        private int _released;
         private volatile bool _closing;
+        private TaskCompletionSource<bool> _wake = NewSignal();
+
+        // Reader loop state: only the loop touches these.
+        private readonly Batch _batch;
+        private readonly List<T> _items = new List<T>();
+        private readonly Queue<FlushRequest> _flushes = new Queue<FlushRequest>();
+        private PooledBufferWriter _scratch = new PooledBufferWriter(16 * 1024);
+        private PooledBufferWriter _heldBytes = new PooledBufferWriter(1024);
+        private readonly Utf8JsonWriter _writer;
+        private long _readSequence;
+        private long _batchFirstSequence;
+        private long _batchStarted;
+        private bool _hasHeld;
+        private T _heldItem = default!;
+        private long _heldSequence;
         private Task<bool>? _readWait;
         private Task? _delayTask;
         private long _delayTarget;
         private CancellationTokenSource? _delayCts;
 
-        /// <summary>
-        /// Told about every item dropped after it reached the pipeline, with the items (a Serilog failure listener
-        /// forwards them to a fallback sink). Excluded events are not reported. Must not throw; exceptions are swallowed.
-        /// </summary>
-        public Action<DropReason, IReadOnlyList<T>>? ItemsDropped { get; set; }
+        // What the loop is waiting on, for tests that drive a fake clock (see IsParked).
+        private Task? _parkedOn;
+        private bool _parkedReading;
+        private bool _parkedWakeable;
+        private long _parks;
 
         public BentoPipeline(PipelineSettings settings, IBentoEventFormatter<T> formatter, IBentoDiagnostics diagnostics, string pipelineName)
         {
             _settings = settings;
             _formatter = formatter;
-            _channel = Channel.CreateBounded<T>(new BoundedChannelOptions(settings.QueueLimit)
+            // Unbounded underneath: QueueLimit is enforced by _queued, so that flush markers never compete for room.
+            _channel = Channel.CreateUnbounded<Entry>(new UnboundedChannelOptions
             {
-                FullMode = BoundedChannelFullMode.Wait, // TryWrite returns false when full: we count the drop
                 SingleReader = true,
                 SingleWriter = false,
                 AllowSynchronousContinuations = false,
             });
             Counters = new PipelineCounters();
             _reporter = new RateLimitedReporter(diagnostics, settings.TimeProvider, settings.WarningInterval);
-            _metrics = new BentoMetrics(pipelineName, () => Math.Max(0, Volatile.Read(ref _enqueued) - Volatile.Read(ref _settled)));
+            _metrics = new BentoMetrics(pipelineName, () => Math.Max(0, Counters.InFlight));
             _sender = new BentoHttpSender(settings, pipelineName);
             _budget = new RequestBudget(settings.TimeProvider, settings.MaxRequestsPerMinute);
+            _ledger = new DeliveryLedger<T>(Counters, _metrics, _reporter);
+            _delivery = new BatchDelivery<T>(settings, _sender, _budget, _ledger, Counters, _metrics, _reporter, () => Urgent, ParkAsync);
+            _batch = new Batch(settings.SiteUuid);
+            _writer = new Utf8JsonWriter(_scratch, BentoJson.WriterOptions);
+            _stopped = Task.Delay(Timeout.Infinite, _stop.Token);
 
             // The loop must not inherit the creator's ambient state (Activity.Current, log context, baggage).
-            using (ExecutionContext.SuppressFlow())
+            if (ExecutionContext.IsFlowSuppressed())
             {
                 _loop = Task.Run(RunAsync);
+            }
+            else
+            {
+                using (ExecutionContext.SuppressFlow()) _loop = Task.Run(RunAsync);
             }
         }
 
@@ -83,26 +108,51 @@ namespace BentoSinks.Delivery
         internal double CurrentRatePerMinute => _budget.CurrentRatePerMinute;
 
         /// <summary>
+        /// Told about every event dropped after it reached the pipeline: <c>(reason, events, dropped)</c> (see
+        /// <see cref="DeliveryLedger{T}.Listener"/>). Excluded events are not reported. Exceptions are swallowed.
+        /// </summary>
+        public Action<DropReason, IReadOnlyList<T>, int>? ItemsDropped
+        {
+            get => _ledger.Listener;
+            set => _ledger.Listener = value;
+        }
+
+        /// <summary>Tests: called on the loop with a flush's target sequence number just before the flush completes.</summary>
+        internal Action<long>? FlushCompleting { get; set; }
+
+        /// <summary>Tests: whether the loop is waiting on something that has not happened yet (nothing to do at the current time).</summary>
+        internal bool IsParked(out long parks)
+        {
+            parks = Volatile.Read(ref _parks);
+            var on = Volatile.Read(ref _parkedOn);
+            if (on is null || on.IsCompleted) return false;
+            if (Volatile.Read(ref _parkedReading) && _channel.Reader.TryPeek(out _)) return false;
+            if (Volatile.Read(ref _parkedWakeable) && Volatile.Read(ref _wake).Task.IsCompleted) return false;
+            return Volatile.Read(ref _parks) == parks;
+        }
+
+        /// <summary>Tests: flushes requested and not completed yet.</summary>
+        internal int FlushesWaiting => Volatile.Read(ref _flushesWaiting);
+
+        /// <summary>Tests: whether the reader loop has ended.</summary>
+        internal bool LoopCompleted => _loop.IsCompleted;
+
+        private bool Urgent => _closing || Volatile.Read(ref _flushesWaiting) > 0;
+
+        /// <summary>
         /// Offers one analytics event. Never blocks and never throws: when the queue is full or the pipeline is
         /// disposed the event is dropped and counted.
         /// </summary>
         public bool TryEnqueue(T item)
         {
-            Counters.AddOffered();
-            try
+            _ledger.Offered();
+            if (!_closing)
             {
-                if (_channel.Writer.TryWrite(item))
-                {
-                    Interlocked.Increment(ref _enqueued);
+                if (Interlocked.Increment(ref _queued) <= _settings.QueueLimit && _channel.Writer.TryWrite(new Entry(item, null)))
                     return true;
-                }
+                Interlocked.Decrement(ref _queued);
             }
-            catch
-            {
-                // TryWrite does not throw; this guards the caller regardless.
-            }
-            Drop(_closing ? DropReason.Shutdown : DropReason.QueueFull, 1);
-            NotifyDropped(_closing ? DropReason.Shutdown : DropReason.QueueFull, item);
+            _ledger.DroppedByCaller(_closing ? DropReason.Shutdown : DropReason.QueueFull, item);
             return false;
         }
 
@@ -113,7 +163,8 @@ namespace BentoSinks.Delivery
         public bool Routes(string type)
         {
             if (_settings.IsRouted(type)) return true;
-            Reject(DropReason.Excluded, default!);
+            _ledger.Offered();
+            _ledger.Count(DropReason.Excluded, 1);
             return false;
         }
 
@@ -124,290 +175,368 @@ namespace BentoSinks.Delivery
             else Reject(DropReason.NoEmail, item);
         }
 
-        /// <summary>Counts an analytics event the front end refused before the queue (no email, excluded type, invalid).</summary>
+        /// <summary>Counts an analytics event the front end refused before the queue (no email, invalid).</summary>
         public void Reject(DropReason reason, T item)
         {
-            Counters.AddOffered();
-            Drop(reason, 1);
-            if (reason != DropReason.Excluded) NotifyDropped(reason, item);
+            _ledger.Offered();
+            _ledger.DroppedByCaller(reason, item);
         }
 
-        private void NotifyDropped(DropReason reason, T item)
-        {
-            if (ItemsDropped is null) return;
-            NotifyDropped(reason, new[] { item });
-        }
-
-        private void NotifyDropped(DropReason reason, IReadOnlyList<T> items)
-        {
-            var listener = ItemsDropped;
-            if (listener is null || items.Count == 0) return;
-            try { listener(reason, items); }
-            catch { /* a failure listener must not break delivery */ }
-        }
-
-        /// <summary>Reports a problem through the rate-limited diagnostics (at most one line per key per interval).</summary>
-        public void ReportProblem(string key, string message) => _reporter.Problem(key, message, error: false);
-
-        /// <summary>Sends everything queued before the call, ignoring the period and the request budget (not 429 backoff).</summary>
+        /// <summary>
+        /// Completes once every event offered before the call has settled (sent or dropped), sending what is queued
+        /// without waiting for the period or the budget's spacing (a 429's <c>Retry-After</c> is still honoured).
+        /// </summary>
         public Task FlushAsync(CancellationToken cancellationToken = default)
         {
-            var target = Volatile.Read(ref _enqueued);
-            if (Volatile.Read(ref _settled) >= target) return Task.CompletedTask;
-            var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            lock (_flushGate)
+            var request = new FlushRequest();
+            Interlocked.Increment(ref _flushesWaiting);
+            if (!_channel.Writer.TryWrite(new Entry(default!, request)))
             {
-                if (_loop.IsCompleted) return Task.CompletedTask;
-                _flushWaiters.Add((target, done));
-                if (target > _flushTarget) _flushTarget = target;
+                // Disposal has begun: it settles everything before the loop ends.
+                Interlocked.Decrement(ref _flushesWaiting);
+                return _loop.WaitWithCancellation(cancellationToken);
             }
             Wake();
-            CompleteFlushWaiters();
-            return done.Task.WaitWithCancellation(cancellationToken);
+            return request.Done.Task.WaitWithCancellation(cancellationToken);
         }
 
-        public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+        public void Dispose() => ShutdownAsync(null).GetAwaiter().GetResult();
 
         /// <summary>Delivers what is queued within the shutdown timeout, then counts the rest as <c>shutdown</c>. Idempotent.</summary>
-        public async ValueTask DisposeAsync()
+        public ValueTask DisposeAsync() => new ValueTask(ShutdownAsync(null));
+
+        /// <summary>
+        /// Stops accepting events and delivers what is queued, for at most <paramref name="deadline"/> (when given) and
+        /// at most <c>ShutdownTimeout</c>; then stops hard and counts what is left as <c>shutdown</c>. Every call returns
+        /// once the loop has ended; the earliest deadline of concurrent calls wins.
+        /// </summary>
+        public async Task ShutdownAsync(TimeSpan? deadline)
         {
-            if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            var timeout = _settings.ShutdownTimeout;
+            if (deadline is { } d && d < timeout) timeout = d < TimeSpan.Zero ? TimeSpan.Zero : d;
+            if (Interlocked.Exchange(ref _shutdownStarted, 1) == 0)
             {
-                try { await _loop.ConfigureAwait(false); } catch { /* reported by the first disposer */ }
-                return;
+                _closing = true;
+                _channel.Writer.TryComplete();
+                Wake();
             }
-            _closing = true;
-            _channel.Writer.TryComplete();
-            Wake();
-            try
+            if (!_loop.IsCompleted)
             {
-                using var timeout = new CancellationTokenSource();
-                var delay = _settings.TimeProvider.DelayAsync(_settings.ShutdownTimeout, timeout.Token);
-                var first = await Task.WhenAny(_loop, delay).ConfigureAwait(false);
-                timeout.Cancel();
-                if (first != _loop)
+                using var cancelDelay = new CancellationTokenSource();
+                var delay = _settings.TimeProvider.DelayAsync(timeout, cancelDelay.Token);
+                if (await Task.WhenAny(_loop, delay).ConfigureAwait(false) != _loop)
                 {
-                    _stop.Cancel();
-                    await _loop.ConfigureAwait(false);
+                    try { _stop.Cancel(); }
+                    catch (Exception ex) { _reporter.Problem("stop", "Bento: stopping the delivery loop failed (" + ex.GetType().Name + ").", error: true); }
                 }
+                cancelDelay.Cancel();
+                await _loop.ConfigureAwait(false);
             }
-            catch (Exception ex)
-            {
-                _reporter.Problem("loop", "Bento: the delivery loop failed during shutdown: " + ex.GetType().Name, error: true);
-            }
-            finally
-            {
-                _reporter.FlushPending();
-                _sender.Dispose();
-                _metrics.Dispose();
-                _delayCts?.Cancel();
-                _delayCts?.Dispose();
-                _stop.Dispose();
-            }
+            Release();
+        }
+
+        private void Release()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 1) return;
+            _ledger.DrainNow();
+            _reporter.FlushPending();
+            _reporter.Dispose();
+            _sender.Dispose();
+            _metrics.Dispose();
         }
 
         private static TaskCompletionSource<bool> NewSignal() => new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         private void Wake() => Volatile.Read(ref _wake).TrySetResult(true);
 
-        private void Drop(DropReason reason, long count)
-        {
-            if (count <= 0) return;
-            Counters.AddDropped(reason, count);
-            _metrics.Dropped(reason, count);
-            if (reason != DropReason.Excluded) _reporter.Dropped(reason, count);
-        }
-
-        /// <summary>An event taken from the queue is sent or dropped: count it, and release flushes waiting for it.</summary>
-        private void Settle(long sent, DropReason reason, long dropped)
-        {
-            if (sent > 0)
-            {
-                Counters.AddSent(sent);
-                _metrics.Sent(sent);
-            }
-            Drop(reason, dropped);
-            Interlocked.Add(ref _settled, sent + dropped);
-            CompleteFlushWaiters();
-        }
-
-        private void CompleteFlushWaiters()
-        {
-            var settled = Volatile.Read(ref _settled);
-            lock (_flushGate)
-            {
-                for (var i = _flushWaiters.Count - 1; i >= 0; i--)
-                {
-                    if (_flushWaiters[i].Target <= settled || _loop.IsCompleted)
-                    {
-                        _flushWaiters[i].Done.TrySetResult(true);
-                        _flushWaiters.RemoveAt(i);
-                    }
-                }
-            }
-        }
-
-        private bool FlushRequested
-        {
-            get
-            {
-                long target;
-                lock (_flushGate) target = _flushTarget;
-                return target > Volatile.Read(ref _settled);
-            }
-        }
-
         private async Task RunAsync()
         {
-            var scratch = new PooledBufferWriter(16 * 1024);
-            var carry = new PooledBufferWriter(1024);
-            var hasCarry = false;
-            var items = new List<T>();
-            T carryItem = default!;
-            var writer = new Utf8JsonWriter(scratch, BentoJson.WriterOptions);
-            var batch = new Batch(_settings.SiteUuid);
-            var time = _settings.TimeProvider;
             var stop = _stop.Token;
             try
             {
-                while (true)
+                while (!stop.IsCancellationRequested)
                 {
-                    var wake = Volatile.Read(ref _wake).Task;
-                    if (wake.IsCompleted)
+                    try
                     {
-                        Volatile.Write(ref _wake, NewSignal());
-                        wake = Volatile.Read(ref _wake).Task;
+                        if (!await StepAsync(stop).ConfigureAwait(false)) break;
                     }
-
-                    if (hasCarry && batch.Count == 0)
+                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
                     {
-                        batch.Add(carry.WrittenSpan);
-                        items.Add(carryItem);
-                        carryItem = default!;
-                        batch.FirstEventTimestamp = time.GetTimestamp();
-                        carry.Clear();
-                        hasCarry = false;
+                        break;
                     }
-
-                    var full = batch.Count >= _settings.BatchSizeLimit;
-                    while (!full && _channel.Reader.TryRead(out var item))
+                    catch (Exception ex)
                     {
-                        scratch.Clear();
-                        writer.Reset(scratch);
-                        if (!Format(writer, item)) { NotifyDropped(DropReason.Invalid, item); continue; }
-                        var length = scratch.WrittenCount;
-                        if (batch.SingleEventBodyLength(length) > _settings.MaxRequestBytes)
+                        // The loop must outlive any bug or hostile input: report, back off, and carry on.
+                        _reporter.Problem("loop:" + ex.GetType().Name, "Bento: unexpected error in the delivery loop (" + ex.GetType().Name + "); delivery carries on.", error: true);
+                        // During a delivery it counts as a failed request (the batch resumes where it was, or is
+                        // dropped once the retry time limit is spent); elsewhere nothing is lost, the turn is retried.
+                        var delivering = _delivery.InProgress;
+                        var delay = delivering ? _delivery.OnUnexpectedFailure(_items) : RetrySchedule.BaseBackoff;
+                        if (delivering && !_delivery.InProgress)
                         {
-                            Settle(0, DropReason.TooLarge, 1);
-                            NotifyDropped(DropReason.TooLarge, item);
-                            scratch.TrimIfLargerThan(1024 * 1024);
-                            continue;
+                            ClearBatch();
+                            CompleteFlushes();
                         }
-                        if (batch.Count > 0 && batch.BodyLengthWith(length) > _settings.MaxRequestBytes)
-                        {
-                            carry.Clear();
-                            carry.Write(scratch.WrittenSpan);
-                            carryItem = item;
-                            hasCarry = true;
-                            full = true;
-                            break;
-                        }
-                        batch.Add(scratch.WrittenSpan);
-                        items.Add(item);
-                        if (batch.Count == 1) batch.FirstEventTimestamp = time.GetTimestamp();
-                        full = batch.Count >= _settings.BatchSizeLimit;
+                        try { await ParkAsync(delay ?? TimeSpan.Zero, false, stop).ConfigureAwait(false); }
+                        catch (OperationCanceledException) { break; }
                     }
-
-                    if (batch.Count == 0)
-                    {
-                        if (_channel.Reader.Completion.IsCompleted && !hasCarry) break;
-                        await Task.WhenAny(ReadWait(stop), wake).ConfigureAwait(false);
-                        stop.ThrowIfCancellationRequested();
-                        continue;
-                    }
-
-                    var urgent = _closing || FlushRequested;
-                    if (!full && !urgent)
-                    {
-                        var due = _settings.Period - time.GetElapsedTime(batch.FirstEventTimestamp);
-                        if (due > TimeSpan.Zero)
-                        {
-                            await Task.WhenAny(ReadWait(stop), DelayUntil(time.GetTimestamp() + Ticks(due), stop), wake).ConfigureAwait(false);
-                            stop.ThrowIfCancellationRequested();
-                            continue;
-                        }
-                    }
-
-                    if (!urgent)
-                    {
-                        var wait = _budget.TimeUntilAvailable();
-                        if (wait > TimeSpan.Zero)
-                        {
-                            // The budget is spent: keep filling this batch (unless it is full) until a request may go.
-                            var delay = DelayUntil(time.GetTimestamp() + Ticks(wait), stop);
-                            if (full) await Task.WhenAny(delay, wake).ConfigureAwait(false);
-                            else await Task.WhenAny(ReadWait(stop), delay, wake).ConfigureAwait(false);
-                            stop.ThrowIfCancellationRequested();
-                            continue;
-                        }
-                    }
-
-                    // One request at a time. (Filling a second batch while a request is on the wire was measured
-                    // slower end to end on 2 cores: see benchmarks/README.md.)
-                    await SendAndClearAsync(batch, items, stop).ConfigureAwait(false);
                 }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                // Hard stop at the end of the shutdown timeout: what is left is counted below.
-            }
-            catch (Exception ex)
-            {
-                _reporter.Problem("loop", "Bento: the delivery loop stopped unexpectedly (" + ex.GetType().Name + "); undelivered events are counted as shutdown.", error: true);
             }
             finally
             {
-                if (hasCarry) items.Add(carryItem);
-                _channel.Writer.TryComplete();
-                while (_channel.Reader.TryRead(out var rest)) items.Add(rest);
-                Settle(0, DropReason.Shutdown, items.Count);
-                NotifyDropped(DropReason.Shutdown, items);
-                batch.Dispose();
-                writer.Dispose();
-                scratch.Dispose();
-                carry.Dispose();
+                SettleEverythingLeft();
             }
-            CompleteFlushWaitersAfterExit();
         }
 
-        private void CompleteFlushWaitersAfterExit()
+        /// <summary>One turn of the loop; false once the pipeline is closed and everything has settled.</summary>
+        private async Task<bool> StepAsync(CancellationToken stop)
         {
-            lock (_flushGate)
+            // Take the wake signal before looking at the state, so that a wake raised after this point is not lost.
+            if (Volatile.Read(ref _wake).Task.IsCompleted) Volatile.Write(ref _wake, NewSignal());
+
+            if (!_delivery.InProgress)
             {
-                foreach (var w in _flushWaiters) w.Done.TrySetResult(true);
-                _flushWaiters.Clear();
+                PlaceHeldOver();
+                Fill();
+                CompleteFlushes();
+            }
+
+            if (_batch.Count == 0)
+            {
+                if (_channel.Reader.Completion.IsCompleted) return false;
+                ReleaseIdleMemory();
+                await ParkAsync(null, read: true, wakeable: true, stop).ConfigureAwait(false);
+                return true;
+            }
+
+            if (!_delivery.InProgress)
+            {
+                var full = _hasHeld || _batch.Count >= _settings.BatchSizeLimit;
+                var urgent = Urgent;
+                if (!full && !urgent)
+                {
+                    var due = _settings.Period - _settings.TimeProvider.GetElapsedTime(_batchStarted);
+                    if (due > TimeSpan.Zero)
+                    {
+                        await ParkAsync(due, read: true, wakeable: true, stop).ConfigureAwait(false);
+                        return true;
+                    }
+                }
+
+                // While the budget is spent, the batch keeps filling (unless full): requests get fuller, not more frequent.
+                var wait = urgent ? _budget.TimeUntilUnblocked() : _budget.TimeUntilAvailable();
+                if (wait > TimeSpan.Zero)
+                {
+                    await ParkAsync(wait, read: !full, wakeable: true, stop).ConfigureAwait(false);
+                    return true;
+                }
+                _delivery.Begin(_batch.Count);
+            }
+
+            // One request at a time. (Filling a second batch while a request is on the wire was measured slower end to
+            // end on 2 cores: see benchmarks/README.md.)
+            await _delivery.RunAsync(_batch, _items, stop).ConfigureAwait(false);
+            ClearBatch();
+            CompleteFlushes();
+            return true;
+        }
+
+        /// <summary>Moves the event held over from the last batch (it did not fit) into the empty batch.</summary>
+        private void PlaceHeldOver()
+        {
+            if (!_hasHeld || _batch.Count != 0) return;
+            AddToBatch(_heldBytes.WrittenSpan, _heldItem, _heldSequence);
+            _heldBytes.Clear();
+            _heldItem = default!;
+            _hasHeld = false;
+        }
+
+        /// <summary>Reads, serializes and adds events until the batch is full, an event must wait for the next batch, or the channel is empty.</summary>
+        private void Fill()
+        {
+            while (!_hasHeld && _batch.Count < _settings.BatchSizeLimit && _channel.Reader.TryRead(out var entry))
+            {
+                if (entry.Flush != null)
+                {
+                    entry.Flush.Target = _readSequence;
+                    _flushes.Enqueue(entry.Flush);
+                    continue;
+                }
+                Interlocked.Decrement(ref _queued);
+                var sequence = ++_readSequence;
+                var item = entry.Item;
+                if (!Serialize(item)) continue;
+
+                var length = _scratch.WrittenCount;
+                if (_batch.SingleEventBodyLength(length) > _settings.MaxRequestBytes)
+                {
+                    _ledger.Dropped(DropReason.TooLarge, item);
+                    _scratch.Clear();
+                    _scratch.TrimIfLargerThan(ScratchKeepBytes);
+                    continue;
+                }
+                if (_batch.Count > 0 && _batch.BodyLengthWith(length) > _settings.MaxRequestBytes)
+                {
+                    // It opens the next batch: keep its bytes by swapping buffers (no copy).
+                    var bytes = _heldBytes;
+                    _heldBytes = _scratch;
+                    _scratch = bytes;
+                    _scratch.Clear();
+                    _heldItem = item;
+                    _heldSequence = sequence;
+                    _hasHeld = true;
+                    return;
+                }
+                AddToBatch(_scratch.WrittenSpan, item, sequence);
             }
         }
 
-        private bool Format(Utf8JsonWriter writer, T item)
+        private void AddToBatch(ReadOnlySpan<byte> json, T item, long sequence)
         {
+            if (_batch.Count == 0)
+            {
+                _batchFirstSequence = sequence;
+                _batchStarted = _settings.TimeProvider.GetTimestamp();
+            }
+            _batch.Add(json);
+            _items.Add(item);
+        }
+
+        private void ClearBatch()
+        {
+            _batch.Clear();
+            _items.Clear();
+        }
+
+        /// <summary>Completes the flushes whose events have all settled: none at or before their target is still held.</summary>
+        private void CompleteFlushes()
+        {
+            var oldestHeld = _batch.Count > 0 ? _batchFirstSequence : _hasHeld ? _heldSequence : long.MaxValue;
+            while (_flushes.Count > 0 && _flushes.Peek().Target < oldestHeld)
+                CompleteFlush(_flushes.Dequeue());
+        }
+
+        private void CompleteFlush(FlushRequest flush)
+        {
+            try { FlushCompleting?.Invoke(flush.Target); }
+            catch { /* a test hook */ }
+            Interlocked.Decrement(ref _flushesWaiting);
+            flush.Done.TrySetResult(true);
+        }
+
+        private void ReleaseIdleMemory()
+        {
+            _batch.ReleaseMemory();
+            if (!_hasHeld) _heldBytes.TrimIfLargerThan(ScratchKeepBytes);
+            _scratch.Clear();
+            _scratch.TrimIfLargerThan(ScratchKeepBytes);
+            // The delay timer of the last batch is not needed while idle.
+            _delayCts?.Cancel();
+            _delayCts?.Dispose();
+            _delayCts = null;
+            _delayTask = null;
+        }
+
+        /// <summary>When the loop ends (closed, or stopped hard): everything still held is counted once, as shutdown.</summary>
+        private void SettleEverythingLeft()
+        {
+            var left = new List<T>();
             try
             {
-                if (_formatter.TryWriteEvent(writer, item, out var reason))
+                if (_delivery.InProgress) _delivery.DropRemaining(_items, DropReason.Shutdown);
+                else left.AddRange(_items);
+                ClearBatch();
+                if (_hasHeld) left.Add(_heldItem);
+                _hasHeld = false;
+                _closing = true;
+                _channel.Writer.TryComplete();
+                while (_channel.Reader.TryRead(out var entry))
                 {
-                    writer.Flush();
-                    if (writer.CurrentDepth == 0 && writer.BytesCommitted > 0) return true;
+                    if (entry.Flush != null) { _flushes.Enqueue(entry.Flush); continue; }
+                    Interlocked.Decrement(ref _queued);
+                    left.Add(entry.Item);
+                }
+                if (left.Count > 0) _ledger.Dropped(DropReason.Shutdown, left);
+            }
+            catch (Exception ex)
+            {
+                _reporter.Problem("settle", "Bento: error while counting undelivered events at shutdown (" + ex.GetType().Name + ").", error: true);
+            }
+            finally
+            {
+                while (_flushes.Count > 0) CompleteFlush(_flushes.Dequeue());
+                _batch.Dispose();
+                _writer.Dispose();
+                _scratch.Dispose();
+                _heldBytes.Dispose();
+                _delayCts?.Cancel();
+                _delayCts?.Dispose();
+            }
+        }
+
+        private bool Serialize(T item)
+        {
+            _scratch.Clear();
+            _writer.Reset(_scratch);
+            try
+            {
+                if (_formatter.TryWriteEvent(_writer, item, out var reason))
+                {
+                    _writer.Flush();
+                    if (_writer.CurrentDepth == 0 && _writer.BytesCommitted > 0) return true;
                     reason = "the formatter left an incomplete JSON object";
                 }
-                Settle(0, DropReason.Invalid, 1);
                 if (reason != null) _reporter.Problem("invalid:" + reason, "Bento: dropped an invalid event: " + reason + ".", error: false);
             }
             catch (Exception ex)
             {
-                Settle(0, DropReason.Invalid, 1);
                 _reporter.Problem("format:" + ex.GetType().Name, "Bento: dropped an event that could not be written as JSON (" + ex.GetType().Name + ").", error: false);
             }
+            _ledger.Dropped(DropReason.Invalid, item);
+            _scratch.Clear();
             return false;
+        }
+
+        private Task ParkAsync(TimeSpan delay, bool wakeable, CancellationToken stop) => ParkAsync(delay, read: false, wakeable, stop);
+
+        /// <summary>
+        /// Waits until the stop, and (as asked) the delay, an event to read, or a wake (a flush, disposal). Throws
+        /// <see cref="OperationCanceledException"/> on the stop.
+        /// </summary>
+        private async Task ParkAsync(TimeSpan? delay, bool read, bool wakeable, CancellationToken stop)
+        {
+            stop.ThrowIfCancellationRequested();
+            var waits = new List<Task>(4) { _stopped };
+            // Once the channel is completed and drained, "wait to read" returns at once: waiting on it would spin.
+            read = read && !_channel.Reader.Completion.IsCompleted;
+            if (read) waits.Add(ReadWait(stop));
+            if (wakeable)
+            {
+                var wake = Volatile.Read(ref _wake);
+                if (wake.Task.IsCompleted)
+                {
+                    // A wake already raised is taken now: the caller looks at the state again (it changed before the
+                    // wake was raised), and the next wait needs a fresh signal, or it would return at once forever.
+                    Volatile.Write(ref _wake, NewSignal());
+                    return;
+                }
+                waits.Add(wake.Task);
+            }
+            if (delay is { } d) waits.Add(DelayFor(d, stop));
+            var any = Task.WhenAny(waits);
+            Volatile.Write(ref _parkedReading, read);
+            Volatile.Write(ref _parkedWakeable, wakeable);
+            Volatile.Write(ref _parkedOn, any);
+            Interlocked.Increment(ref _parks);
+            try
+            {
+                await any.ConfigureAwait(false);
+            }
+            finally
+            {
+                Volatile.Write(ref _parkedOn, null);
+            }
+            stop.ThrowIfCancellationRequested();
         }
 
         private Task<bool> ReadWait(CancellationToken stop)
@@ -421,165 +550,43 @@ namespace BentoSinks.Delivery
             return wait;
         }
 
-        private Task DelayUntil(long timestamp, CancellationToken stop)
+        /// <summary>A delay on the pipeline's clock, reused while its target stays the same (the loop wakes often while a batch fills).</summary>
+        private Task DelayFor(TimeSpan delay, CancellationToken stop)
         {
             var time = _settings.TimeProvider;
+            // Whole milliseconds, rounded up: a sub-millisecond wait must not round to zero and spin.
+            var ms = Math.Ceiling(delay.TotalMilliseconds);
+            if (ms < 1) ms = 1;
+            delay = TimeSpan.FromMilliseconds(ms);
+            var target = time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
             var tolerance = time.TimestampFrequency / 1000;
-            if (_delayTask != null && !_delayTask.IsCompleted && Math.Abs(_delayTarget - timestamp) <= tolerance) return _delayTask;
+            if (_delayTask != null && !_delayTask.IsCompleted && Math.Abs(_delayTarget - target) <= tolerance) return _delayTask;
             _delayCts?.Cancel();
             _delayCts?.Dispose();
             _delayCts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            var delay = TimeSpan.FromSeconds(Math.Max(0, timestamp - time.GetTimestamp()) / (double)time.TimestampFrequency);
-            _delayTarget = timestamp;
+            _delayTarget = target;
             _delayTask = time.DelayAsync(delay, _delayCts.Token);
             return _delayTask;
         }
 
-        private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _settings.TimeProvider.TimestampFrequency);
-
-        private async Task SendAndClearAsync(Batch batch, List<T> items, CancellationToken stop)
+        private readonly struct Entry
         {
-            try
+            public Entry(T item, FlushRequest? flush)
             {
-                await SendBatchAsync(batch, items, stop).ConfigureAwait(false);
+                Item = item;
+                Flush = flush;
             }
-            finally
-            {
-                batch.Clear();
-                items.Clear();
-            }
+
+            public T Item { get; }
+            public FlushRequest? Flush { get; }
         }
 
-        private async Task SendBatchAsync(Batch batch, List<T> items, CancellationToken stop)
+        private sealed class FlushRequest
         {
-            var work = new Stack<(int Start, int Count)>();
-            work.Push((0, batch.Count));
-            try
-            {
-                await SendWorkAsync(batch, items, work, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                // Hard stop: what this batch had not settled yet (a split may have settled part of it) is counted
-                // once here, as shutdown; the caller then clears the batch.
-                DropAll(work, items, DropReason.Shutdown);
-                throw;
-            }
+            public readonly TaskCompletionSource<bool> Done = NewSignal();
+
+            /// <summary>The sequence number of the last event read before the marker: the flush waits for it and all before it.</summary>
+            public long Target;
         }
-
-        private async Task SendWorkAsync(Batch batch, List<T> items, Stack<(int Start, int Count)> work, CancellationToken stop)
-        {
-            var time = _settings.TimeProvider;
-            var started = time.GetTimestamp();
-            var attempt = 0;
-            var firstRequest = true;
-            while (work.Count > 0)
-            {
-                var (start, count) = work.Peek();
-                if (!firstRequest && !(_closing || FlushRequested))
-                {
-                    // Splits and retries spend the budget too.
-                    TimeSpan wait;
-                    while ((wait = _budget.TimeUntilAvailable()) > TimeSpan.Zero)
-                        await time.DelayAsync(wait, stop).ConfigureAwait(false);
-                }
-                firstRequest = false;
-                _budget.OnRequest();
-                NoteRequest(time.GetTimestamp());
-                Counters.AddRequest();
-                var outcome = await _sender.SendAsync(batch, start, count, stop).ConfigureAwait(false);
-                _metrics.Request(outcome.Status);
-                switch (outcome.Kind)
-                {
-                    case SendOutcomeKind.Success:
-                        work.Pop();
-                        attempt = 0;
-                        _budget.OnSuccess();
-                        var failed = Math.Min(outcome.Failed, count);
-                        if (failed > 0)
-                            _reporter.Problem("failed", $"Bento accepted a batch but counted {failed} of its {count} events as failed.", error: false);
-                        Settle(count - failed, DropReason.Rejected, failed);
-                        break;
-
-                    case SendOutcomeKind.Retryable:
-                        if (outcome.Status == 429) _budget.OnThrottled(outcome.RetryAfter ?? TimeSpan.Zero, ObservedRatePerMinute());
-                        var elapsed = time.GetElapsedTime(started);
-                        var remaining = _settings.RetryTimeLimit - elapsed;
-                        if (remaining <= TimeSpan.Zero)
-                        {
-                            _reporter.Problem("exhausted", $"Bento: giving up on a batch after {elapsed.TotalSeconds:0} s of retries (last: {outcome.Detail}).", error: true);
-                            DropAll(work, items, DropReason.RetriesExhausted);
-                            return;
-                        }
-                        var delay = outcome.RetryAfter ?? FullJitter(attempt);
-                        if (delay > remaining) delay = remaining;
-                        attempt++;
-                        Counters.AddRetry();
-                        _metrics.Retry();
-                        _reporter.Problem("retry:" + outcome.Status, $"Bento: request failed ({outcome.Detail}); retrying in {delay.TotalSeconds:0.#} s.", error: false);
-                        await time.DelayAsync(delay, stop).ConfigureAwait(false);
-                        break;
-
-                    case SendOutcomeKind.BadRequest:
-                    case SendOutcomeKind.TooLarge:
-                        work.Pop();
-                        if (count == 1)
-                        {
-                            var reason = outcome.Kind == SendOutcomeKind.TooLarge ? DropReason.TooLarge : DropReason.Rejected;
-                            Settle(0, reason, 1);
-                            NotifyDropped(reason, items[start]);
-                        }
-                        else
-                        {
-                            // Split to isolate what Bento refuses; the halves are sent first-half first.
-                            var half = count / 2;
-                            work.Push((start + half, count - half));
-                            work.Push((start, half));
-                        }
-                        break;
-
-                    case SendOutcomeKind.Unauthorized:
-                        _reporter.Problem("unauthorized", $"Bento refused the request ({outcome.Detail}): check the site UUID, the publishable and secret keys, and that the account is active.", error: true);
-                        DropAll(work, items, DropReason.Unauthorized);
-                        return;
-
-                    default:
-                        work.Pop();
-                        _reporter.Problem("rejected:" + outcome.Status, $"Bento rejected a batch of {count} events ({outcome.Detail}).", error: true);
-                        Settle(0, DropReason.Rejected, count);
-                        NotifyDropped(DropReason.Rejected, items.GetRange(start, count));
-                        break;
-                }
-            }
-            _metrics.BatchSent(time.GetElapsedTime(started));
-        }
-
-        private void DropAll(Stack<(int Start, int Count)> work, List<T> items, DropReason reason)
-        {
-            var dropped = new List<T>();
-            while (work.Count > 0)
-            {
-                var (start, count) = work.Pop();
-                dropped.AddRange(items.GetRange(start, count));
-            }
-            Settle(0, reason, dropped.Count);
-            NotifyDropped(reason, dropped);
-        }
-
-        private TimeSpan FullJitter(int attempt)
-        {
-            var cap = Math.Min(MaxBackoff.TotalMilliseconds, BaseBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 16)));
-            var ms = _jitter.NextDouble() * cap;
-            return TimeSpan.FromMilliseconds(Math.Max(MinBackoff.TotalMilliseconds, ms));
-        }
-
-        private void NoteRequest(long now)
-        {
-            _recentRequests.Enqueue(now);
-            var minute = _settings.TimeProvider.TimestampFrequency * 60;
-            while (_recentRequests.Count > 0 && now - _recentRequests.Peek() > minute) _recentRequests.Dequeue();
-        }
-
-        private double ObservedRatePerMinute() => _recentRequests.Count;
     }
 }

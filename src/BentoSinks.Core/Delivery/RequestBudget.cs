@@ -33,7 +33,12 @@ namespace BentoSinks.Delivery
         public double CurrentRatePerMinute => _ratePerMinute;
 
         /// <summary>How long until the next request may go; zero when it may go now.</summary>
-        public TimeSpan TimeUntilAvailable()
+        public TimeSpan TimeUntilAvailable() => Wait(honourSpacing: true);
+
+        /// <summary>How long until a 429's <c>Retry-After</c> has passed, ignoring the budget's spacing (flushes and shutdown use it); zero when no block is in force.</summary>
+        public TimeSpan TimeUntilUnblocked() => Wait(honourSpacing: false);
+
+        private TimeSpan Wait(bool honourSpacing)
         {
             var now = _time.GetTimestamp();
             var wait = TimeSpan.Zero;
@@ -42,7 +47,7 @@ namespace BentoSinks.Delivery
                 var blocked = -_time.GetElapsedTime(_blockedUntil, now);
                 if (blocked > wait) wait = blocked;
             }
-            if (_lastRequest != long.MinValue && !double.IsPositiveInfinity(_ratePerMinute))
+            if (honourSpacing && _lastRequest != long.MinValue && !double.IsPositiveInfinity(_ratePerMinute))
             {
                 var spacing = TimeSpan.FromMinutes(1.0 / _ratePerMinute);
                 var sinceLast = _time.GetElapsedTime(_lastRequest, now);
@@ -71,6 +76,7 @@ namespace BentoSinks.Delivery
             _ratePerMinute = Math.Max(1, baseRate / 2);
             _ceiling = _ratePerMinute;
             _lastCeilingChange = _time.GetTimestamp();
+            if (retryAfter > RetrySchedule.MaxRetryAfter) retryAfter = RetrySchedule.MaxRetryAfter;
             if (retryAfter > TimeSpan.Zero)
             {
                 var until = _time.GetTimestamp() + (long)(retryAfter.TotalSeconds * _time.TimestampFrequency);

@@ -6,9 +6,13 @@ namespace BentoSinks.Delivery
 {
     internal static class TimeExtensions
     {
+        /// <summary>The longest single wait: timers throw past about 49.7 days, so every delay is clamped well below.</summary>
+        public static readonly TimeSpan MaxDelay = TimeSpan.FromDays(7);
+
         public static Task DelayAsync(this TimeProvider time, TimeSpan delay, CancellationToken token)
         {
             if (delay <= TimeSpan.Zero) return Task.CompletedTask;
+            if (delay > MaxDelay) delay = MaxDelay;
 #if NET8_0_OR_GREATER
             return Task.Delay(delay, time, token);
 #else
@@ -18,6 +22,7 @@ namespace BentoSinks.Delivery
 
         public static CancellationTokenSource CreateTimeoutSource(this TimeProvider time, TimeSpan delay)
         {
+            if (delay > MaxDelay) delay = MaxDelay;
 #if NET8_0_OR_GREATER
             return new CancellationTokenSource(delay, time);
 #else

@@ -13,12 +13,15 @@ namespace BentoSinks.Diagnostics
         private long _sent;
         private long _requests;
         private long _retries;
+        private long _answered;
         private readonly long[] _dropped = new long[DropReasons.Count];
 
         public long Offered => Volatile.Read(ref _offered);
         public long Sent => Volatile.Read(ref _sent);
         public long Requests => Volatile.Read(ref _requests);
         public long Retries => Volatile.Read(ref _retries);
+        /// <summary>Requests whose outcome (an answer, a timeout, a failure) the pipeline has taken in.</summary>
+        public long Answered => Volatile.Read(ref _answered);
 
         public long Dropped(DropReason reason) => Volatile.Read(ref _dropped[(int)reason]);
 
@@ -40,6 +43,7 @@ namespace BentoSinks.Diagnostics
         internal void AddDropped(DropReason reason, long n) => Interlocked.Add(ref _dropped[(int)reason], n);
         internal void AddRequest() => Interlocked.Increment(ref _requests);
         internal void AddRetry() => Interlocked.Increment(ref _retries);
+        internal void AddAnswered() => Interlocked.Increment(ref _answered);
 
         public override string ToString()
         {

@@ -6,8 +6,11 @@ namespace BentoSinks.Diagnostics
     /// Rate-limits diagnostics: at most one line per drop reason (and per problem key) per interval, carrying the
     /// count gathered since the last line. What is still pending is written by <see cref="FlushPending"/>.
     /// </summary>
-    internal sealed class RateLimitedReporter
+    internal sealed class RateLimitedReporter : IDisposable
     {
+        private System.Threading.ITimer? _timer;
+        private int _timerArmed;
+        private bool _disposed;
         private readonly IBentoDiagnostics _sink;
         private readonly TimeProvider _time;
         private readonly TimeSpan _interval;
@@ -30,21 +33,7 @@ namespace BentoSinks.Diagnostics
             if (count <= 0) return;
             var i = (int)reason;
             System.Threading.Interlocked.Add(ref _pending[i], count);
-            // Lock-free while the interval runs: a full queue under load must not serialize the callers on a lock.
-            var last = System.Threading.Volatile.Read(ref _lastReport[i]);
-            var now = _time.GetTimestamp();
-            if (last != long.MinValue && _time.GetElapsedTime(last, now) < _interval) return;
-            string? line = null;
-            lock (_gate)
-            {
-                if (_lastReport[i] == last)
-                {
-                    var pending = System.Threading.Interlocked.Exchange(ref _pending[i], 0);
-                    if (pending > 0) line = Format(reason, pending);
-                    System.Threading.Volatile.Write(ref _lastReport[i], now);
-                }
-            }
-            if (line != null) Write(reason == DropReason.Unauthorized, line);
+            Report(reason);
         }
 
         /// <summary>Reports a problem (not a drop) at most once per interval per key.</summary>
@@ -65,6 +54,60 @@ namespace BentoSinks.Diagnostics
                 }
             }
             if (line != null) Write(error, line);
+        }
+
+        private void ArmTimer()
+        {
+            if (System.Threading.Interlocked.CompareExchange(ref _timerArmed, 1, 0) != 0) return;
+            lock (_gate)
+            {
+                if (_disposed) return;
+                _timer ??= _time.CreateTimer(static state => ((RateLimitedReporter)state!).OnTimer(), this, System.Threading.Timeout.InfiniteTimeSpan, System.Threading.Timeout.InfiniteTimeSpan);
+                _timer.Change(_interval, System.Threading.Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        private void OnTimer()
+        {
+            System.Threading.Volatile.Write(ref _timerArmed, 0);
+            for (var i = 0; i < DropReasons.Count; i++)
+                if (System.Threading.Volatile.Read(ref _pending[i]) > 0) Report((DropReason)i);
+        }
+
+        /// <summary>Writes the pending count of <paramref name="reason"/> if its interval has passed; otherwise arms the timer.</summary>
+        private void Report(DropReason reason)
+        {
+            // Lock-free while the interval runs: a full queue under load must not serialize the callers on a lock.
+            var i = (int)reason;
+            var last = System.Threading.Volatile.Read(ref _lastReport[i]);
+            var now = _time.GetTimestamp();
+            if (last != long.MinValue && _time.GetElapsedTime(last, now) < _interval)
+            {
+                ArmTimer();
+                return;
+            }
+            string? line = null;
+            lock (_gate)
+            {
+                if (_lastReport[i] == last)
+                {
+                    var pending = System.Threading.Interlocked.Exchange(ref _pending[i], 0);
+                    if (pending > 0) line = Format(reason, pending);
+                    System.Threading.Volatile.Write(ref _lastReport[i], now);
+                }
+            }
+            if (line != null) Write(reason == DropReason.Unauthorized, line);
+        }
+
+        /// <summary>Stops the timer that writes pending counts.</summary>
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _disposed = true;
+                _timer?.Dispose();
+                _timer = null;
+            }
         }
 
         public void FlushPending()

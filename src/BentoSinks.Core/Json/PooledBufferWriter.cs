@@ -48,14 +48,19 @@ namespace BentoSinks.Json
             return _buffer.AsSpan(_written);
         }
 
-        /// <summary>Returns an oversized buffer to the pool so that one huge event does not pin memory.</summary>
-        public void TrimIfLargerThan(int bytes)
+        /// <summary>The size of the buffer currently held.</summary>
+        public int Capacity => _buffer.Length;
+
+        /// <summary>
+        /// Returns an oversized buffer to the pool so that one huge event does not pin memory. Only an empty writer is
+        /// trimmed (call <see cref="Clear"/> first); returns whether it was.
+        /// </summary>
+        public bool TrimIfLargerThan(int bytes)
         {
-            if (_buffer.Length > bytes && _written == 0)
-            {
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = ArrayPool<byte>.Shared.Rent(4096);
-            }
+            if (_buffer.Length <= bytes || _written != 0) return false;
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(bytes, 4096));
+            return true;
         }
 
         private void Ensure(int sizeHint)

@@ -28,6 +28,7 @@ namespace OpenTelemetry.Exporter.Bento
         public OtelEventFormatter Formatter { get; }
         public BentoPipeline<OtelItem> Pipeline { get; }
 
+        /// <summary>ForceFlush: true once every event offered before the call has settled, within the timeout.</summary>
         public bool Flush(int timeoutMilliseconds)
         {
             try
@@ -35,21 +36,29 @@ namespace OpenTelemetry.Exporter.Bento
                 var task = Pipeline.FlushAsync();
                 return timeoutMilliseconds == Timeout.Infinite ? Wait(task) : task.Wait(timeoutMilliseconds);
             }
-            catch
+            catch (Exception ex)
             {
+                BentoExporterEventSource.Log.Error("Bento: flush failed (" + ex.GetType().Name + ").");
                 return false;
             }
         }
 
+        /// <summary>
+        /// Shutdown: delivers what is queued within the SDK's deadline (and at most ShutdownTimeout), then stops hard and
+        /// counts the rest as shutdown. The deadline is passed down, so the call returns in time; a later Dispose is free.
+        /// </summary>
         public bool Shutdown(int timeoutMilliseconds)
         {
             try
             {
-                var task = Pipeline.DisposeAsync().AsTask();
-                return timeoutMilliseconds == Timeout.Infinite ? Wait(task) : task.Wait(timeoutMilliseconds);
+                var deadline = timeoutMilliseconds == Timeout.Infinite ? (TimeSpan?)null : TimeSpan.FromMilliseconds(Math.Max(0, timeoutMilliseconds));
+                var task = Pipeline.ShutdownAsync(deadline);
+                // The pipeline enforces the deadline on its own clock; the grace covers the hard stop's last request.
+                return deadline is null ? Wait(task) : task.Wait(deadline.Value + TimeSpan.FromSeconds(1));
             }
-            catch
+            catch (Exception ex)
             {
+                BentoExporterEventSource.Log.Error("Bento: shutdown failed (" + ex.GetType().Name + ").");
                 return false;
             }
         }

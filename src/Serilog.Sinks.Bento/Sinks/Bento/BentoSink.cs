@@ -49,8 +49,12 @@ namespace Serilog.Sinks.Bento
         public void SetFailureListener(ILoggingFailureListener failureListener)
         {
             if (failureListener is null) return;
-            _pipeline.ItemsDropped = (reason, items) =>
-                failureListener.OnLoggingFailed(this, LoggingFailureKind.Final, $"Bento: {items.Count} event(s) were not delivered ({reason.Name()}).", items, null);
+            _pipeline.ItemsDropped = (reason, items, dropped) =>
+                failureListener.OnLoggingFailed(this, LoggingFailureKind.Final,
+                    dropped == items.Count
+                        ? $"Bento: {items.Count} event(s) were not delivered ({reason.Name()})."
+                        : $"Bento: accepted a request of {items.Count} event(s) but counted {dropped} of them as failed, without saying which ({reason.Name()}).",
+                    items, null);
         }
 
         public void Dispose() => _pipeline.Dispose();

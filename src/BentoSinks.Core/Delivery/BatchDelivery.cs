@@ -1,0 +1,227 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using BentoSinks.Diagnostics;
+
+namespace BentoSinks.Delivery
+{
+    /// <summary>
+    /// Delivers one batch: its requests, the splits that isolate what Bento refuses (400, 422, 413) and the retries of
+    /// transient failures. What is left to send is one explicit stack of event ranges, popped only once a range has
+    /// settled (sent or dropped), so an interruption (a hard stop, an unexpected exception) can neither lose nor
+    /// double-count part of a batch: the pipeline resumes or drops exactly what the stack still holds.
+    /// </summary>
+    internal sealed class BatchDelivery<T>
+    {
+        /// <summary>Waits on the pipeline's clock: (how long, whether a flush or disposal may cut it short).</summary>
+        internal delegate Task Pause(TimeSpan delay, bool wakeable, CancellationToken stop);
+
+        private readonly PipelineSettings _settings;
+        private readonly BentoHttpSender _sender;
+        private readonly RequestBudget _budget;
+        private readonly DeliveryLedger<T> _ledger;
+        private readonly PipelineCounters _counters;
+        private readonly BentoMetrics _metrics;
+        private readonly RateLimitedReporter _reporter;
+        private readonly Func<bool> _urgent;
+        private readonly Pause _pause;
+        private readonly Stack<(int Start, int Count)> _work = new Stack<(int, int)>();
+        private readonly Queue<long> _recentRequests = new Queue<long>();
+        private readonly Random _random = new Random();
+        private long _failingSince = long.MinValue;
+        private int _attempt;
+        private bool _firstRequest;
+        private long _started;
+
+        public BatchDelivery(PipelineSettings settings, BentoHttpSender sender, RequestBudget budget, DeliveryLedger<T> ledger,
+            PipelineCounters counters, BentoMetrics metrics, RateLimitedReporter reporter, Func<bool> urgent, Pause pause)
+        {
+            _settings = settings;
+            _sender = sender;
+            _budget = budget;
+            _ledger = ledger;
+            _counters = counters;
+            _metrics = metrics;
+            _reporter = reporter;
+            _urgent = urgent;
+            _pause = pause;
+        }
+
+        /// <summary>Whether part of a batch is still to be settled.</summary>
+        public bool InProgress => _work.Count > 0;
+
+        /// <summary>Starts delivering a batch of <paramref name="count"/> events (the pipeline has already waited for the budget).</summary>
+        public void Begin(int count)
+        {
+            _work.Clear();
+            _work.Push((0, count));
+            _failingSince = long.MinValue;
+            _attempt = 0;
+            _firstRequest = true;
+            _started = _settings.TimeProvider.GetTimestamp();
+        }
+
+        /// <summary>Sends what is left of the batch until every event of it has settled.</summary>
+        public async Task RunAsync(Batch batch, List<T> items, CancellationToken stop)
+        {
+            var time = _settings.TimeProvider;
+            while (_work.Count > 0)
+            {
+                var (start, count) = _work.Peek();
+                if (!_firstRequest) await WaitForBudgetAsync(stop).ConfigureAwait(false);
+                _firstRequest = false;
+
+                _budget.OnRequest();
+                NoteRequest(time.GetTimestamp());
+                _counters.AddRequest();
+                SendOutcome outcome;
+                try
+                {
+                    outcome = await _sender.SendAsync(batch, start, count, stop).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!stop.IsCancellationRequested)
+                {
+                    // A custom MessageHandler may throw anything: a transient failure, never the loop's end.
+                    outcome = new SendOutcome(SendOutcomeKind.Retryable, 0, detail: "the HTTP handler threw " + ex.GetType().Name);
+                }
+                _metrics.Request(outcome.Status);
+                _counters.AddAnswered();
+
+                switch (outcome.Kind)
+                {
+                    case SendOutcomeKind.Success:
+                        _budget.OnSuccess();
+                        EndFailureStreak();
+                        var failed = Math.Max(0, Math.Min(outcome.Failed, count));
+                        _work.Pop();
+                        _ledger.Sent(count - failed);
+                        if (failed > 0)
+                        {
+                            _reporter.Problem("failed", $"Bento accepted a request but counted {failed} of its {count} events as failed.", error: false);
+                            _ledger.Failed(failed, items.GetRange(start, count));
+                        }
+                        break;
+
+                    case SendOutcomeKind.Retryable:
+                        if (outcome.Status == 429) _budget.OnThrottled(outcome.RetryAfter ?? TimeSpan.Zero, _recentRequests.Count);
+                        var delay = NextRetry(outcome.RetryAfter);
+                        if (delay is null)
+                        {
+                            _reporter.Problem("exhausted", $"Bento: giving up on {Remaining()} events after {_settings.RetryTimeLimit.TotalSeconds:0} s of retries (last: {outcome.Detail}).", error: true);
+                            DropRemaining(items, DropReason.RetriesExhausted);
+                            break;
+                        }
+                        _reporter.Problem("retry:" + outcome.Status, $"Bento: request failed ({outcome.Detail}); retrying in {delay.Value.TotalSeconds:0.#} s.", error: false);
+                        await _pause(delay.Value, false, stop).ConfigureAwait(false);
+                        break;
+
+                    case SendOutcomeKind.BadRequest:
+                    case SendOutcomeKind.TooLarge:
+                        EndFailureStreak();
+                        _work.Pop();
+                        if (count == 1)
+                        {
+                            var reason = outcome.Kind == SendOutcomeKind.TooLarge ? DropReason.TooLarge : DropReason.Rejected;
+                            _reporter.Problem("refused:" + outcome.Status, $"Bento refused an event ({outcome.Detail}).", error: false);
+                            _ledger.Dropped(reason, items[start]);
+                        }
+                        else
+                        {
+                            // Split to isolate what Bento refuses; the first half goes first.
+                            var half = count / 2;
+                            _work.Push((start + half, count - half));
+                            _work.Push((start, half));
+                        }
+                        break;
+
+                    case SendOutcomeKind.Unauthorized:
+                        _reporter.Problem("unauthorized", $"Bento refused the request ({outcome.Detail}): check the site UUID, the publishable and secret keys, and that the account is active.", error: true);
+                        DropRemaining(items, DropReason.Unauthorized);
+                        break;
+
+                    case SendOutcomeKind.Redirect:
+                        _reporter.Problem("redirect", $"Bento's endpoint answered with a redirect ({outcome.Detail}): check the Endpoint setting; it must be Bento's API base, e.g. https://app.bentonow.com/api/v1.", error: true);
+                        DropRemaining(items, DropReason.Rejected);
+                        break;
+
+                    default:
+                        EndFailureStreak();
+                        _work.Pop();
+                        _reporter.Problem("rejected:" + outcome.Status, $"Bento rejected a request of {count} events ({outcome.Detail}).", error: true);
+                        _ledger.Dropped(DropReason.Rejected, items.GetRange(start, count));
+                        break;
+                }
+            }
+            _metrics.BatchSent(time.GetElapsedTime(_started));
+        }
+
+        /// <summary>
+        /// An unexpected exception interrupted the batch: it counts as a transient failure of the request in hand. Returns
+        /// how long to wait before resuming, or null when the retry time limit is spent (what is left was then dropped).
+        /// </summary>
+        public TimeSpan? OnUnexpectedFailure(List<T> items)
+        {
+            var delay = NextRetry(null);
+            if (delay is null) DropRemaining(items, DropReason.RetriesExhausted);
+            return delay;
+        }
+
+        /// <summary>Drops, once, every event of the batch that has not settled yet.</summary>
+        public void DropRemaining(List<T> items, DropReason reason)
+        {
+            if (_work.Count == 0) return;
+            var dropped = new List<T>();
+            while (_work.Count > 0)
+            {
+                var (start, count) = _work.Pop();
+                for (var i = start; i < start + count; i++) dropped.Add(items[i]);
+            }
+            _ledger.Dropped(reason, dropped);
+        }
+
+        private int Remaining()
+        {
+            var n = 0;
+            foreach (var (_, count) in _work) n += count;
+            return n;
+        }
+
+        private TimeSpan? NextRetry(TimeSpan? retryAfter)
+        {
+            var time = _settings.TimeProvider;
+            if (_failingSince == long.MinValue) _failingSince = time.GetTimestamp();
+            var delay = RetrySchedule.Next(_attempt, time.GetElapsedTime(_failingSince), retryAfter, _settings.RetryTimeLimit, _random.NextDouble(), _random.NextDouble());
+            if (delay is null) return null;
+            _attempt++;
+            _counters.AddRetry();
+            _metrics.Retry();
+            return delay;
+        }
+
+        private void EndFailureStreak()
+        {
+            _failingSince = long.MinValue;
+            _attempt = 0;
+        }
+
+        private async Task WaitForBudgetAsync(CancellationToken stop)
+        {
+            // Splits and retries spend the budget too; a flush or disposal skips its spacing, never a 429's block.
+            while (true)
+            {
+                var wait = _urgent() ? _budget.TimeUntilUnblocked() : _budget.TimeUntilAvailable();
+                if (wait <= TimeSpan.Zero) return;
+                await _pause(wait, true, stop).ConfigureAwait(false);
+                stop.ThrowIfCancellationRequested();
+            }
+        }
+
+        private void NoteRequest(long now)
+        {
+            _recentRequests.Enqueue(now);
+            var minute = _settings.TimeProvider.TimestampFrequency * 60;
+            while (_recentRequests.Count > 0 && now - _recentRequests.Peek() > minute) _recentRequests.Dequeue();
+        }
+    }
+}
