@@ -25,6 +25,7 @@ namespace BentoSinks.Core.Tests
         [InlineData(503)]
         [InlineData(504)]
         [InlineData(429)]
+        [InlineData(408)]
         public async Task Transient_statuses_are_retried_and_delivered_once(int status)
         {
             await using var h = await WithFaults(Fault.WithStatus(status), Fault.WithStatus(status));
@@ -110,7 +111,7 @@ namespace BentoSinks.Core.Tests
         [Theory]
         [InlineData(403, (int)DropReason.Unauthorized)]
         [InlineData(404, (int)DropReason.Rejected)]
-        [InlineData(422, (int)DropReason.Rejected)]
+        [InlineData(410, (int)DropReason.Rejected)]
         public async Task Other_client_errors_are_final(int status, int reason)
         {
             await using var h = await Harness.StartAsync(o => o.Period = TimeSpan.FromHours(1));
@@ -119,6 +120,34 @@ namespace BentoSinks.Core.Tests
             await h.Pipeline.FlushAsync();
             Assert.Equal(5, h.Counters.Dropped((DropReason)reason));
             Assert.Single(h.Emulator.Requests);
+            h.AssertAccounted();
+        }
+
+        [Fact]
+        public async Task A_422_is_split_like_a_400_and_the_halves_are_delivered()
+        {
+            await using var h = await Harness.StartAsync(o => o.Period = TimeSpan.FromHours(1));
+            h.Emulator.EnqueueFaults(Fault.WithBody(422, "{\"errors\":[{\"field\":\"events[2].email\",\"message\":\"is invalid\"}]}"));
+            for (var i = 0; i < 5; i++) h.Pipeline.TryEnqueue(Harness.Numbered(i));
+            await h.Pipeline.FlushAsync();
+            Assert.Equal(new[] { 422, 200, 200 }, h.Emulator.Requests.Select(r => r.Status).ToArray());
+            Assert.Equal(5, h.Emulator.EventCount);
+            Assert.Equal(0, h.Counters.DroppedTotal);
+            h.AssertAccounted();
+        }
+
+        [Fact]
+        public async Task A_redirect_is_not_followed_and_the_batch_is_dropped()
+        {
+            await using var h = await Harness.StartAsync(o => o.Period = TimeSpan.FromHours(1));
+            h.Emulator.EnqueueFaults(Fault.Redirect(308, h.Emulator.ApiBase.AbsoluteUri + "/batch/events?site_uuid=moved&token=sekrit"));
+            for (var i = 0; i < 5; i++) h.Pipeline.TryEnqueue(Harness.Numbered(i));
+            await h.Pipeline.FlushAsync();
+            Assert.Single(h.Emulator.Requests);
+            Assert.Equal(0, h.Emulator.EventCount);
+            Assert.Equal(5, h.Counters.Dropped(DropReason.Rejected));
+            Assert.Contains("308", h.Diagnostics.All);
+            Assert.DoesNotContain("sekrit", h.Diagnostics.All);
             h.AssertAccounted();
         }
 

@@ -286,6 +286,35 @@ namespace Bento.Emulator
                         context.Response.ContentType = "text/html";
                         await context.Response.WriteAsync("<!DOCTYPE html><html><body>Attention Required!</body></html>").ConfigureAwait(false);
                         return;
+                    case FaultKind.Body:
+                        Record(pathAndQuery, headers, body, fault.Status, 0, null);
+                        context.Response.StatusCode = fault.Status;
+                        if (fault.RetryAfter != null) context.Response.Headers["Retry-After"] = fault.RetryAfter;
+                        if (fault.ContentType != null) context.Response.ContentType = fault.ContentType;
+                        if (!string.IsNullOrEmpty(fault.Body)) await context.Response.WriteAsync(fault.Body).ConfigureAwait(false);
+                        return;
+                    case FaultKind.Redirect:
+                        Record(pathAndQuery, headers, body, fault.Status, 0, null);
+                        context.Response.StatusCode = fault.Status;
+                        context.Response.Headers["Location"] = fault.Location;
+                        return;
+                    case FaultKind.StallBody:
+                        Record(pathAndQuery, headers, body, 200, 0, null);
+                        context.Response.StatusCode = 200;
+                        context.Response.ContentType = "application/json";
+                        context.Response.ContentLength = 1024;
+                        await context.Response.WriteAsync("{\"results\":").ConfigureAwait(false);
+                        await context.Response.Body.FlushAsync().ConfigureAwait(false);
+                        try
+                        {
+                            await Task.Delay(fault.Delay, _options.TimeProvider, context.RequestAborted).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            return;
+                        }
+                        context.Abort();
+                        return;
                     case FaultKind.Delay:
                         try
                         {

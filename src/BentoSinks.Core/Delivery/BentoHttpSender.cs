@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Net;
 using System.Net.Http;
@@ -18,7 +19,7 @@ namespace BentoSinks.Delivery
         TooLarge,
         Unauthorized,
         Rejected,
-        /// <summary>A 3xx: the endpoint is not Bento's API base (redirects are not followed).</summary>
+        /// <summary>A 3xx: the endpoint is not Bento's API base (redirects are never followed: a POST would be lost or replayed).</summary>
         Redirect,
     }
 
@@ -87,11 +88,21 @@ namespace BentoSinks.Delivery
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
                 PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
                 AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
+                // A redirect means a wrong Endpoint: following it would turn the POST into a GET (301/302) or replay the
+                // credentials and the events to another location (307/308). It is reported instead.
+                AllowAutoRedirect = false,
                 // The pipeline's own requests must not carry the application's trace context.
                 ActivityHeadersPropagator = null,
             };
 #else
-            return new HttpClientHandler { AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate };
+            // HttpClientHandler has no PooledConnectionLifetime: on .NET Framework, ServicePointManager recycles
+            // connections (ConnectionLeaseTimeout is the application's choice); on .NET Core 2.x/3.x the handler keeps
+            // them until they idle out. A DNS change may then take a while to be seen.
+            return new HttpClientHandler
+            {
+                AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
+                AllowAutoRedirect = false, // see above
+            };
 #endif
         }
 
@@ -107,14 +118,33 @@ namespace BentoSinks.Delivery
                     Content = batch.CreateContent(start, count),
                 };
                 using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
-                var body = await ReadBodyAsync(response, linked.Token).ConfigureAwait(false);
-                return Classify(response, body);
+                byte[] body;
+                // A stream may ignore the token (netstandard2.0's ReadAsync, a custom handler's content): disposing the
+                // response aborts a read stalled mid-body, so no server outlives the request timeout or the hard stop.
+                using (linked.Token.Register(static r => ((HttpResponseMessage)r!).Dispose(), response))
+                {
+                    body = await ReadBodyAsync(response, linked.Token).ConfigureAwait(false);
+                }
+                linked.Token.ThrowIfCancellationRequested(); // a read the disposal cut short may look complete
+                return Classify((int)response.StatusCode, response.Headers, response.Content.Headers.ContentType?.MediaType, body,
+                    _settings.TimeProvider.GetUtcNow(), _settings.SecretKey, _settings.PublishableKey);
             }
-            catch (OperationCanceledException) when (!stopToken.IsCancellationRequested)
+            catch (Exception ex) when (stopToken.IsCancellationRequested)
+            {
+                // Hard stop: whatever the disposal or the token made the read throw, the pipeline expects a cancellation.
+                if (ex is OperationCanceledException) throw;
+                throw new OperationCanceledException("The request was cancelled by the pipeline's stop.", ex, stopToken);
+            }
+            catch (Exception ex) when (timeout.IsCancellationRequested && (ex is OperationCanceledException || ex is ObjectDisposedException || ex is HttpRequestException || ex is IOException))
             {
                 return new SendOutcome(SendOutcomeKind.Retryable, 0, detail: $"no response within the request timeout ({_settings.RequestTimeout.TotalSeconds:0.###} s)");
             }
-            catch (Exception ex) when (!stopToken.IsCancellationRequested && (ex is HttpRequestException || ex is IOException))
+            catch (OperationCanceledException)
+            {
+                // Cancelled by neither token: the handler gave up on its own (a handler-level timeout).
+                return new SendOutcome(SendOutcomeKind.Retryable, 0, detail: "the request was cancelled before a response arrived");
+            }
+            catch (Exception ex) when (ex is HttpRequestException || ex is IOException)
             {
                 return new SendOutcome(SendOutcomeKind.Retryable, 0, detail: "connection failed: " + ex.GetType().Name + " " + Describe(ex));
             }
@@ -142,39 +172,234 @@ namespace BentoSinks.Delivery
             return ms.ToArray();
         }
 
-        private SendOutcome Classify(HttpResponseMessage response, byte[] body)
+        /// <summary>
+        /// Classifies Bento's answer. Pure: <paramref name="now"/> turns a <c>Retry-After</c> date into a delay;
+        /// <paramref name="secrets"/> are blanked out of anything quoted from the body (belt and braces).
+        /// </summary>
+        internal static SendOutcome Classify(int status, HttpResponseHeaders headers, string? mediaType, byte[] body, DateTimeOffset now, params string[] secrets)
         {
-            var status = (int)response.StatusCode;
-            if (status == 200 || status == 201)
+            if (status >= 200 && status <= 299)
             {
+                if (IsBlank(body))
+                    return new SendOutcome(SendOutcomeKind.Success, status, 0); // 204, or an empty 200/202
                 if (TryParseResult(body, out var failed))
                     return new SendOutcome(SendOutcomeKind.Success, status, failed);
-                var mediaType = response.Content.Headers.ContentType?.MediaType ?? "none";
                 return new SendOutcome(SendOutcomeKind.Retryable, status,
-                    detail: $"HTTP {status} with a {mediaType} body that is not Bento's JSON result (an edge block page? check the User-Agent and the endpoint)");
+                    detail: $"HTTP {status} with a {mediaType ?? "none"} body that is not Bento's JSON result (an edge block page? check the User-Agent and the endpoint)");
             }
-            if (status == 429 || status >= 500)
-                return new SendOutcome(SendOutcomeKind.Retryable, status, retryAfter: RetryAfter(response), detail: $"HTTP {status}");
-            if (status == 400)
-                return new SendOutcome(SendOutcomeKind.BadRequest, status, detail: "HTTP 400");
+            if (status >= 300 && status <= 399)
+                return new SendOutcome(SendOutcomeKind.Redirect, status,
+                    detail: $"HTTP {status} redirect to {DescribeLocation(headers.Location, secrets)}: check the Endpoint (it must be Bento's API base, e.g. {BentoOptions.DefaultEndpoint.AbsoluteUri})");
+
+            var detail = $"HTTP {status}";
+            var said = DescribeErrorBody(body, secrets);
+            if (said != null) detail += " \u2014 Bento said: " + said;
+            if (status == 408 || status == 429 || status >= 500)
+                return new SendOutcome(SendOutcomeKind.Retryable, status, retryAfter: RetryAfter(headers, now), detail: detail);
+            if (status == 400 || status == 422) // 422: a business rule refused part of the batch: bisect it as a 400
+                return new SendOutcome(SendOutcomeKind.BadRequest, status, detail: detail);
             if (status == 413)
-                return new SendOutcome(SendOutcomeKind.TooLarge, status, detail: "HTTP 413");
+                return new SendOutcome(SendOutcomeKind.TooLarge, status, detail: detail);
             if (status == 401 || status == 403)
-                return new SendOutcome(SendOutcomeKind.Unauthorized, status, detail: $"HTTP {status}");
-            return new SendOutcome(SendOutcomeKind.Rejected, status, detail: $"HTTP {status}");
+                return new SendOutcome(SendOutcomeKind.Unauthorized, status, detail: detail);
+            return new SendOutcome(SendOutcomeKind.Rejected, status, detail: detail);
         }
 
-        private TimeSpan? RetryAfter(HttpResponseMessage response)
+        /// <summary>The most a <c>Retry-After</c> is taken at, so that no caller's arithmetic overflows; the pipeline caps it lower.</summary>
+        internal static readonly TimeSpan MaxRetryAfter = TimeSpan.FromDays(1);
+
+        /// <summary><c>Retry-After</c> (seconds or an HTTP date) as a delay in [0, 1 day]; null when absent or unparsable.</summary>
+        internal static TimeSpan? RetryAfter(HttpResponseHeaders headers, DateTimeOffset now)
         {
-            var header = response.Headers.RetryAfter;
+            RetryConditionHeaderValue? header;
+            try { header = headers.RetryAfter; }
+            catch (FormatException) { return null; }
             if (header is null) return null;
-            if (header.Delta is { } delta) return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
-            if (header.Date is { } date)
+            TimeSpan wait;
+            if (header.Delta is { } delta) wait = delta;
+            else if (header.Date is { } date)
             {
-                var wait = date - _settings.TimeProvider.GetUtcNow();
-                return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+                // DateTimeOffset subtraction cannot overflow a TimeSpan (both ends lie within years 1..9999).
+                wait = date - now;
             }
-            return null;
+            else return null;
+            if (wait < TimeSpan.Zero) return TimeSpan.Zero;
+            return wait > MaxRetryAfter ? MaxRetryAfter : wait;
+        }
+
+        private static string DescribeLocation(Uri? location, string[] secrets)
+        {
+            if (location is null) return "another location";
+            string text;
+            if (location.IsAbsoluteUri)
+            {
+                // Scheme, host, port and path: never the user info, the query (it may hold keys) or the fragment.
+                text = location.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+            }
+            else
+            {
+                text = location.OriginalString;
+                var cut = text.IndexOfAny(new[] { '?', '#' });
+                if (cut >= 0) text = text.Substring(0, cut);
+            }
+            text = Sanitize(text, secrets);
+            return text.Length == 0 ? "another location" : text;
+        }
+
+        private static bool IsBlank(byte[] body)
+        {
+            foreach (var b in body)
+                if (b != (byte)' ' && b != (byte)'\t' && b != (byte)'\r' && b != (byte)'\n') return false;
+            return true;
+        }
+
+        private static ReadOnlyMemory<byte> WithoutBom(byte[] body)
+            => body.Length >= 3 && body[0] == 0xEF && body[1] == 0xBB && body[2] == 0xBF ? body.AsMemory(3) : body.AsMemory();
+
+        private const int MaxDetailChars = 200;
+        private const int MaxErrorParts = 10;
+
+        /// <summary>
+        /// Bento's error body, <c>{"error": "…"}</c>, <c>{"errors": [{"field": "…", "message": "…"}]}</c> (or strings, or a
+        /// field → messages map) or <c>{"message": "…"}</c>, as one line free of values and emails (see <see cref="Sanitize"/>),
+        /// at most 200 characters; null when the body holds none of these.
+        /// </summary>
+        internal static string? DescribeErrorBody(byte[] body, params string[] secrets)
+        {
+            var parts = new List<string>();
+            try
+            {
+                using var doc = JsonDocument.Parse(WithoutBom(body), new JsonDocumentOptions { MaxDepth = 64 });
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object) return null;
+                foreach (var property in root.EnumerateObject())
+                {
+                    if (property.NameEquals("error")) AddError(parts, null, property.Value, secrets);
+                    else if (property.NameEquals("message")) AddError(parts, null, property.Value, secrets);
+                    else if (property.NameEquals("errors"))
+                    {
+                        var errors = property.Value;
+                        if (errors.ValueKind == JsonValueKind.Array)
+                            foreach (var e in errors.EnumerateArray()) AddError(parts, null, e, secrets);
+                        else if (errors.ValueKind == JsonValueKind.Object)
+                            foreach (var field in errors.EnumerateObject()) AddError(parts, field.Name, field.Value, secrets); // {"email": ["is invalid"]}
+                        else AddError(parts, null, errors, secrets);
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+                return null; // not JSON (an HTML error page, a truncated body): the status says it all
+            }
+            if (parts.Count == 0) return null;
+            return Cap(string.Join("; ", parts));
+        }
+
+        private static void AddError(List<string> parts, string? field, JsonElement value, string[] secrets)
+        {
+            if (parts.Count >= MaxErrorParts) return;
+            string? message = null;
+            switch (value.ValueKind)
+            {
+                case JsonValueKind.String:
+                    message = value.GetString();
+                    break;
+                case JsonValueKind.Array: // {"email": ["is invalid", "is too long"]}
+                    var messages = new List<string>();
+                    foreach (var m in value.EnumerateArray())
+                        if (m.ValueKind == JsonValueKind.String && messages.Count < MaxErrorParts) messages.Add(m.GetString()!);
+                    if (messages.Count > 0) message = string.Join(", ", messages);
+                    break;
+                case JsonValueKind.Object: // {"field": "…", "message": "…"}
+                    if (value.TryGetProperty("field", out var f) && f.ValueKind == JsonValueKind.String) field = f.GetString();
+                    if (value.TryGetProperty("message", out var msg) && msg.ValueKind == JsonValueKind.String) message = msg.GetString();
+                    else if (value.TryGetProperty("error", out var err) && err.ValueKind == JsonValueKind.String) message = err.GetString();
+                    break;
+            }
+            message = message is null ? "" : Sanitize(message, secrets);
+            var name = field is null ? "" : Sanitize(field, secrets);
+            if (name.Length > 0 && message.Length > 0) parts.Add(name + ": " + message);
+            else if (message.Length > 0) parts.Add(message);
+            else if (name.Length > 0) parts.Add(name + ": (no message)");
+        }
+
+        /// <summary>
+        /// Makes text from a response safe to log: control and format characters go, quoted substrings ('…', "…", `…`,
+        /// curly quotes) become <c>[value]</c>, any token holding an '@' becomes <c>[email]</c>, the secrets become
+        /// <c>[key]</c>, and runs of white space collapse. Field names and words are kept.
+        /// </summary>
+        internal static string Sanitize(string text, params string[] secrets)
+        {
+            if (string.IsNullOrEmpty(text)) return "";
+            foreach (var secret in secrets)
+                if (secret != null && secret.Length >= 8) text = text.Replace(secret, "[key]");
+
+            var sb = new StringBuilder(text.Length);
+            for (var i = 0; i < text.Length; i++)
+            {
+                var c = text[i];
+                var category = char.GetUnicodeCategory(c);
+                if (category == System.Globalization.UnicodeCategory.Control ||
+                    category == System.Globalization.UnicodeCategory.LineSeparator ||
+                    category == System.Globalization.UnicodeCategory.ParagraphSeparator)
+                {
+                    sb.Append(' ');
+                    continue;
+                }
+                if (category == System.Globalization.UnicodeCategory.Format) continue; // bidi overrides, zero-width characters
+                var close = ClosingQuote(c);
+                if (close != '\0' && (IsDoubleQuote(c) || i == 0 || !char.IsLetterOrDigit(text[i - 1])))
+                {
+                    var end = FindClosingQuote(text, i + 1, close, apostropheLike: !IsDoubleQuote(c));
+                    if (end < 0 && !IsDoubleQuote(c))
+                    {
+                        sb.Append(c); // a lone apostrophe-like mark ('90s): nothing quoted
+                        continue;
+                    }
+                    sb.Append("[value]");
+                    if (end < 0) break; // an unterminated double quote: whatever follows may be the value
+                    i = end;
+                    continue;
+                }
+                sb.Append(c);
+            }
+
+            // Emails, and anything that looks like one: the whole white-space-delimited token goes.
+            var tokens = sb.ToString().Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
+            for (var i = 0; i < tokens.Length; i++)
+                if (tokens[i].IndexOf('@') >= 0) tokens[i] = "[email]";
+            return string.Join(" ", tokens);
+        }
+
+        private static bool IsDoubleQuote(char c) => c == '"' || c == '\u201C';
+
+        private static char ClosingQuote(char c) => c switch
+        {
+            '"' => '"',
+            '\'' => '\'',
+            '`' => '`',
+            '\u201C' => '\u201D', // “ ”
+            '\u2018' => '\u2019', // ‘ ’
+            _ => '\0',
+        };
+
+        private static int FindClosingQuote(string text, int from, char close, bool apostropheLike)
+        {
+            for (var j = from; j < text.Length; j++)
+            {
+                if (text[j] != close) continue;
+                // For single quotes, "can't" inside the quoted text is not the end: the closing mark is followed by a non-letter.
+                if (!apostropheLike || j + 1 == text.Length || !char.IsLetterOrDigit(text[j + 1])) return j;
+            }
+            return -1;
+        }
+
+        private static string Cap(string text)
+        {
+            if (text.Length <= MaxDetailChars) return text;
+            var cut = MaxDetailChars - 1;
+            if (char.IsHighSurrogate(text[cut - 1])) cut--;
+            return text.Substring(0, cut) + "\u2026";
         }
 
         /// <summary>Reads <c>{"results": n, "failed": m}</c>; false when the body is not a JSON object.</summary>
@@ -183,7 +408,7 @@ namespace BentoSinks.Delivery
             failed = 0;
             try
             {
-                var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+                var reader = new Utf8JsonReader(WithoutBom(body).Span, new JsonReaderOptions { MaxDepth = 64 });
                 if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
