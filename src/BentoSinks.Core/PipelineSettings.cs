@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Net.Http;
+using System.Reflection;
 
 namespace BentoSinks
 {
@@ -49,8 +50,35 @@ namespace BentoSinks
         /// <summary>How long drop warnings of one reason are gathered before the next line is written.</summary>
         public TimeSpan WarningInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-        /// <summary>Opens a scope around the pipeline's own HTTP calls (the OpenTelemetry exporter suppresses instrumentation there).</summary>
-        public Func<IDisposable?>? SendScope { get; set; }
+        /// <summary>
+        /// Opens a scope around the pipeline's own HTTP calls. By default it suppresses OpenTelemetry's instrumentation
+        /// when the app has the OpenTelemetry SDK (so the Serilog sink's POSTs are not traced as the app's requests);
+        /// the OpenTelemetry exporter sets its own.
+        /// </summary>
+        public Func<IDisposable?>? SendScope { get; set; } = SuppressOpenTelemetryInstrumentation;
+
+        /// <summary>
+        /// <c>OpenTelemetry.SuppressInstrumentationScope.Begin(true)</c> when the <c>OpenTelemetry</c> assembly is there,
+        /// found once by reflection and bound to a delegate (each send costs one delegate call); otherwise null.
+        /// </summary>
+        internal static readonly Func<IDisposable?>? SuppressOpenTelemetryInstrumentation = CreateSuppressOpenTelemetryInstrumentation();
+
+        private static Func<IDisposable?>? CreateSuppressOpenTelemetryInstrumentation()
+        {
+            try
+            {
+                var type = Type.GetType("OpenTelemetry.SuppressInstrumentationScope, OpenTelemetry", throwOnError: false);
+                var begin = type?.GetMethod("Begin", BindingFlags.Public | BindingFlags.Static, null, new[] { typeof(bool) }, null);
+                if (begin is null || !typeof(IDisposable).IsAssignableFrom(begin.ReturnType)) return null;
+                var open = (Func<bool, IDisposable>)begin.CreateDelegate(typeof(Func<bool, IDisposable>));
+                return () => open(true);
+            }
+            catch (Exception)
+            {
+                // An OpenTelemetry assembly that cannot be loaded or bound: the calls go unsuppressed, as without it.
+                return null;
+            }
+        }
 
         /// <summary>Whether an event of this type is routed to Bento (included and not excluded).</summary>
         public bool IsRouted(string type)

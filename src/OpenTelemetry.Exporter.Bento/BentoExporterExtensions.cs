@@ -27,15 +27,14 @@ namespace OpenTelemetry.Trace
 
         /// <summary>Delivers activity events tagged as analytics to Bento, with named options.</summary>
         /// <param name="builder">The tracer provider builder.</param>
-        /// <param name="name">The options name; null for the default options.</param>
+        /// <param name="name">The options name; null for options of this exporter alone, built from the default options' configuration and then <paramref name="configure"/>.</param>
         /// <param name="configure">Sets the options, or null.</param>
         /// <returns>The builder, to chain calls.</returns>
         public static TracerProviderBuilder AddBentoExporter(this TracerProviderBuilder builder, string? name, Action<BentoExporterOptions>? configure)
         {
             if (builder is null) throw new ArgumentNullException(nameof(builder));
-            var optionsName = name ?? Options.DefaultName;
-            builder.ConfigureServices(services => BentoExporterRegistration.Register(services, optionsName, configure));
-            return builder.AddProcessor(sp => new BentoActivityProcessor(sp.GetRequiredService<IOptionsMonitor<BentoExporterOptions>>().Get(optionsName)));
+            builder.ConfigureServices(services => BentoExporterRegistration.Register(services, name, configure));
+            return builder.AddProcessor(sp => new BentoActivityProcessor(BentoExporterRegistration.Resolve(sp, name, configure)));
         }
     }
 }
@@ -60,15 +59,14 @@ namespace OpenTelemetry.Logs
 
         /// <summary>Delivers log records tagged as analytics to Bento, with named options.</summary>
         /// <param name="builder">The logger provider builder.</param>
-        /// <param name="name">The options name; null for the default options.</param>
+        /// <param name="name">The options name; null for options of this exporter alone, built from the default options' configuration and then <paramref name="configure"/>.</param>
         /// <param name="configure">Sets the options, or null.</param>
         /// <returns>The builder, to chain calls.</returns>
         public static LoggerProviderBuilder AddBentoExporter(this LoggerProviderBuilder builder, string? name, Action<BentoExporterOptions>? configure)
         {
             if (builder is null) throw new ArgumentNullException(nameof(builder));
-            var optionsName = name ?? Options.DefaultName;
-            builder.ConfigureServices(services => BentoExporterRegistration.Register(services, optionsName, configure));
-            return builder.AddProcessor(sp => new BentoLogProcessor(sp.GetRequiredService<IOptionsMonitor<BentoExporterOptions>>().Get(optionsName)));
+            builder.ConfigureServices(services => BentoExporterRegistration.Register(services, name, configure));
+            return builder.AddProcessor(sp => new BentoLogProcessor(BentoExporterRegistration.Resolve(sp, name, configure)));
         }
     }
 }
@@ -77,12 +75,31 @@ namespace OpenTelemetry.Exporter.Bento
 {
     internal static class BentoExporterRegistration
     {
-        public static void Register(IServiceCollection services, string name, Action<BentoExporterOptions>? configure)
+        /// <summary>
+        /// Registers the options services; a named call also registers its delegate on its named options. An unnamed
+        /// call's delegate is not registered: every unnamed call (traces, logs) would share <see cref="Options.DefaultName"/>
+        /// and see the other's delegate (see <see cref="Resolve"/>).
+        /// </summary>
+        public static void Register(IServiceCollection services, string? name, Action<BentoExporterOptions>? configure)
         {
             services.AddOptions();
             // Environment variables first, so that values set in code (configure) win.
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<BentoExporterOptions>, BentoEnvironmentOptions>());
-            if (configure != null) services.Configure(name, configure);
+            if (name != null && configure != null) services.Configure(name, configure);
+        }
+
+        /// <summary>
+        /// The options of one exporter. Named: the named options, as <see cref="IOptionsMonitor{TOptions}"/> holds them.
+        /// Unnamed: a fresh instance for this call alone, as OpenTelemetry's OTLP exporter does: the default-named
+        /// configuration (environment variables, <c>IConfiguration</c>, <c>services.Configure&lt;BentoExporterOptions&gt;(…)</c>)
+        /// applied by the options factory, then this call's delegate.
+        /// </summary>
+        public static BentoExporterOptions Resolve(IServiceProvider services, string? name, Action<BentoExporterOptions>? configure)
+        {
+            if (name != null) return services.GetRequiredService<IOptionsMonitor<BentoExporterOptions>>().Get(name);
+            var options = services.GetRequiredService<IOptionsFactory<BentoExporterOptions>>().Create(Options.DefaultName);
+            configure?.Invoke(options);
+            return options;
         }
     }
 

@@ -102,5 +102,26 @@ namespace BentoSinks.Core.Tests
                 Assert.Contains(measurements, m => m.Name == "bento.queue.depth" && m.Value == 0);
             }
         }
+
+        [Fact]
+        public void Pipelines_of_one_kind_get_distinct_metric_tags_and_a_disposed_ones_number_is_reused()
+        {
+            var kind = "tests-" + Guid.NewGuid().ToString("N");
+            using var first = new BentoMetrics(kind, () => 0);
+            var second = new BentoMetrics(kind, () => 0);
+            using var third = new BentoMetrics(kind, () => 0);
+            using var other = new BentoMetrics(kind + "-other", () => 0);
+            Assert.Equal(kind, first.PipelineTag);
+            Assert.Equal(kind + "#2", second.PipelineTag);
+            Assert.Equal(kind + "#3", third.PipelineTag);
+            Assert.Equal(kind + "-other", other.PipelineTag);
+
+            second.Dispose();
+            second.Dispose(); // idempotent: releases its number once
+            using var fourth = new BentoMetrics(kind, () => 0);
+            using var fifth = new BentoMetrics(kind, () => 0);
+            Assert.Equal(kind + "#2", fourth.PipelineTag);
+            Assert.Equal(kind + "#4", fifth.PipelineTag);
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.IO.Compression;
+using System.Xml.Linq;
 using Bento.Emulator;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
@@ -28,6 +29,21 @@ foreach (var id in new[] { "BentoSinks.Core", "Serilog.Sinks.Bento", "OpenTeleme
     var nuspec = reader.ReadToEnd();
     foreach (var element in new[] { "<id>", "<version>", "<description>", "<tags>", "<license type=\"expression\">", "<readme>" })
         if (!nuspec.Contains(element)) failures.Add($"{id}: nuspec lacks {element}");
+    if (id != "BentoSinks.Core")
+    {
+        // The front ends call the core's internals: each depends on exactly the core it was packed with, [version].
+        var metadata = XDocument.Parse(nuspec).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+        var version = metadata.Elements().Single(e => e.Name.LocalName == "version").Value;
+        var groups = metadata.Descendants().Where(e => e.Name.LocalName == "group").ToList();
+        foreach (var group in groups)
+        {
+            var core = group.Elements().Where(e => e.Name.LocalName == "dependency" && (string?)e.Attribute("id") == "BentoSinks.Core").ToList();
+            var range = core.Count == 1 ? (string?)core[0].Attribute("version") : null;
+            if (range != $"[{version}]")
+                failures.Add($"{id}: the {group.Attribute("targetFramework")?.Value} dependency on BentoSinks.Core is {range ?? "missing"}, not [{version}]");
+        }
+        if (groups.Count != 2) failures.Add($"{id}: {groups.Count} dependency groups, not 2");
+    }
 }
 
 await using var emulator = await BentoEmulator.StartAsync();

@@ -26,7 +26,8 @@ namespace Serilog.Sinks.Bento.Tests
                     if (t.Key == "reason") reason = (string?)t.Value;
                     if (t.Key == "bento.pipeline") pipelineName = (string?)t.Value;
                 }
-                if (pipelineName != _pipeline) return;
+                // A pipeline's tag is its kind, numbered when several of that kind live at once ("Serilog", "Serilog#2").
+                if (pipelineName is null || !(pipelineName == _pipeline || pipelineName.StartsWith(_pipeline + "#", StringComparison.Ordinal))) return;
                 if (instrument.Name == "bento.events.sent") Interlocked.Add(ref _sent, value);
                 else if (instrument.Name == "bento.requests") Interlocked.Add(ref _requests, value);
                 else if (instrument.Name == "bento.events.dropped" && reason != null) Dropped.AddOrUpdate(reason, value, (_, v) => v + value);

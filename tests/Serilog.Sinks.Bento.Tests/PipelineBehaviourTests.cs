@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.Metrics;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -167,6 +168,38 @@ namespace Serilog.Sinks.Bento.Tests
             var before = GC.GetAllocatedBytesForCurrentThread();
             for (var i = 0; i < 10_000; i++) sink.Emit(logEvent);
             Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        [Fact]
+        public async Task Two_Serilog_loggers_report_separate_metric_series()
+        {
+            var sent = new List<(string? Pipeline, long Value)>();
+            using var listener = new MeterListener();
+            listener.InstrumentPublished = (i, l) => { if (i.Meter.Name == "BentoSinks.Core") l.EnableMeasurementEvents(i); };
+            listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            {
+                if (instrument.Name != "bento.events.sent") return;
+                string? pipeline = null;
+                foreach (var t in tags) if (t.Key == "bento.pipeline") pipeline = (string?)t.Value;
+                lock (sent) sent.Add((pipeline, value));
+            });
+            listener.Start();
+
+            await using var a = await SinkFixture.StartAsync();
+            await using var b = await SinkFixture.StartAsync();
+            a.Logger.ForAnalytics("signup_completed").ForContext("Email", "ada@example.com").Information("A");
+            b.Logger.ForAnalytics("signup_completed").ForContext("Email", "grace@example.com").Information("B");
+            b.Logger.ForAnalytics("trial_started").ForContext("Email", "grace@example.com").Information("B again");
+            Assert.Single(await a.FlushAsync());
+            Assert.Equal(2, (await b.FlushAsync()).Length);
+
+            lock (sent)
+            {
+                var byPipeline = sent.GroupBy(m => m.Pipeline).ToDictionary(g => g.Key ?? "(none)", g => g.Sum(m => m.Value));
+                Assert.Equal(2, byPipeline.Count);
+                Assert.All(byPipeline.Keys, k => Assert.StartsWith("Serilog", k));
+                Assert.Equal(new long[] { 1, 2 }, byPipeline.Values.OrderBy(v => v).ToArray());
+            }
         }
 
         private sealed class SignedInUserEnricher : ILogEventEnricher

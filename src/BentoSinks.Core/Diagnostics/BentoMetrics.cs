@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Threading;
 
 namespace BentoSinks.Diagnostics
 {
@@ -23,10 +25,19 @@ namespace BentoSinks.Diagnostics
         private readonly Histogram<double> _sendDuration;
         private readonly KeyValuePair<string, object?> _pipelineTag;
 
+        private static readonly Dictionary<string, HashSet<int>> LiveInstances = new Dictionary<string, HashSet<int>>(StringComparer.Ordinal);
+
+        private readonly string _pipelineName;
+        private readonly int _instance;
+        private int _disposed;
+
         public BentoMetrics(string pipelineName, Func<long> queueDepth)
         {
+            _pipelineName = pipelineName;
+            _instance = Acquire(pipelineName);
+            PipelineTag = _instance == 1 ? pipelineName : pipelineName + "#" + _instance.ToString(CultureInfo.InvariantCulture);
             _meter = new Meter(MeterName, typeof(BentoMetrics).Assembly.GetName().Version?.ToString());
-            _pipelineTag = new KeyValuePair<string, object?>("bento.pipeline", pipelineName);
+            _pipelineTag = new KeyValuePair<string, object?>("bento.pipeline", PipelineTag);
             _sent = _meter.CreateCounter<long>("bento.events.sent", "{event}", "Events Bento accepted.");
             _dropped = _meter.CreateCounter<long>("bento.events.dropped", "{event}", "Events not delivered, by reason.");
             _retries = _meter.CreateCounter<long>("bento.requests.retries", "{request}", "Requests retried after 429, 5xx, a timeout or a network failure.");
@@ -52,7 +63,42 @@ namespace BentoSinks.Diagnostics
 
         public void BatchSent(TimeSpan duration) => _sendDuration.Record(duration.TotalSeconds, _pipelineTag);
 
-        public void Dispose() => _meter.Dispose();
+        /// <summary>
+        /// The <c>bento.pipeline</c> tag: the pipeline's name, unique among the live pipelines of the process so that two
+        /// of one kind (two Serilog loggers) report separate series: <c>Serilog</c>, then <c>Serilog#2</c>, and so on. A
+        /// disposed pipeline's number is given to the next one, so an app that rebuilds its logger keeps its series.
+        /// </summary>
+        public string PipelineTag { get; }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            _meter.Dispose();
+            Release(_pipelineName, _instance);
+        }
+
+        /// <summary>The lowest number no live pipeline of this name holds, from 1.</summary>
+        private static int Acquire(string pipelineName)
+        {
+            lock (LiveInstances)
+            {
+                if (!LiveInstances.TryGetValue(pipelineName, out var live)) LiveInstances[pipelineName] = live = new HashSet<int>();
+                var n = 1;
+                while (live.Contains(n)) n++;
+                live.Add(n);
+                return n;
+            }
+        }
+
+        private static void Release(string pipelineName, int instance)
+        {
+            lock (LiveInstances)
+            {
+                if (!LiveInstances.TryGetValue(pipelineName, out var live)) return;
+                live.Remove(instance);
+                if (live.Count == 0) LiveInstances.Remove(pipelineName);
+            }
+        }
 
         private static KeyValuePair<string, object?>[][] CreateReasonTags()
         {
