@@ -71,8 +71,14 @@ namespace Bento.Emulator
         /// <summary>Accepted events counted by type.</summary>
         public IReadOnlyDictionary<string, int> CountsByType { get { lock (_gate) return new Dictionary<string, int>(_countsByType); } }
 
-        /// <summary>When set, an event for which it returns true is refused: the request gets 400 naming its index.</summary>
+        /// <summary>When set, an event for which it returns true is refused: the request gets <see cref="PoisonStatus"/> (400 by default) naming its index.</summary>
         public Func<JsonElement, bool>? Poison { get; set; }
+
+        /// <summary>
+        /// The status answered for a request holding an event <see cref="Poison"/> refuses: 400 by default, or e.g. 422
+        /// (Bento's "failed a business rule"). The body names the refused event's index either way.
+        /// </summary>
+        public int PoisonStatus { get; set; } = 400;
 
         /// <summary>Starts an emulator; with default options it listens on 127.0.0.1 on a free port.</summary>
         public static async Task<BentoEmulator> StartAsync(BentoEmulatorOptions? options = null, CancellationToken cancellationToken = default)
@@ -384,7 +390,7 @@ namespace Bento.Emulator
                     {
                         if (poison(e))
                         {
-                            await Answer(context, pathAndQuery, headers, body, 400, new { error = $"event {i} was refused", index = i }).ConfigureAwait(false);
+                            await Answer(context, pathAndQuery, headers, body, PoisonStatus, new { error = $"event {i} was refused", index = i }).ConfigureAwait(false);
                             return;
                         }
                         i++;

@@ -1,0 +1,472 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Linq;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using Bento.Emulator;
+using BentoSinks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Trace;
+
+namespace OpenTelemetry.Exporter.Bento.Tests
+{
+    /// <summary>Reads a pipeline's accounting the way an app does: from the <c>BentoSinks.Core</c> meter.</summary>
+    internal sealed class BentoMeterProbe : IDisposable
+    {
+        private readonly MeterListener _listener = new MeterListener();
+        private readonly string _pipeline;
+        private long _sent;
+
+        public BentoMeterProbe(string pipeline)
+        {
+            _pipeline = pipeline;
+            _listener.InstrumentPublished = (i, l) => { if (i.Meter.Name == "BentoSinks.Core") l.EnableMeasurementEvents(i); };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            {
+                string? reason = null, pipelineName = null;
+                foreach (var t in tags)
+                {
+                    if (t.Key == "reason") reason = (string?)t.Value;
+                    if (t.Key == "bento.pipeline") pipelineName = (string?)t.Value;
+                }
+                if (pipelineName != _pipeline) return;
+                if (instrument.Name == "bento.events.sent") Interlocked.Add(ref _sent, value);
+                else if (instrument.Name == "bento.events.dropped" && reason != null) Dropped.AddOrUpdate(reason, value, (_, v) => v + value);
+            });
+            _listener.Start();
+        }
+
+        public long Sent => Interlocked.Read(ref _sent);
+        public ConcurrentDictionary<string, long> Dropped { get; } = new ConcurrentDictionary<string, long>();
+        public long DroppedTotal => Dropped.Values.Sum();
+        public long DroppedFor(string reason) => Dropped.TryGetValue(reason, out var n) ? n : 0;
+        public string Describe() => $"sent {Sent}, dropped {DroppedTotal} [{string.Join(", ", Dropped.Select(kv => $"{kv.Key}={kv.Value}"))}]";
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    /// <summary>
+    /// Regression tests for delivery defects, through the public API only (<c>AddBentoExporter(o => …)</c> on a tracer
+    /// provider or in a host, <c>ForceFlush</c>, the <c>BentoSinks.Core</c> meter, the emulator over real HTTP).
+    /// Each asserts the correct behaviour.
+    /// </summary>
+    [Collection("Exporter")]
+    public class DeliveryDefectTests
+    {
+        private const string TracesPipeline = "OpenTelemetry traces";
+        private static readonly DateTimeOffset Start = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
+        private static readonly string Blob = new string('x', 400);
+
+        /// <summary>A tracer provider whose only exporter is Bento, on a fake clock shared with the emulator (unless real time is asked for).</summary>
+        private sealed class Rig : IAsyncDisposable
+        {
+            public BentoEmulator Emulator = null!;
+            public TracerProvider Provider = null!;
+            public ActivitySource Source = null!;
+            public FakeTimeProvider Time = null!;
+            public BentoMeterProbe Metrics = null!;
+            private bool _providerDisposed;
+
+            public static async Task<Rig> StartAsync(Action<BentoExporterOptions> configure, bool fakeTime = true)
+            {
+                var rig = new Rig { Time = new FakeTimeProvider(Start), Metrics = new BentoMeterProbe(TracesPipeline) };
+                rig.Emulator = await BentoEmulator.StartAsync(fakeTime ? new BentoEmulatorOptions { TimeProvider = rig.Time } : new BentoEmulatorOptions());
+                rig.Source = new ActivitySource("bento.tests." + Guid.NewGuid());
+                rig.Provider = Sdk.CreateTracerProviderBuilder().AddSource(rig.Source.Name)
+                    .AddBentoExporter(o =>
+                    {
+                        Support.Configure(o, rig.Emulator);
+                        if (fakeTime) o.TimeProvider = rig.Time;
+                        configure(o);
+                    })
+                    .Build()!;
+                return rig;
+            }
+
+            public void Emit(int from, int count, string type = "step", string? blob = null)
+            {
+                for (var i = from; i < from + count; i++)
+                {
+                    using var a = Source.StartActivity("request")!;
+                    a.SetTag("user.email", "ada@example.com");
+                    var tags = new ActivityTagsCollection { ["analytics.event"] = true, ["n"] = i };
+                    if (blob != null) tags["blob"] = blob;
+                    a.AddEvent(new ActivityEvent(type, default, tags));
+                }
+            }
+
+            /// <summary>Invalid on the reader loop: a <c>$purchase</c> with a negative amount is dropped as <c>invalid</c>.</summary>
+            public void EmitInvalidPurchases(int from, int count)
+            {
+                for (var i = from; i < from + count; i++)
+                {
+                    using var a = Source.StartActivity("checkout")!;
+                    a.SetTag("user.email", "ada@example.com");
+                    a.AddEvent(new ActivityEvent("$purchase", default, new ActivityTagsCollection
+                    {
+                        ["analytics.event"] = true, ["n"] = i, ["Purchase"] = new BentoPurchase("order-" + i, -5, "USD"),
+                    }));
+                }
+            }
+
+            public int[] ReceivedNumbers() => Emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).ToArray();
+
+            public string Describe()
+            {
+                var statuses = string.Join(", ", Emulator.Requests.GroupBy(r => r.Status).Select(g => $"{g.Key}: {g.Count()}"));
+                return $"metrics: {Metrics.Describe()}; emulator: {Emulator.EventCount} events accepted ({ReceivedNumbers().Distinct().Count()} distinct), " +
+                       $"{Emulator.RequestCount} requests answered, by status [{statuses}]; fake clock +{(Time.GetUtcNow() - Start).TotalSeconds:0.###} s";
+            }
+
+            public Task<bool> PumpAsync(Func<bool> done, TimeSpan step, int maxSteps)
+                => Emulator.AdvanceClockUntilAsync(done, () => Time.Advance(step), maxSteps);
+
+            /// <summary>Shuts the provider down (its flush) while pumping the fake clock; false when it did not finish in time.</summary>
+            public async Task<bool> DisposeProviderAsync(TimeSpan step, int maxSteps = 200)
+            {
+                if (_providerDisposed) return true;
+                _providerDisposed = true;
+                var dispose = Task.Run(() => Provider.Dispose());
+                var finished = await Emulator.AdvanceClockUntilAsync(() => dispose.IsCompleted, () => Time.Advance(step), maxSteps);
+                if (finished) await dispose;
+                return finished;
+            }
+
+            public async ValueTask DisposeAsync()
+            {
+                // Never hang a failing test on the fake clock: pump it while the provider shuts down (bounded).
+                await DisposeProviderAsync(TimeSpan.FromSeconds(5));
+                Source.Dispose();
+                Metrics.Dispose();
+                await Emulator.DisposeAsync();
+            }
+        }
+
+        /// <summary>Counts the pump's steps during which a value did not change.</summary>
+        private sealed class Progress
+        {
+            private readonly Func<int> _value;
+            private int _last = -1;
+            private int _still;
+            public Progress(Func<int> value) => _value = value;
+
+            public bool StalledFor(int steps)
+            {
+                var now = _value();
+                if (now != _last) { _last = now; _still = 0; return false; }
+                return ++_still >= steps;
+            }
+        }
+
+        // ---- 1. Large events: requests full by bytes while the budget is spent must lose nothing ----
+
+        [Fact]
+        public async Task Large_events_filling_requests_by_bytes_are_all_delivered_and_none_is_silently_lost()
+        {
+            await using var rig = await Rig.StartAsync(o =>
+            {
+                o.MaxRequestBytes = 1024;
+                o.MaxRequestsPerMinute = 600; // one request per 100 ms: the budget is spent between requests
+                o.Period = TimeSpan.FromMilliseconds(50);
+            });
+            const int emitted = 300;
+            rig.Emit(0, emitted, "large", Blob);
+
+            var progress = new Progress(() => rig.Emulator.RequestCount);
+            var settled = await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= emitted || progress.StalledFor(50), TimeSpan.FromMilliseconds(100), maxSteps: 700);
+            Assert.True(settled && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= emitted,
+                $"not every event was sent or counted as dropped, and delivery stopped: events were lost without a trace. {rig.Describe()}");
+            Assert.True(await rig.DisposeProviderAsync(TimeSpan.FromSeconds(1)), $"shutting the provider down did not finish. {rig.Describe()}");
+
+            Assert.True(emitted == rig.Emulator.EventCount, $"expected {emitted} events at the emulator. {rig.Describe()}");
+            Assert.True(emitted == rig.ReceivedNumbers().Distinct().Count(), $"expected {emitted} distinct events. {rig.Describe()}");
+            Assert.True(rig.Metrics.DroppedTotal == 0, $"expected no drop. {rig.Describe()}");
+        }
+
+        [Fact]
+        public async Task ForceFlush_of_large_events_returns_true_and_every_event_is_delivered()
+        {
+            await using var rig = await Rig.StartAsync(o =>
+            {
+                o.MaxRequestBytes = 1024;
+                o.MaxRequestsPerMinute = 600;
+                o.Period = TimeSpan.FromMilliseconds(50);
+            });
+            const int emitted = 300;
+            rig.Emit(0, emitted, "large", Blob);
+            // Let the budget bite a few times (delivery under way, not urgent), then flush.
+            await rig.PumpAsync(() => rig.Emulator.RequestCount >= 5, TimeSpan.FromMilliseconds(100), maxSteps: 100);
+
+            var sw = Stopwatch.StartNew();
+            var flush = Task.Run(() => rig.Provider.ForceFlush(5000));
+            await rig.PumpAsync(() => flush.IsCompleted, TimeSpan.FromMilliseconds(100), maxSteps: 300);
+            var completed = await Task.WhenAny(flush, Task.Delay(TimeSpan.FromSeconds(8))) == flush;
+            Assert.True(completed, $"ForceFlush(5000) did not return. {rig.Describe()}");
+            Assert.True(await flush, $"ForceFlush(5000) returned false after {sw.ElapsedMilliseconds} ms: the flush waited for events that will never be settled. {rig.Describe()}");
+
+            Assert.True(emitted == rig.Metrics.Sent + rig.Metrics.DroppedTotal, $"accounting: sent + dropped must equal the {emitted} events emitted. {rig.Describe()}");
+            Assert.True(emitted == rig.Emulator.EventCount, $"expected all {emitted} events at the emulator right after ForceFlush. {rig.Describe()}");
+            Assert.True(emitted == rig.ReceivedNumbers().Distinct().Count(), $"expected {emitted} distinct events. {rig.Describe()}");
+        }
+
+        // ---- 2. Nothing the server or the handler does may kill the delivery loop; absurd options are refused ----
+
+        [Fact]
+        public async Task An_absurd_Retry_After_does_not_stop_delivery_of_later_events()
+        {
+            await using var rig = await Rig.StartAsync(o =>
+            {
+                o.Period = TimeSpan.FromSeconds(2);
+                o.RequestTimeout = TimeSpan.FromDays(1); // the clock moves 6 hours a step below: no request may time out because of that
+            });
+            rig.Emulator.EnqueueFaults(Fault.WithStatus(429, "5000000")); // 5,000,000 s ≈ 58 days, more than Task.Delay takes
+            rig.Emit(0, 10);
+            Assert.True(await rig.PumpAsync(() => rig.Emulator.RequestCount >= 1, TimeSpan.FromSeconds(1), maxSteps: 100), $"the first batch was never sent. {rig.Describe()}");
+            await rig.PumpAsync(() => false, TimeSpan.FromSeconds(1), maxSteps: 3); // let the client act on the 429
+
+            rig.Emit(100, 10);
+            // Whether the fix caps Retry-After or honours it (~58 days), the later events arrive within 62 days of fake
+            // time. Stop early once they can no longer arrive (refused as queue_full, or dropped as shutdown by a dead loop).
+            bool LaterDelivered() => rig.ReceivedNumbers().Count(n => n >= 100) >= 10;
+            bool Dead() => rig.Metrics.DroppedFor("queue_full") > 0 || rig.Metrics.DroppedFor("shutdown") > 0;
+            await rig.PumpAsync(() => (LaterDelivered() && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 20) || Dead(), TimeSpan.FromHours(6), maxSteps: 62 * 4);
+
+            Assert.True(!Dead(), $"the delivery loop died: events were refused (queue_full) or dropped as shutdown before any shutdown. {rig.Describe()}");
+            Assert.True(LaterDelivered(), $"the 10 events emitted after the 429 were not delivered. {rig.Describe()}");
+            Assert.True(rig.Metrics.Sent + rig.Metrics.DroppedTotal == 20, $"accounting: sent + dropped must equal the 20 events emitted. {rig.Describe()}");
+        }
+
+        /// <summary>A real handler to the emulator (<see cref="SocketsHttpHandler"/> behind a <see cref="DelegatingHandler"/>) whose first call throws.</summary>
+        private sealed class ThrowOnceHandler : DelegatingHandler
+        {
+            private int _calls;
+            public ThrowOnceHandler() : base(new SocketsHttpHandler()) { }
+            public int Calls => Volatile.Read(ref _calls);
+
+            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                if (Interlocked.Increment(ref _calls) == 1) throw new InvalidOperationException("a custom handler failed");
+                return base.SendAsync(request, cancellationToken);
+            }
+        }
+
+        [Fact]
+        public async Task A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events()
+        {
+            using var handler = new ThrowOnceHandler();
+            await using var rig = await Rig.StartAsync(o =>
+            {
+                o.Period = TimeSpan.FromSeconds(2);
+                o.MessageHandler = handler;
+            });
+            rig.Emit(0, 10);
+            Assert.True(await rig.PumpAsync(() => handler.Calls >= 1, TimeSpan.FromSeconds(1), maxSteps: 100), $"the handler was never called. {rig.Describe()}");
+            await rig.PumpAsync(() => false, TimeSpan.FromSeconds(1), maxSteps: 3);
+
+            rig.Emit(100, 10);
+            bool LaterDelivered() => rig.ReceivedNumbers().Count(n => n >= 100) >= 10;
+            bool Dead() => rig.Metrics.DroppedFor("queue_full") > 0 || rig.Metrics.DroppedFor("shutdown") > 0;
+            await rig.PumpAsync(() => (LaterDelivered() && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 20) || Dead(), TimeSpan.FromSeconds(1), maxSteps: 1500);
+
+            Assert.True(!Dead(), $"the delivery loop died: events were refused (queue_full) or dropped as shutdown before any shutdown. {rig.Describe()}; handler calls {handler.Calls}");
+            Assert.True(LaterDelivered(), $"the 10 events emitted after the handler threw were not delivered. {rig.Describe()}; handler calls {handler.Calls}");
+            Assert.True(rig.Metrics.Sent + rig.Metrics.DroppedTotal == 20, $"accounting: the first batch must be sent or counted as dropped. {rig.Describe()}; handler calls {handler.Calls}");
+        }
+
+        public static IEnumerable<object[]> TimeSpanOptions() => new[]
+        {
+            new object[] { nameof(BentoExporterOptions.Period) },
+            new object[] { nameof(BentoExporterOptions.RetryTimeLimit) },
+            new object[] { nameof(BentoExporterOptions.RequestTimeout) },
+            new object[] { nameof(BentoExporterOptions.ShutdownTimeout) },
+        };
+
+        [Theory]
+        [MemberData(nameof(TimeSpanOptions))]
+        public void A_TimeSpan_option_beyond_what_timers_support_is_refused_when_the_provider_is_built(string option)
+        {
+            var sixtyDays = TimeSpan.FromDays(60); // Task.Delay and timers stop at ~49.7 days
+            TracerProvider? provider = null;
+            var ex = Record.Exception(() => provider = Sdk.CreateTracerProviderBuilder().AddBentoExporter(o =>
+            {
+                o.SiteUuid = "s"; o.PublishableKey = "p"; o.SecretKey = "k";
+                o.Endpoint = new Uri("http://127.0.0.1:9/api/v1");
+                o.ShutdownTimeout = TimeSpan.Zero;
+                switch (option)
+                {
+                    case nameof(BentoExporterOptions.Period): o.Period = sixtyDays; break;
+                    case nameof(BentoExporterOptions.RetryTimeLimit): o.RetryTimeLimit = sixtyDays; break;
+                    case nameof(BentoExporterOptions.RequestTimeout): o.RequestTimeout = sixtyDays; break;
+                    case nameof(BentoExporterOptions.ShutdownTimeout): o.ShutdownTimeout = sixtyDays; break;
+                }
+            }).Build());
+            try { provider?.Dispose(); } catch { /* the configuration was accepted: the assertion below reports it */ }
+            Assert.True(ex is ArgumentException, $"{option} = 60 days was accepted (expected an ArgumentException naming {option}); got {ex?.GetType().Name ?? "no exception"}");
+            Assert.Equal(option, ((ArgumentException)ex!).ParamName);
+        }
+
+        // ---- 3. 422 (a business rule) isolates the refused event like 400 ----
+
+        [Fact]
+        public async Task A_422_for_one_event_in_a_batch_of_1000_drops_that_event_alone()
+        {
+            await using var rig = await Rig.StartAsync(o => o.BatchSizeLimit = 1000, fakeTime: false); // Period 1 h: only the flush sends
+            rig.Emulator.PoisonStatus = 422;
+            rig.Emulator.Poison = e => e.GetProperty("details").GetProperty("n").GetInt32() == 321;
+            rig.Emit(0, 1000);
+            Assert.True(rig.Provider.ForceFlush(10_000), $"ForceFlush returned false. {rig.Describe()}");
+
+            Assert.True(rig.Emulator.EventCount == 999, $"expected 999 events delivered. {rig.Describe()}");
+            Assert.True(rig.ReceivedNumbers().Distinct().Count() == 999 && !rig.ReceivedNumbers().Contains(321), $"expected every event but n=321. {rig.Describe()}");
+            Assert.True(rig.Metrics.Sent == 999, $"expected bento.events.sent = 999. {rig.Describe()}");
+            Assert.True(rig.Metrics.DroppedFor("rejected") == 1 && rig.Metrics.DroppedTotal == 1, $"expected exactly 1 event dropped as rejected. {rig.Describe()}");
+        }
+
+        // ---- 4. ForceFlush returns true only once what was queued before it has been sent ----
+
+        [Fact]
+        public async Task ForceFlush_returns_only_after_valid_events_queued_before_an_invalid_one_are_delivered()
+        {
+            await using var rig = await Rig.StartAsync(_ => { }, fakeTime: false); // Period 1 h: only the flush sends
+            rig.Emulator.EnqueueFaults(Fault.Delayed(TimeSpan.FromMilliseconds(300))); // a slow answer makes an early return visible
+            rig.Emit(0, 5);
+            rig.EmitInvalidPurchases(5, 1); // dropped as invalid on the reader loop, after the valid ones, in the same batch
+
+            var sw = Stopwatch.StartNew();
+            var flushed = rig.Provider.ForceFlush(5000);
+            var atReturn = rig.Emulator.EventCount;
+            Assert.True(flushed, $"ForceFlush(5000) returned false after {sw.ElapsedMilliseconds} ms. {rig.Describe()}");
+            Assert.True(atReturn == 5, $"ForceFlush returned true after {sw.ElapsedMilliseconds} ms with {atReturn} of the 5 valid events at the emulator. {rig.Describe()}");
+            Assert.True(rig.Metrics.DroppedFor("invalid") == 1, $"expected the invalid purchase dropped as invalid. {rig.Describe()}");
+        }
+
+        [Fact]
+        public async Task ForceFlush_is_not_released_early_by_invalid_events_queued_while_it_waits()
+        {
+            await using var rig = await Rig.StartAsync(o => o.BatchSizeLimit = 5, fakeTime: false); // Period 1 h: a full batch or the flush sends
+            var slow = TimeSpan.FromMilliseconds(800);
+            rig.Emulator.EnqueueFaults(Fault.Delayed(slow), Fault.Delayed(slow));
+
+            rig.Emit(0, 5); // a full batch: sent at once, answered slowly
+            var deadline = Stopwatch.StartNew();
+            while (rig.Emulator.RequestsStarted < 1 && deadline.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(5);
+            Assert.True(rig.Emulator.RequestsStarted >= 1, $"the first full batch was not sent. {rig.Describe()}");
+            rig.Emit(5, 3); // queued behind the request on the wire: the flush below must wait for these three
+
+            var started = new ManualResetEventSlim();
+            var flushed = false;
+            var atReturn = -1;
+            long tookMs = -1;
+            var flusher = new Thread(() =>
+            {
+                started.Set();
+                var sw = Stopwatch.StartNew();
+                flushed = rig.Provider.ForceFlush(10_000);
+                atReturn = rig.Emulator.EventCount;
+                tookMs = sw.ElapsedMilliseconds;
+            }) { IsBackground = true };
+            flusher.Start();
+            started.Wait();
+            Thread.Sleep(100); // the flush has taken its mark; the first request is still being answered
+            rig.EmitInvalidPurchases(100, 10); // queued after the flush call, dropped as invalid as soon as they are read
+
+            Assert.True(flusher.Join(TimeSpan.FromSeconds(15)), $"ForceFlush did not return. {rig.Describe()}");
+            Assert.True(flushed, $"ForceFlush returned false after {tookMs} ms. {rig.Describe()}");
+            Assert.True(atReturn == 8, $"ForceFlush returned true after {tookMs} ms with {atReturn} of the 8 events queued before it at the emulator " +
+                                       $"(invalid events queued after the call released it). {rig.Describe()}");
+        }
+
+        // ---- 5. 408 Request Timeout is transient: retried, not dropped ----
+
+        [Fact]
+        public async Task A_408_is_retried_and_the_batch_delivered()
+        {
+            await using var rig = await Rig.StartAsync(o => o.Period = TimeSpan.FromSeconds(2));
+            rig.Emulator.EnqueueFaults(Fault.WithStatus(408));
+            rig.Emit(0, 10);
+            await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 10, TimeSpan.FromSeconds(1), maxSteps: 600);
+
+            Assert.True(rig.Emulator.Requests.Count >= 1 && rig.Emulator.Requests[0].Status == 408, $"the 408 was not injected. {rig.Describe()}");
+            Assert.True(rig.Metrics.DroppedTotal == 0, $"a 408 must be retried, not dropped. {rig.Describe()}");
+            Assert.True(rig.Emulator.EventCount == 10 && rig.ReceivedNumbers().Distinct().Count() == 10, $"expected the 10 events delivered after the 408. {rig.Describe()}");
+            Assert.True(rig.Metrics.Sent == 10, $"expected bento.events.sent = 10. {rig.Describe()}");
+        }
+
+        // ---- 6. Unnamed AddBentoExporter on tracing and on logging: each keeps its own options ----
+
+        [Fact]
+        public async Task Unnamed_trace_and_log_exporters_in_one_host_each_send_to_their_own_endpoint()
+        {
+            await using var traces = await BentoEmulator.StartAsync();
+            await using var logs = await BentoEmulator.StartAsync();
+            var sourceName = "bento.tests." + Guid.NewGuid();
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            builder.Services.AddOpenTelemetry()
+                .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o => Support.Configure(o, traces)))
+                .WithLogging(l => l.AddBentoExporter(o => Support.Configure(o, logs)));
+            using (var host = builder.Build())
+            {
+                await host.StartAsync();
+                using var source = new ActivitySource(sourceName);
+                using (var a = source.StartActivity("request")!)
+                {
+                    a.SetTag("user.email", "ada@example.com");
+                    a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
+                }
+                host.Services.GetRequiredService<ILogger<DeliveryDefectTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
+                await host.StopAsync();
+            }
+            string Seen(BentoEmulator e) => "[" + string.Join(", ", e.Events.Select(x => x.Type)) + "] with user agents [" +
+                                            string.Join(", ", e.Requests.Select(r => r.Headers.TryGetValue("user-agent", out var ua) ? ua : "?").Distinct()) + "]";
+            var detail = $"trace emulator got {Seen(traces)}; log emulator got {Seen(logs)}";
+            Assert.True(traces.Events.Select(e => e.Type).SequenceEqual(new[] { "from_traces" }), $"the trace exporter must use the options of its own AddBentoExporter call: {detail}");
+            Assert.True(logs.Events.Select(e => e.Type).SequenceEqual(new[] { "from_logs" }), $"the log exporter must use the options of its own AddBentoExporter call: {detail}");
+        }
+
+        [Fact]
+        public async Task Unnamed_trace_and_log_exporters_in_one_host_each_keep_their_own_period()
+        {
+            var time = new FakeTimeProvider(Start);
+            await using var emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { TimeProvider = time });
+            var sourceName = "bento.tests." + Guid.NewGuid();
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            builder.Services.AddOpenTelemetry()
+                .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o => { Support.Configure(o, emulator); o.TimeProvider = time; o.Period = TimeSpan.FromSeconds(5); }))
+                .WithLogging(l => l.AddBentoExporter(o => { Support.Configure(o, emulator); o.TimeProvider = time; o.Period = TimeSpan.FromHours(1); }));
+            var host = builder.Build();
+            try
+            {
+                await host.StartAsync();
+                using var source = new ActivitySource(sourceName);
+                using (var a = source.StartActivity("request")!)
+                {
+                    a.SetTag("user.email", "ada@example.com");
+                    a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
+                }
+                host.Services.GetRequiredService<ILogger<DeliveryDefectTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
+
+                // Traces: Period 5 s, so the activity event leaves within 5 s (fake). Logs: Period 1 h, so the record stays queued.
+                var types = new Func<string[]>(() => emulator.Events.Select(e => e.Type).ToArray());
+                await emulator.AdvanceClockUntilAsync(() => types().Contains("from_traces"), () => time.Advance(TimeSpan.FromSeconds(1)), maxSteps: 30);
+                var detail = $"after {(time.GetUtcNow() - Start).TotalSeconds:0} s (fake) the emulator got [{string.Join(", ", types())}]";
+                Assert.True(types().Contains("from_traces"), $"the trace exporter (Period 5 s) did not send its event: it runs with another call's options. {detail}");
+                Assert.True(!types().Contains("from_logs"), $"the log exporter (Period 1 h) sent its record early: it runs with another call's options. {detail}");
+            }
+            finally
+            {
+                var stop = Task.Run(async () => { await host.StopAsync(); host.Dispose(); });
+                await emulator.AdvanceClockUntilAsync(() => stop.IsCompleted, () => time.Advance(TimeSpan.FromSeconds(5)), maxSteps: 200);
+            }
+        }
+    }
+}
