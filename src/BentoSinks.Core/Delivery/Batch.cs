@@ -83,6 +83,9 @@ namespace BentoSinks.Delivery
             if (_events.Count == 0) _bytes.TrimIfLargerThan(IdleBufferBytes);
         }
 
+        /// <summary>The size of the buffer the batch holds now.</summary>
+        internal int BufferCapacity => _bytes.Capacity;
+
         /// <summary>The buffer size kept while idle.</summary>
         public const int IdleBufferBytes = 64 * 1024;
 
