@@ -58,7 +58,7 @@ namespace BentoSinks.Delivery
         public BentoHttpSender(PipelineSettings settings, string? userAgentComment)
         {
             _settings = settings;
-            var handler = settings.MessageHandler ?? CreateDefaultHandler();
+            var handler = settings.MessageHandler ?? CreateDefaultHandler(settings.RequestUri);
             _client = new HttpClient(handler, disposeHandler: settings.MessageHandler is null)
             {
                 Timeout = Timeout.InfiniteTimeSpan, // enforced per request with the pipeline's TimeProvider
@@ -80,7 +80,7 @@ namespace BentoSinks.Delivery
             return v is null ? "0.0.0" : $"{v.Major}.{v.Minor}.{v.Build}";
         }
 
-        private static HttpMessageHandler CreateDefaultHandler()
+        private static HttpMessageHandler CreateDefaultHandler(Uri requestUri)
         {
 #if NET8_0_OR_GREATER
             return new SocketsHttpHandler
@@ -95,9 +95,18 @@ namespace BentoSinks.Delivery
                 ActivityHeadersPropagator = null,
             };
 #else
-            // HttpClientHandler has no PooledConnectionLifetime: on .NET Framework, ServicePointManager recycles
-            // connections (ConnectionLeaseTimeout is the application's choice); on .NET Core 2.x/3.x the handler keeps
-            // them until they idle out. A DNS change may then take a while to be seen.
+            // HttpClientHandler has no PooledConnectionLifetime. On .NET Framework, connections to Bento's host are
+            // recycled every 2 minutes through its ServicePoint (so a DNS change is seen), which touches no other host;
+            // on .NET Core 2.x/3.x the setting has no effect and connections live until they idle out.
+            try
+            {
+                var servicePoint = ServicePointManager.FindServicePoint(requestUri);
+                if (servicePoint.ConnectionLeaseTimeout == Timeout.Infinite) servicePoint.ConnectionLeaseTimeout = 120_000;
+            }
+            catch (Exception)
+            {
+                // Not supported on this runtime: nothing to do.
+            }
             return new HttpClientHandler
             {
                 AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
