@@ -356,8 +356,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             rig.Emulator.EnqueueFaults(Fault.Delayed(slow), Fault.Delayed(slow));
 
             rig.Emit(0, 5); // a full batch: sent at once, answered slowly
-            var deadline = Stopwatch.StartNew();
-            while (rig.Emulator.RequestsStarted < 1 && deadline.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(5);
+            await rig.Emulator.WaitForRequestsStartedAsync(1, TimeSpan.FromSeconds(5));
             Assert.True(rig.Emulator.RequestsStarted >= 1, $"the first full batch was not sent. {rig.Describe()}");
             rig.Emit(5, 3); // queued behind the request on the wire: the flush below must wait for these three
 

@@ -187,6 +187,20 @@ namespace Bento.Emulator
             }
         }
 
+        /// <summary>Waits until at least <paramref name="count"/> requests have reached the handler, answered or not (real time, 20 s at most).</summary>
+        public async Task WaitForRequestsStartedAsync(int count, TimeSpan? timeout = null)
+        {
+            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
+            while (true)
+            {
+                Task changed;
+                lock (_gate) changed = _changed.Task;
+                if (RequestsStarted >= count) return;
+                var done = await Task.WhenAny(changed, Task.Delay(Timeout.Infinite, cts.Token)).ConfigureAwait(false);
+                if (done != changed) throw new TimeoutException($"{RequestsStarted} of {count} requests reached the emulator in time.");
+            }
+        }
+
         /// <summary>Waits until at least <paramref name="count"/> requests arrived (real time).</summary>
         public async Task WaitForRequestsAsync(int count, TimeSpan timeout)
         {
@@ -266,6 +280,7 @@ namespace Bento.Emulator
         private async Task HandleBatchAsync(HttpContext context)
         {
             Interlocked.Increment(ref _requestsStarted);
+            Signal();
             var request = context.Request;
             string body;
             using (var reader = new StreamReader(request.Body, Encoding.UTF8))
