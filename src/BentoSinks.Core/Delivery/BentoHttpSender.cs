@@ -54,6 +54,7 @@ namespace BentoSinks.Delivery
 
         private readonly PipelineSettings _settings;
         private readonly HttpClient _client;
+        private readonly string[] _secrets; // blanked out of anything quoted from an answer or an exception
 
         public BentoHttpSender(PipelineSettings settings, string? userAgentComment)
         {
@@ -64,6 +65,7 @@ namespace BentoSinks.Delivery
                 Timeout = Timeout.InfiniteTimeSpan, // enforced per request with the pipeline's TimeProvider
             };
             var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes(settings.PublishableKey + ":" + settings.SecretKey));
+            _secrets = new[] { credentials, Uri.EscapeDataString(credentials), settings.SecretKey, settings.PublishableKey };
             _client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", credentials);
             _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("BentoSinks", ProductVersion));
             if (!string.IsNullOrEmpty(userAgentComment))
@@ -126,7 +128,10 @@ namespace BentoSinks.Delivery
                 {
                     Content = batch.CreateContent(start, count),
                 };
-                using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+                // Raced against the token: a custom handler that ignores cancellation cannot outlive the request timeout
+                // or the hard stop (its task is abandoned, and its outcome observed so that it is never unobserved).
+                var sending = _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+                using var response = await WithCancellation(sending, linked.Token).ConfigureAwait(false);
                 byte[] body;
                 // A stream may ignore the token (netstandard2.0's ReadAsync, a custom handler's content): disposing the
                 // response aborts a read stalled mid-body, so no server outlives the request timeout or the hard stop.
@@ -136,7 +141,7 @@ namespace BentoSinks.Delivery
                 }
                 linked.Token.ThrowIfCancellationRequested(); // a read the disposal cut short may look complete
                 return Classify((int)response.StatusCode, response.Headers, response.Content.Headers.ContentType?.MediaType, body,
-                    _settings.TimeProvider.GetUtcNow(), _settings.SecretKey, _settings.PublishableKey);
+                    _settings.TimeProvider.GetUtcNow(), _secrets);
             }
             catch (Exception ex) when (stopToken.IsCancellationRequested)
             {
@@ -155,15 +160,34 @@ namespace BentoSinks.Delivery
             }
             catch (Exception ex) when (ex is HttpRequestException || ex is IOException)
             {
-                return new SendOutcome(SendOutcomeKind.Retryable, 0, detail: "connection failed: " + ex.GetType().Name + " " + Describe(ex));
+                return new SendOutcome(SendOutcomeKind.Retryable, 0, detail: "connection failed: " + ex.GetType().Name + " " + Describe(ex, _secrets));
             }
         }
 
-        private static string Describe(Exception ex)
+        /// <summary>An exception's message (and its inner one's), sanitized: a custom handler's text may hold anything.</summary>
+        private static string Describe(Exception ex, string[] secrets)
         {
-            // Network exception messages name the host and the socket error; they never hold our headers or body.
             var inner = ex.InnerException;
-            return inner is null ? ex.Message : ex.Message + " (" + inner.Message + ")";
+            var text = inner is null ? ex.Message : ex.Message + " (" + inner.Message + ")";
+            text = Sanitize(text, secrets);
+            return text.Length > 200 ? text.Substring(0, 200) + "…" : text;
+        }
+
+        private static async Task<HttpResponseMessage> WithCancellation(Task<HttpResponseMessage> sending, CancellationToken token)
+        {
+            if (sending.IsCompleted || !token.CanBeCanceled) return await sending.ConfigureAwait(false);
+            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (token.Register(static c => ((TaskCompletionSource<bool>)c!).TrySetResult(true), cancelled))
+            {
+                if (await Task.WhenAny(sending, cancelled.Task).ConfigureAwait(false) == sending) return await sending.ConfigureAwait(false);
+            }
+            // Abandoned: dispose its response if it ever comes, and observe its exception.
+            _ = sending.ContinueWith(static t =>
+            {
+                if (t.Status == TaskStatus.RanToCompletion) t.Result.Dispose();
+                else _ = t.Exception;
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw new OperationCanceledException(token);
         }
 
         private static async Task<byte[]> ReadBodyAsync(HttpResponseMessage response, CancellationToken token)

@@ -25,6 +25,9 @@ namespace BentoSinks.Delivery
     {
         private const int ScratchKeepBytes = 64 * 1024;
 
+        /// <summary>How long disposal waits, in real time, for the loop to end after the hard stop.</summary>
+        private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
         private readonly PipelineSettings _settings;
         private readonly IBentoEventFormatter<T> _formatter;
         private readonly Channel<Entry> _channel;
@@ -55,6 +58,7 @@ namespace BentoSinks.Delivery
         private long _batchFirstSequence;
         private long _batchStarted;
         private bool _hasHeld;
+        private bool _deliveryBegun; // the batch was handed to _delivery: once its work is empty it must be cleared, never resent
         private T _heldItem = default!;
         private long _heldSequence;
         private Task<bool>? _readWait;
@@ -230,7 +234,14 @@ namespace BentoSinks.Delivery
                     catch (Exception ex) { _reporter.Problem("stop", "Bento: stopping the delivery loop failed (" + ex.GetType().Name + ").", error: true); }
                 }
                 cancelDelay.Cancel();
-                await _loop.ConfigureAwait(false);
+                // After the hard stop the loop ends at once, unless user code on it blocks (a failure listener): then
+                // the caller is not held past a short grace; what is left is counted, and released, when it ends.
+                if (await Task.WhenAny(_loop, Task.Delay(StopGrace)).ConfigureAwait(false) != _loop)
+                {
+                    _reporter.Problem("stuck", "Bento: the delivery loop did not stop within " + StopGrace.TotalSeconds + " s of the hard stop (a failure listener or message handler is blocking it); disposal returns without it.", error: true);
+                    _ = _loop.ContinueWith(static (_, p) => ((BentoPipeline<T>)p!).Release(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    return;
+                }
             }
             Release();
         }
@@ -272,8 +283,9 @@ namespace BentoSinks.Delivery
                         // dropped once the retry time limit is spent); elsewhere nothing is lost, the turn is retried.
                         var delivering = _delivery.InProgress;
                         var delay = delivering ? _delivery.OnUnexpectedFailure(_items) : RetrySchedule.BaseBackoff;
-                        if (delivering && !_delivery.InProgress)
+                        if (_deliveryBegun && !_delivery.InProgress)
                         {
+                            // Every event of the batch has settled (perhaps just before the exception): never resend it.
                             ClearBatch();
                             CompleteFlushes();
                         }
@@ -331,6 +343,7 @@ namespace BentoSinks.Delivery
                     return true;
                 }
                 _delivery.Begin(_batch.Count);
+                _deliveryBegun = true;
             }
 
             // One request at a time. (Filling a second batch while a request is on the wire was measured slower end to
@@ -406,6 +419,7 @@ namespace BentoSinks.Delivery
         {
             _batch.Clear();
             _items.Clear();
+            _deliveryBegun = false;
         }
 
         /// <summary>Completes the flushes whose events have all settled: none at or before their target is still held.</summary>
@@ -444,7 +458,7 @@ namespace BentoSinks.Delivery
             try
             {
                 if (_delivery.InProgress) _delivery.DropRemaining(_items, DropReason.Shutdown);
-                else left.AddRange(_items);
+                else if (!_deliveryBegun) left.AddRange(_items); // a begun batch with no work left has settled
                 ClearBatch();
                 if (_hasHeld) left.Add(_heldItem);
                 _hasHeld = false;

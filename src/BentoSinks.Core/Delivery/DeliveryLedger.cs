@@ -98,10 +98,19 @@ namespace BentoSinks.Delivery
         /// <summary>Passes every caller-side drop still waiting to the listener, on this thread (disposal calls it last).</summary>
         public void DrainNow()
         {
+            // Not from the listener itself (it may dispose the pipeline), and never for long behind a slow one.
+            if (t_draining) return;
+            var waited = System.Diagnostics.Stopwatch.StartNew();
             var spin = new SpinWait();
-            while (Interlocked.CompareExchange(ref _draining, 1, 0) != 0) spin.SpinOnce();
+            while (Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
+            {
+                if (waited.Elapsed > TimeSpan.FromSeconds(2)) return; // the pool's drain is under way and will finish it
+                spin.SpinOnce();
+            }
             DrainNotifications();
         }
+
+        [ThreadStatic] private static bool t_draining;
 
         /// <summary>Passes the caller-side drops waiting for the listener; the caller holds the draining flag.</summary>
         private void DrainNotifications()
@@ -131,8 +140,11 @@ namespace BentoSinks.Delivery
         {
             var listener = Listener;
             if (listener is null || items.Count == 0 || dropped <= 0) return;
+            var outer = t_draining;
+            t_draining = true;
             try { listener(reason, items, dropped); }
             catch { /* a failure listener must not break delivery */ }
+            finally { t_draining = outer; }
         }
     }
 }

@@ -17,6 +17,8 @@ namespace BentoSinks.Diagnostics
 
         private static readonly KeyValuePair<string, object?>[][] ReasonTags = CreateReasonTags();
 
+        // A MeterListener's callback runs inside Add/Record: whatever it throws must reach neither the application
+        // (TryEnqueue never throws) nor the loop (a throw after a batch settled must not make it resend the batch).
         private readonly Meter _meter;
         private readonly Counter<long> _sent;
         private readonly Counter<long> _dropped;
@@ -47,21 +49,39 @@ namespace BentoSinks.Diagnostics
             _meter.CreateObservableGauge("bento.queue.depth", () => new Measurement<long>(queueDepth(), tag), "{event}", "Events accepted and not yet delivered or dropped.");
         }
 
+        // A MeterListener's callback runs inside these calls: whatever it throws must reach neither the application
+        // (TryEnqueue never throws) nor the loop (a throw after a batch settled would resend it).
         public void Sent(long n)
         {
-            if (n > 0) _sent.Add(n, _pipelineTag);
+            if (n <= 0) return;
+            try { _sent.Add(n, _pipelineTag); }
+            catch { /* a listener's failure is its own */ }
         }
 
         public void Dropped(DropReason reason, long n)
         {
-            if (n > 0) _dropped.Add(n, _pipelineTag, ReasonTags[(int)reason][0]);
+            if (n <= 0) return;
+            try { _dropped.Add(n, _pipelineTag, ReasonTags[(int)reason][0]); }
+            catch { /* a listener's failure is its own */ }
         }
 
-        public void Retry() => _retries.Add(1, _pipelineTag);
+        public void Retry()
+        {
+            try { _retries.Add(1, _pipelineTag); }
+            catch { /* a listener's failure is its own */ }
+        }
 
-        public void Request(int status) => _requests.Add(1, _pipelineTag, new KeyValuePair<string, object?>("http.response.status_code", status));
+        public void Request(int status)
+        {
+            try { _requests.Add(1, _pipelineTag, new KeyValuePair<string, object?>("http.response.status_code", status)); }
+            catch { /* a listener's failure is its own */ }
+        }
 
-        public void BatchSent(TimeSpan duration) => _sendDuration.Record(duration.TotalSeconds, _pipelineTag);
+        public void BatchSent(TimeSpan duration)
+        {
+            try { _sendDuration.Record(duration.TotalSeconds, _pipelineTag); }
+            catch { /* a listener's failure is its own */ }
+        }
 
         /// <summary>
         /// The <c>bento.pipeline</c> tag: the pipeline's name, unique among the live pipelines of the process so that two

@@ -59,12 +59,22 @@ namespace BentoSinks.Diagnostics
         private void ArmTimer()
         {
             if (System.Threading.Interlocked.CompareExchange(ref _timerArmed, 1, 0) != 0) return;
+            var disposed = false;
             lock (_gate)
             {
-                if (_disposed) return;
-                _timer ??= _time.CreateTimer(static state => ((RateLimitedReporter)state!).OnTimer(), this, System.Threading.Timeout.InfiniteTimeSpan, System.Threading.Timeout.InfiniteTimeSpan);
-                _timer.Change(_interval, System.Threading.Timeout.InfiniteTimeSpan);
+                if (_disposed)
+                {
+                    System.Threading.Volatile.Write(ref _timerArmed, 0);
+                    disposed = true;
+                }
+                else
+                {
+                    _timer ??= _time.CreateTimer(static state => ((RateLimitedReporter)state!).OnTimer(), this, System.Threading.Timeout.InfiniteTimeSpan, System.Threading.Timeout.InfiniteTimeSpan);
+                    _timer.Change(_interval, System.Threading.Timeout.InfiniteTimeSpan);
+                }
             }
+            // After disposal there is no interval to wait for: what is pending is written now.
+            if (disposed) FlushPending();
         }
 
         private void OnTimer()
@@ -87,6 +97,7 @@ namespace BentoSinks.Diagnostics
                 return;
             }
             string? line = null;
+            var lost = false;
             lock (_gate)
             {
                 if (_lastReport[i] == last)
@@ -95,7 +106,12 @@ namespace BentoSinks.Diagnostics
                     if (pending > 0) line = Format(reason, pending);
                     System.Threading.Volatile.Write(ref _lastReport[i], now);
                 }
+                else
+                {
+                    lost = true; // another thread wrote the line; what it did not take is written when the interval ends
+                }
             }
+            if (lost) ArmTimer();
             if (line != null) Write(reason == DropReason.Unauthorized, line);
         }
 

@@ -53,8 +53,11 @@ namespace OpenTelemetry.Exporter.Bento
             {
                 var deadline = timeoutMilliseconds == Timeout.Infinite ? (TimeSpan?)null : TimeSpan.FromMilliseconds(Math.Max(0, timeoutMilliseconds));
                 var task = Pipeline.ShutdownAsync(deadline);
-                // The pipeline enforces the deadline on its own clock; the grace covers the hard stop's last request.
-                return deadline is null ? Wait(task) : task.Wait(deadline.Value + TimeSpan.FromSeconds(1));
+                if (deadline is null) return Wait(task);
+                // The pipeline enforces the (earlier of the) deadline and ShutdownTimeout on its own clock, then stops
+                // hard and returns within a short grace; this wait only guards against a clock that does not move.
+                var limit = (deadline.Value < Options.ShutdownTimeout ? deadline.Value : Options.ShutdownTimeout) + TimeSpan.FromSeconds(6);
+                return task.Wait(limit);
             }
             catch (Exception ex)
             {
