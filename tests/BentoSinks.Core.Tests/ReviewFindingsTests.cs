@@ -205,7 +205,7 @@ namespace BentoSinks.Core.Tests
             var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes(publishable + ":" + secret));
             var body = Encoding.UTF8.GetBytes("{\"error\":\"Invalid credentials: Authorization Basic " + basic + " was refused\"}");
             using var response = new HttpResponseMessage((HttpStatusCode)401);
-            var outcome = BentoHttpSender.Classify(401, response.Headers, "application/json", body, DateTimeOffset.UtcNow, secret, publishable);
+            var outcome = BentoHttpSender.Classify(401, response.Headers, "application/json", body, DateTimeOffset.UtcNow, BentoHttpSender.SecretsOf(publishable, secret));
             Assert.DoesNotContain(basic, outcome.Detail ?? "");
         }
 

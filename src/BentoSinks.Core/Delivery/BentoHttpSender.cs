@@ -65,7 +65,7 @@ namespace BentoSinks.Delivery
                 Timeout = Timeout.InfiniteTimeSpan, // enforced per request with the pipeline's TimeProvider
             };
             var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes(settings.PublishableKey + ":" + settings.SecretKey));
-            _secrets = new[] { credentials, Uri.EscapeDataString(credentials), settings.SecretKey, settings.PublishableKey };
+            _secrets = SecretsOf(settings.PublishableKey, settings.SecretKey);
             _client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", credentials);
             _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("BentoSinks", ProductVersion));
             if (!string.IsNullOrEmpty(userAgentComment))
@@ -162,6 +162,13 @@ namespace BentoSinks.Delivery
             {
                 return new SendOutcome(SendOutcomeKind.Retryable, 0, detail: "connection failed: " + ex.GetType().Name + " " + Describe(ex, _secrets));
             }
+        }
+
+        /// <summary>What must never be quoted in a diagnostic: the Authorization value (as sent and URL-encoded) and both keys.</summary>
+        internal static string[] SecretsOf(string publishableKey, string secretKey)
+        {
+            var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes(publishableKey + ":" + secretKey));
+            return new[] { credentials, Uri.EscapeDataString(credentials), secretKey, publishableKey };
         }
 
         /// <summary>An exception's message (and its inner one's), sanitized: a custom handler's text may hold anything.</summary>
