@@ -10,6 +10,8 @@ namespace Serilog
     /// <summary>Adds <c>WriteTo.Bento(...)</c> to Serilog's <see cref="LoggerConfiguration"/>.</summary>
     public static class BentoLoggerConfigurationExtensions
     {
+        private static readonly string[] ParameterSuffix = { " (Parameter" };
+
         /// <summary>
         /// Delivers log events tagged as analytics (property <c>AnalyticsEvent</c>) to Bento's batch events API.
         /// Invalid settings throw an <see cref="ArgumentException"/> naming the argument when the logger is configured.
@@ -64,7 +66,7 @@ namespace Serilog
             catch (ArgumentException ex) when (ex.ParamName is { Length: > 0 } name)
             {
                 // Name the argument as the caller wrote it (siteUuid, batchSizeLimit, …).
-                throw new ArgumentException(ex.Message.Split(new[] { " (Parameter" }, StringSplitOptions.None)[0], char.ToLowerInvariant(name[0]) + name.Substring(1), ex);
+                throw new ArgumentException(ex.Message.Split(ParameterSuffix, StringSplitOptions.None)[0], char.ToLowerInvariant(name[0]) + name.Substring(1), ex);
             }
             return loggerSinkConfiguration.Sink(sink, restrictedToMinimumLevel, levelSwitch);
         }

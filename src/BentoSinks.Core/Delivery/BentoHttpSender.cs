@@ -55,6 +55,8 @@ namespace BentoSinks.Delivery
         private readonly PipelineSettings _settings;
         private readonly HttpClient _client;
         private readonly string[] _secrets; // blanked out of anything quoted from an answer or an exception
+        private static readonly char[] QueryOrFragment = { '?', '#' };
+        private static readonly char[] Blanks = { ' ', '\t' };
 
         public BentoHttpSender(PipelineSettings settings, string? userAgentComment)
         {
@@ -279,7 +281,7 @@ namespace BentoSinks.Delivery
             else
             {
                 text = location.OriginalString;
-                var cut = text.IndexOfAny(new[] { '?', '#' });
+                var cut = text.IndexOfAny(QueryOrFragment);
                 if (cut >= 0) text = text.Substring(0, cut);
             }
             text = Sanitize(text, secrets);
@@ -405,7 +407,7 @@ namespace BentoSinks.Delivery
             }
 
             // Emails, and anything that looks like one: the whole white-space-delimited token goes.
-            var tokens = sb.ToString().Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
+            var tokens = sb.ToString().Split(Blanks, StringSplitOptions.RemoveEmptyEntries);
             for (var i = 0; i < tokens.Length; i++)
                 if (tokens[i].IndexOf('@') >= 0) tokens[i] = "[email]";
             return string.Join(" ", tokens);
