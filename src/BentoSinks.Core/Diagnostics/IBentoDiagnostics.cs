@@ -10,13 +10,4 @@ namespace BentoSinks.Diagnostics
 
         void Error(string message);
     }
-
-    internal sealed class NullDiagnostics : IBentoDiagnostics
-    {
-        public static readonly NullDiagnostics Instance = new NullDiagnostics();
-
-        public void Warning(string message) { }
-
-        public void Error(string message) { }
-    }
 }
