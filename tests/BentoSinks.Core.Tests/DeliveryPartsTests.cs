@@ -68,13 +68,32 @@ namespace BentoSinks.Core.Tests
             budget.OnRequest();
             Assert.Equal(TimeSpan.FromSeconds(1), budget.TimeUntilAvailable());
             Assert.Equal(TimeSpan.Zero, budget.TimeUntilUnblocked()); // a flush skips the spacing
-            budget.OnThrottled(TimeSpan.FromSeconds(20), 60);
+            budget.OnThrottled(TimeSpan.FromSeconds(20));
             Assert.Equal(30, budget.CurrentRatePerMinute);
             Assert.Equal(TimeSpan.FromSeconds(20), budget.TimeUntilUnblocked()); // but not a 429's block
             time.Advance(TimeSpan.FromSeconds(20));
             Assert.Equal(TimeSpan.Zero, budget.TimeUntilUnblocked());
-            budget.OnThrottled(TimeSpan.FromDays(58), 30);
+            budget.OnThrottled(TimeSpan.FromDays(58));
             Assert.Equal(RetrySchedule.MaxRetryAfter, budget.TimeUntilUnblocked()); // clamped, never a 58-day timer
+        }
+
+        [Fact]
+        public void Pipelines_of_one_account_share_one_budget_with_the_smallest_limit()
+        {
+            var time = new FakeTimeProvider(Start);
+            using var a = RequestBudget.Acquire("https://app.bentonow.com|site-a", time, 20);
+            using var b = RequestBudget.Acquire("https://app.bentonow.com|site-a", time, 30);
+            using var other = RequestBudget.Acquire("https://app.bentonow.com|site-b", time, 20);
+            Assert.Same(a.Budget, b.Budget);
+            Assert.NotSame(a.Budget, other.Budget);
+            Assert.Equal(2, a.Budget.Sharers);
+            Assert.Equal(20, a.Budget.CurrentRatePerMinute);
+            Assert.Equal(TimeSpan.Zero, a.Budget.TryTake(honourSpacing: true));
+            Assert.Equal(TimeSpan.FromSeconds(3), b.Budget.TryTake(honourSpacing: true)); // the other sharer spent it
+            a.Budget.OnThrottled(TimeSpan.FromSeconds(30));
+            Assert.Equal(TimeSpan.FromSeconds(30), b.Budget.TimeUntilUnblocked()); // one 429 state
+            using (var onAnotherClock = RequestBudget.Acquire("https://app.bentonow.com|site-a", new FakeTimeProvider(Start), 20))
+                Assert.NotSame(a.Budget, onAnotherClock.Budget);
         }
 
         [Fact]

@@ -27,7 +27,6 @@ namespace BentoSinks.Delivery
         private readonly Func<bool> _urgent;
         private readonly Pause _pause;
         private readonly Stack<(int Start, int Count)> _work = new Stack<(int, int)>();
-        private readonly Queue<long> _recentRequests = new Queue<long>();
         private readonly Random _random = new Random();
         private long _failingSince = long.MinValue;
         private int _attempt;
@@ -69,11 +68,9 @@ namespace BentoSinks.Delivery
             while (_work.Count > 0)
             {
                 var (start, count) = _work.Peek();
-                if (!_firstRequest) await WaitForBudgetAsync(stop).ConfigureAwait(false);
+                // The first request's budget was taken by the pipeline before it began the batch.
+                if (!_firstRequest) await TakeBudgetAsync(stop).ConfigureAwait(false);
                 _firstRequest = false;
-
-                _budget.OnRequest();
-                NoteRequest(time.GetTimestamp());
                 _counters.AddRequest();
                 SendOutcome outcome;
                 try
@@ -104,7 +101,7 @@ namespace BentoSinks.Delivery
                         break;
 
                     case SendOutcomeKind.Retryable:
-                        if (outcome.Status == 429) _budget.OnThrottled(outcome.RetryAfter ?? TimeSpan.Zero, _recentRequests.Count);
+                        if (outcome.Status == 429) _budget.OnThrottled(outcome.RetryAfter ?? TimeSpan.Zero);
                         var delay = NextRetry(outcome.RetryAfter);
                         if (delay is null)
                         {
@@ -205,23 +202,16 @@ namespace BentoSinks.Delivery
             _attempt = 0;
         }
 
-        private async Task WaitForBudgetAsync(CancellationToken stop)
+        private async Task TakeBudgetAsync(CancellationToken stop)
         {
             // Splits and retries spend the budget too; a flush or disposal skips its spacing, never a 429's block.
             while (true)
             {
-                var wait = _urgent() ? _budget.TimeUntilUnblocked() : _budget.TimeUntilAvailable();
+                var wait = _budget.TryTake(honourSpacing: !_urgent());
                 if (wait <= TimeSpan.Zero) return;
                 await _pause(wait, true, stop).ConfigureAwait(false);
                 stop.ThrowIfCancellationRequested();
             }
-        }
-
-        private void NoteRequest(long now)
-        {
-            _recentRequests.Enqueue(now);
-            var minute = _settings.TimeProvider.TimestampFrequency * 60;
-            while (_recentRequests.Count > 0 && now - _recentRequests.Peek() > minute) _recentRequests.Dequeue();
         }
     }
 }

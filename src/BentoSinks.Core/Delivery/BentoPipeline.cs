@@ -35,6 +35,7 @@ namespace BentoSinks.Delivery
         private readonly BentoMetrics _metrics;
         private readonly BentoHttpSender _sender;
         private readonly RequestBudget _budget;
+        private readonly RequestBudget.Lease _budgetLease;
         private readonly DeliveryLedger<T> _ledger;
         private readonly BatchDelivery<T> _delivery;
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
@@ -87,7 +88,9 @@ namespace BentoSinks.Delivery
             _reporter = new RateLimitedReporter(diagnostics, settings.TimeProvider, settings.WarningInterval);
             _metrics = new BentoMetrics(pipelineName, () => Math.Max(0, Counters.InFlight));
             _sender = new BentoHttpSender(settings, pipelineName);
-            _budget = new RequestBudget(settings.TimeProvider, settings.MaxRequestsPerMinute);
+            // One budget per account in the process: pipelines that send to the same endpoint and site UUID share it.
+            _budgetLease = RequestBudget.Acquire(settings.RequestUri.GetLeftPart(UriPartial.Authority) + "|" + settings.SiteUuid, settings.TimeProvider, settings.MaxRequestsPerMinute);
+            _budget = _budgetLease.Budget;
             _ledger = new DeliveryLedger<T>(Counters, _metrics, _reporter);
             _delivery = new BatchDelivery<T>(settings, _sender, _budget, _ledger, Counters, _metrics, _reporter, () => Urgent, ParkAsync);
             _batch = new Batch(settings.SiteUuid);
@@ -254,6 +257,7 @@ namespace BentoSinks.Delivery
             _reporter.Dispose();
             _sender.Dispose();
             _metrics.Dispose();
+            _budgetLease.Dispose();
         }
 
         private static TaskCompletionSource<bool> NewSignal() => new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -336,7 +340,7 @@ namespace BentoSinks.Delivery
                 }
 
                 // While the budget is spent, the batch keeps filling (unless full): requests get fuller, not more frequent.
-                var wait = urgent ? _budget.TimeUntilUnblocked() : _budget.TimeUntilAvailable();
+                var wait = _budget.TryTake(honourSpacing: !urgent);
                 if (wait > TimeSpan.Zero)
                 {
                     await ParkAsync(wait, read: !full, wakeable: true, stop).ConfigureAwait(false);
