@@ -17,102 +17,14 @@ namespace Serilog.Sinks.Bento.Tests
     [Collection("SelfLog")]
     public class DeliveryDefectTests
     {
-        private static readonly DateTimeOffset Start = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
-
-        /// <summary>A logger whose only sink is Bento, on a fake clock shared with the emulator, with its metrics read.</summary>
-        private sealed class Rig : IAsyncDisposable
-        {
-            public BentoEmulator Emulator = null!;
-            public Logger Logger = null!;
-            public FakeTimeProvider Time = null!;
-            public MetricsProbe Metrics = null!;
-            private bool _loggerDisposed;
-
-            public static async Task<Rig> StartAsync(Action<BentoSinkOptions> configure, bool fakeTime = true)
-            {
-                var rig = new Rig { Time = new FakeTimeProvider(Start), Metrics = new MetricsProbe("Serilog") };
-                rig.Emulator = await BentoEmulator.StartAsync(fakeTime ? new BentoEmulatorOptions { TimeProvider = rig.Time } : new BentoEmulatorOptions());
-                rig.Logger = new LoggerConfiguration()
-                    .WriteTo.Bento(o =>
-                    {
-                        SinkFixture.Configure(o, rig.Emulator);
-                        if (fakeTime) o.TimeProvider = rig.Time;
-                        configure(o);
-                    })
-                    .CreateLogger();
-                return rig;
-            }
-
-            public void Emit(int from, int count, string type = "step", string? blob = null)
-            {
-                var log = Logger.ForAnalytics(type).ForContext("Email", "ada@example.com");
-                for (var i = from; i < from + count; i++)
-                {
-                    if (blob is null) log.Information("Step {n}", i);
-                    else log.Information("Step {n} {blob}", i, blob);
-                }
-            }
-
-            public int[] ReceivedNumbers() => Emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).ToArray();
-
-            public string Describe()
-            {
-                var dropped = string.Join(", ", Metrics.Dropped.Select(kv => $"{kv.Key}={kv.Value}"));
-                var statuses = string.Join(", ", Emulator.Requests.GroupBy(r => r.Status).Select(g => $"{g.Key}: {g.Count()}"));
-                return $"metrics: sent {Metrics.Sent}, dropped {Metrics.DroppedTotal} [{dropped}]; emulator: {Emulator.EventCount} events accepted " +
-                       $"({ReceivedNumbers().Distinct().Count()} distinct), {Emulator.RequestCount} requests answered, by status [{statuses}]; " +
-                       $"fake clock +{(Time.GetUtcNow() - Start).TotalSeconds:0.###} s";
-            }
-
-            /// <summary>Moves the fake clock in <paramref name="step"/>s until <paramref name="done"/> (or <paramref name="maxSteps"/>).</summary>
-            public Task<bool> PumpAsync(Func<bool> done, TimeSpan step, int maxSteps)
-                => Emulator.AdvanceClockUntilAsync(done, () => Time.Advance(step), maxSteps);
-
-            /// <summary>Disposes the logger (its flush) while pumping the fake clock; false when it did not finish in time.</summary>
-            public async Task<bool> DisposeLoggerAsync(TimeSpan step, int maxSteps = 200)
-            {
-                if (_loggerDisposed) return true;
-                _loggerDisposed = true;
-                var dispose = Task.Run(async () => await Logger.DisposeAsync());
-                var finished = await Emulator.AdvanceClockUntilAsync(() => dispose.IsCompleted, () => Time.Advance(step), maxSteps);
-                if (finished) await dispose;
-                return finished;
-            }
-
-            public async ValueTask DisposeAsync()
-            {
-                // Never hang a failing test on the fake clock: pump it while the logger shuts down (bounded).
-                await DisposeLoggerAsync(TimeSpan.FromSeconds(5));
-                Metrics.Dispose();
-                await Emulator.DisposeAsync();
-            }
-        }
-
         private static readonly string Blob = new string('x', 400);
-
-        /// <summary>Counts the pump's steps during which a value did not change.</summary>
-        internal sealed class Progress
-        {
-            private readonly Func<int> _value;
-            private int _last = -1;
-            private int _still;
-            public Progress(Func<int> value) => _value = value;
-
-            /// <summary>Called once per pump step: true when the value has not changed for <paramref name="steps"/> steps.</summary>
-            public bool StalledFor(int steps)
-            {
-                var now = _value();
-                if (now != _last) { _last = now; _still = 0; return false; }
-                return ++_still >= steps;
-            }
-        }
 
         // ---- 1. Large events: requests full by bytes while the budget is spent must lose nothing ----
 
         [Fact]
         public async Task Large_events_filling_requests_by_bytes_are_all_delivered_and_none_is_silently_lost()
         {
-            await using var rig = await Rig.StartAsync(o =>
+            await using var rig = await MeteredSerilogUnderTest.StartAsync(o =>
             {
                 o.MaxRequestBytes = 1024;
                 o.MaxRequestsPerMinute = 600; // one request per 100 ms: the budget is spent between requests
@@ -138,7 +50,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Large_events_flushed_by_disposing_the_logger_mid_way_are_all_delivered_and_accounted_for()
         {
-            await using var rig = await Rig.StartAsync(o =>
+            await using var rig = await MeteredSerilogUnderTest.StartAsync(o =>
             {
                 o.MaxRequestBytes = 1024;
                 o.MaxRequestsPerMinute = 600;
@@ -163,7 +75,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task An_absurd_Retry_After_does_not_stop_delivery_of_later_events()
         {
-            await using var rig = await Rig.StartAsync(o =>
+            await using var rig = await MeteredSerilogUnderTest.StartAsync(o =>
             {
                 o.Period = TimeSpan.FromSeconds(2);
                 o.RequestTimeout = TimeSpan.FromDays(1); // the clock moves 6 hours a step below: no request may time out because of that
@@ -185,25 +97,11 @@ namespace Serilog.Sinks.Bento.Tests
             Assert.True(rig.Metrics.Sent + rig.Metrics.DroppedTotal == 20, $"accounting: sent + dropped must equal the 20 events emitted. {rig.Describe()}");
         }
 
-        /// <summary>A real handler to the emulator (<see cref="SocketsHttpHandler"/> behind a <see cref="DelegatingHandler"/>) whose first call throws.</summary>
-        internal sealed class ThrowOnceHandler : DelegatingHandler
-        {
-            private int _calls;
-            public ThrowOnceHandler() : base(new SocketsHttpHandler()) { }
-            public int Calls => Volatile.Read(ref _calls);
-
-            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-            {
-                if (Interlocked.Increment(ref _calls) == 1) throw new InvalidOperationException("a custom handler failed");
-                return base.SendAsync(request, cancellationToken);
-            }
-        }
-
         [Fact]
         public async Task A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events()
         {
             using var handler = new ThrowOnceHandler();
-            await using var rig = await Rig.StartAsync(o =>
+            await using var rig = await MeteredSerilogUnderTest.StartAsync(o =>
             {
                 o.Period = TimeSpan.FromSeconds(2);
                 o.MessageHandler = handler;
@@ -270,7 +168,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task A_422_for_one_event_in_a_batch_of_1000_drops_that_event_alone()
         {
-            await using var rig = await Rig.StartAsync(o => o.BatchSizeLimit = 1000, fakeTime: false); // Period 1 h: only the flush sends
+            await using var rig = await MeteredSerilogUnderTest.StartAsync(o => o.BatchSizeLimit = 1000, fakeTime: false); // Period 1 h: only the flush sends
             rig.Emulator.PoisonStatus = 422;
             rig.Emulator.Poison = e => e.GetProperty("details").GetProperty("n").GetInt32() == 321;
             rig.Emit(0, 1000);
@@ -287,7 +185,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task A_408_is_retried_and_the_batch_delivered()
         {
-            await using var rig = await Rig.StartAsync(o => o.Period = TimeSpan.FromSeconds(2));
+            await using var rig = await MeteredSerilogUnderTest.StartAsync(o => o.Period = TimeSpan.FromSeconds(2));
             rig.Emulator.EnqueueFaults(Fault.WithStatus(408));
             rig.Emit(0, 10);
             await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 10, TimeSpan.FromSeconds(1), maxSteps: 600);
