@@ -5,6 +5,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Bento.Emulator;
+using BentoSinks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,6 +23,20 @@ namespace OpenTelemetry.Exporter.Bento.Tests
     public class DeliveryDefectTests
     {
         private static readonly string Blob = new string('x', 400);
+
+        private static async Task<IFrontEndUnderTest> StartAsync(Action<BentoOptions> configure) => await MeteredTracerUnderTest.StartAsync(configure);
+
+        /// <summary>One analytics event on an activity of <paramref name="sourceName"/> (<c>from_traces</c>) and one log record (<c>from_logs</c>).</summary>
+        private static void EmitFromTracesAndLogs(IHost host, string sourceName)
+        {
+            using var source = new ActivitySource(sourceName);
+            using (var a = source.StartActivity("request")!)
+            {
+                a.SetTag("user.email", "ada@example.com");
+                a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
+            }
+            host.Services.GetRequiredService<ILogger<DeliveryDefectTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
+        }
 
         // ---- 1. Large events: requests full by bytes while the budget is spent must lose nothing ----
 
@@ -77,52 +92,10 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         // ---- 2. Nothing the server or the handler does may kill the delivery loop; absurd options are refused ----
 
         [Fact]
-        public async Task An_absurd_Retry_After_does_not_stop_delivery_of_later_events()
-        {
-            await using var rig = await MeteredTracerUnderTest.StartAsync(o =>
-            {
-                o.Period = TimeSpan.FromSeconds(2);
-                o.RequestTimeout = TimeSpan.FromDays(1); // the clock moves 6 hours a step below: no request may time out because of that
-            });
-            rig.Emulator.EnqueueFaults(Fault.WithStatus(429, "5000000")); // 5,000,000 s ≈ 58 days, more than Task.Delay takes
-            rig.Emit(0, 10);
-            Assert.True(await rig.PumpAsync(() => rig.Emulator.RequestCount >= 1, TimeSpan.FromSeconds(1), maxSteps: 100), $"the first batch was never sent. {rig.Describe()}");
-            await rig.PumpAsync(() => false, TimeSpan.FromSeconds(1), maxSteps: 3); // let the client act on the 429
-
-            rig.Emit(100, 10);
-            // Whether the fix caps Retry-After or honours it (~58 days), the later events arrive within 62 days of fake
-            // time. Stop early once they can no longer arrive (refused as queue_full, or dropped as shutdown by a dead loop).
-            bool LaterDelivered() => rig.ReceivedNumbers().Count(n => n >= 100) >= 10;
-            bool Dead() => rig.Metrics.DroppedFor("queue_full") > 0 || rig.Metrics.DroppedFor("shutdown") > 0;
-            await rig.PumpAsync(() => (LaterDelivered() && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 20) || Dead(), TimeSpan.FromHours(6), maxSteps: 62 * 4);
-
-            Assert.True(!Dead(), $"the delivery loop died: events were refused (queue_full) or dropped as shutdown before any shutdown. {rig.Describe()}");
-            Assert.True(LaterDelivered(), $"the 10 events emitted after the 429 were not delivered. {rig.Describe()}");
-            Assert.True(rig.Metrics.Sent + rig.Metrics.DroppedTotal == 20, $"accounting: sent + dropped must equal the 20 events emitted. {rig.Describe()}");
-        }
+        public Task An_absurd_Retry_After_does_not_stop_delivery_of_later_events() => DeliveryScenarios.An_absurd_Retry_After_does_not_stop_delivery_of_later_events(StartAsync);
 
         [Fact]
-        public async Task A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events()
-        {
-            using var handler = new ThrowOnceHandler();
-            await using var rig = await MeteredTracerUnderTest.StartAsync(o =>
-            {
-                o.Period = TimeSpan.FromSeconds(2);
-                o.MessageHandler = handler;
-            });
-            rig.Emit(0, 10);
-            Assert.True(await rig.PumpAsync(() => handler.Calls >= 1, TimeSpan.FromSeconds(1), maxSteps: 100), $"the handler was never called. {rig.Describe()}");
-            await rig.PumpAsync(() => false, TimeSpan.FromSeconds(1), maxSteps: 3);
-
-            rig.Emit(100, 10);
-            bool LaterDelivered() => rig.ReceivedNumbers().Count(n => n >= 100) >= 10;
-            bool Dead() => rig.Metrics.DroppedFor("queue_full") > 0 || rig.Metrics.DroppedFor("shutdown") > 0;
-            await rig.PumpAsync(() => (LaterDelivered() && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 20) || Dead(), TimeSpan.FromSeconds(1), maxSteps: 1500);
-
-            Assert.True(!Dead(), $"the delivery loop died: events were refused (queue_full) or dropped as shutdown before any shutdown. {rig.Describe()}; handler calls {handler.Calls}");
-            Assert.True(LaterDelivered(), $"the 10 events emitted after the handler threw were not delivered. {rig.Describe()}; handler calls {handler.Calls}");
-            Assert.True(rig.Metrics.Sent + rig.Metrics.DroppedTotal == 20, $"accounting: the first batch must be sent or counted as dropped. {rig.Describe()}; handler calls {handler.Calls}");
-        }
+        public Task A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events() => DeliveryScenarios.A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events(StartAsync);
 
         public static IEnumerable<object[]> TimeSpanOptions() => new[]
         {
@@ -229,18 +202,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         // ---- 5. 408 Request Timeout is transient: retried, not dropped ----
 
         [Fact]
-        public async Task A_408_is_retried_and_the_batch_delivered()
-        {
-            await using var rig = await MeteredTracerUnderTest.StartAsync(o => o.Period = TimeSpan.FromSeconds(2));
-            rig.Emulator.EnqueueFaults(Fault.WithStatus(408));
-            rig.Emit(0, 10);
-            await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 10, TimeSpan.FromSeconds(1), maxSteps: 600);
-
-            Assert.True(rig.Emulator.Requests.Count >= 1 && rig.Emulator.Requests[0].Status == 408, $"the 408 was not injected. {rig.Describe()}");
-            Assert.True(rig.Metrics.DroppedTotal == 0, $"a 408 must be retried, not dropped. {rig.Describe()}");
-            Assert.True(rig.Emulator.EventCount == 10 && rig.ReceivedNumbers().Distinct().Count() == 10, $"expected the 10 events delivered after the 408. {rig.Describe()}");
-            Assert.True(rig.Metrics.Sent == 10, $"expected bento.events.sent = 10. {rig.Describe()}");
-        }
+        public Task A_408_is_retried_and_the_batch_delivered() => DeliveryScenarios.A_408_is_retried_and_the_batch_delivered(StartAsync);
 
         // ---- 6. Unnamed AddBentoExporter on tracing and on logging: each keeps its own options ----
 
@@ -258,13 +220,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             using (var host = builder.Build())
             {
                 await host.StartAsync();
-                using var source = new ActivitySource(sourceName);
-                using (var a = source.StartActivity("request")!)
-                {
-                    a.SetTag("user.email", "ada@example.com");
-                    a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
-                }
-                host.Services.GetRequiredService<ILogger<DeliveryDefectTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
+                EmitFromTracesAndLogs(host, sourceName);
                 await host.StopAsync();
             }
             string Seen(BentoEmulator e) => "[" + string.Join(", ", e.Events.Select(x => x.Type)) + "] with user agents [" +
@@ -289,13 +245,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             try
             {
                 await host.StartAsync();
-                using var source = new ActivitySource(sourceName);
-                using (var a = source.StartActivity("request")!)
-                {
-                    a.SetTag("user.email", "ada@example.com");
-                    a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
-                }
-                host.Services.GetRequiredService<ILogger<DeliveryDefectTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
+                EmitFromTracesAndLogs(host, sourceName);
 
                 // Traces: Period 5 s, so the activity event leaves within 5 s (fake). Logs: Period 1 h, so the record stays queued.
                 var types = new Func<string[]>(() => emulator.Events.Select(e => e.Type).ToArray());

@@ -12,25 +12,16 @@ namespace OpenTelemetry.Exporter.Bento.Tests
     /// A tracer provider whose only exporter is Bento (<c>AddBentoExporter</c>), pointed at an emulator on a fake clock
     /// they share (unless real time is asked for), with the pipeline's accounting read from the meter as an app reads it.
     /// </summary>
-    internal sealed class MeteredTracerUnderTest : IAsyncDisposable
+    internal sealed class MeteredTracerUnderTest : IFrontEndUnderTest
     {
         private const string TracesPipeline = "OpenTelemetry traces";
         private bool _providerDisposed;
 
-        private MeteredTracerUnderTest(BentoEmulator emulator, TracerProvider provider, ActivitySource source, FakeTimeProvider time, BentoMeterProbe metrics)
-        {
-            Emulator = emulator;
-            Provider = provider;
-            Source = source;
-            Time = time;
-            Metrics = metrics;
-        }
-
-        public BentoEmulator Emulator { get; }
-        public TracerProvider Provider { get; }
-        public ActivitySource Source { get; }
-        public FakeTimeProvider Time { get; }
-        public BentoMeterProbe Metrics { get; }
+        public required BentoEmulator Emulator { get; init; }
+        public required TracerProvider Provider { get; init; }
+        public required ActivitySource Source { get; init; }
+        public required FakeTimeProvider Time { get; init; }
+        public required BentoMeterProbe Metrics { get; init; }
 
         public static async Task<MeteredTracerUnderTest> StartAsync(Action<BentoExporterOptions> configure, bool fakeTime = true)
         {
@@ -46,7 +37,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                     configure(o);
                 })
                 .Build()!;
-            return new MeteredTracerUnderTest(emulator, provider, source, time, metrics);
+            return new MeteredTracerUnderTest { Emulator = emulator, Provider = provider, Source = source, Time = time, Metrics = metrics };
         }
 
         public void Emit(int from, int count, string type = "step", string? blob = null) => AnalyticsActivities.Emit(Source, from, count, type, blob);

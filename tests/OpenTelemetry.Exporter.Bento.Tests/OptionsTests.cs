@@ -6,7 +6,6 @@ using System.Threading.Tasks;
 using Bento.Emulator;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Time.Testing;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Trace;
 

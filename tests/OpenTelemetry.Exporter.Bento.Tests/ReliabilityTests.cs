@@ -1,11 +1,8 @@
 using System;
-using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using System.Text;
 using System.Threading.Tasks;
 using Bento.Emulator;
-using Microsoft.Extensions.Time.Testing;
 using OpenTelemetry.Trace;
 
 namespace OpenTelemetry.Exporter.Bento.Tests

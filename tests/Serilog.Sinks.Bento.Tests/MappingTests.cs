@@ -5,7 +5,6 @@ using System.Text.Json;
 using System.Threading.Tasks;
 using BentoSinks;
 using Serilog.Context;
-using Serilog.Core;
 using Serilog.Events;
 
 namespace Serilog.Sinks.Bento.Tests

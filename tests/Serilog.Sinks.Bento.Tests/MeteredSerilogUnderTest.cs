@@ -10,22 +10,14 @@ namespace Serilog.Sinks.Bento.Tests
     /// A logger whose only sink is Bento, pointed at an emulator on a fake clock they share (unless real time is asked
     /// for), with the pipeline's accounting read from the meter as an app reads it.
     /// </summary>
-    internal sealed class MeteredSerilogUnderTest : IAsyncDisposable
+    internal sealed class MeteredSerilogUnderTest : IFrontEndUnderTest
     {
         private bool _loggerDisposed;
 
-        private MeteredSerilogUnderTest(BentoEmulator emulator, Logger logger, FakeTimeProvider time, BentoMeterProbe metrics)
-        {
-            Emulator = emulator;
-            Logger = logger;
-            Time = time;
-            Metrics = metrics;
-        }
-
-        public BentoEmulator Emulator { get; }
-        public Logger Logger { get; }
-        public FakeTimeProvider Time { get; }
-        public BentoMeterProbe Metrics { get; }
+        public required BentoEmulator Emulator { get; init; }
+        public required Logger Logger { get; init; }
+        public required FakeTimeProvider Time { get; init; }
+        public required BentoMeterProbe Metrics { get; init; }
 
         public static async Task<MeteredSerilogUnderTest> StartAsync(Action<BentoSinkOptions>? configure = null, bool fakeTime = true)
         {
@@ -40,7 +32,7 @@ namespace Serilog.Sinks.Bento.Tests
                     configure?.Invoke(o);
                 })
                 .CreateLogger();
-            return new MeteredSerilogUnderTest(emulator, logger, time, metrics);
+            return new MeteredSerilogUnderTest { Emulator = emulator, Logger = logger, Time = time, Metrics = metrics };
         }
 
         /// <summary>Emits <paramref name="count"/> events numbered from <paramref name="from"/> (<c>details.n</c>), with a <c>blob</c> property when given.</summary>

@@ -1,14 +1,10 @@
 using System;
-using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Bento.Emulator;
-using Microsoft.Extensions.Time.Testing;
 using Serilog.Context;
-using Serilog.Core;
 
 namespace Serilog.Sinks.Bento.Tests
 {

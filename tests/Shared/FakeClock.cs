@@ -3,7 +3,6 @@ using System.Threading.Tasks;
 using Bento.Emulator;
 using BentoSinks.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
-using Xunit;
 
 namespace BentoSinks.Testing
 {
