@@ -9,12 +9,12 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task A_burst_against_a_rate_limited_account_arrives_in_full_batches_and_the_pipeline_adapts()
         {
-            await using var h = await Harness.StartAsync(o =>
+            await using var h = await PipelineUnderTest.StartAsync(o =>
             {
                 o.Period = TimeSpan.FromSeconds(10);
                 o.MaxRequestsPerMinute = 20;
             }, e => e.RateLimitPerMinute = 6, fakeTime: true);
-            for (var i = 0; i < 50_000; i++) Assert.True(h.Pipeline.TryEnqueue(Harness.Numbered(i)));
+            for (var i = 0; i < 50_000; i++) Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i)));
             await h.PumpUntil(() => h.Emulator.EventCount == 50_000, TimeSpan.FromSeconds(2), maxSteps: 20_000);
 
             var requests = h.Emulator.Requests;
@@ -31,13 +31,13 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task While_the_budget_is_spent_events_keep_filling_the_batch()
         {
-            await using var h = await Harness.StartAsync(o =>
+            await using var h = await PipelineUnderTest.StartAsync(o =>
             {
                 o.Period = TimeSpan.FromSeconds(1);
                 o.MaxRequestsPerMinute = 2; // one request every 30 s
             }, fakeTime: true);
             // The first request goes at once (a flush ignores period and budget) and without moving the clock.
-            h.Pipeline.TryEnqueue(Harness.Numbered(0));
+            h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(0));
             var first = h.Time!.GetUtcNow();
             await h.Pipeline.FlushAsync();
             Assert.Equal(first, h.Emulator.Requests[0].At);
@@ -45,7 +45,7 @@ namespace BentoSinks.Core.Tests
             var n = 1;
             while (h.Time.GetUtcNow() - first < TimeSpan.FromSeconds(25))
             {
-                h.Pipeline.TryEnqueue(Harness.Numbered(n++));
+                h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(n++));
                 await Task.Delay(2);
                 h.Time.Advance(TimeSpan.FromSeconds(1));
             }

@@ -8,15 +8,12 @@ using System.Threading.Tasks;
 using Bento.Emulator;
 using BentoSinks.Delivery;
 using BentoSinks.Diagnostics;
-using Microsoft.Extensions.Time.Testing;
 
 namespace BentoSinks.Core.Tests
 {
     /// <summary>The pipeline's parts on their own, without a server: the retry schedule, the budget, the batch, the reporter, the ledger.</summary>
     public class DeliveryPartsTests
     {
-        private static readonly DateTimeOffset Start = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
-
         [Fact]
         public void Backoff_grows_from_half_a_second_to_a_minute_with_equal_jitter()
         {
@@ -62,7 +59,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public void The_budget_spaces_requests_and_a_429_blocks_even_a_flush()
         {
-            var time = new FakeTimeProvider(Start);
+            var time = FakeClock.New();
             var budget = new RequestBudget(time, 60);
             Assert.Equal(TimeSpan.Zero, budget.TimeUntilAvailable());
             budget.OnRequest();
@@ -123,7 +120,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public void A_pending_drop_count_is_written_when_its_interval_ends_without_another_drop()
         {
-            var time = new FakeTimeProvider(Start);
+            var time = FakeClock.New();
             var lines = new ListDiagnostics();
             using var reporter = new RateLimitedReporter(lines, time, TimeSpan.FromSeconds(10));
             reporter.Dropped(DropReason.NoEmail, 1);
@@ -137,7 +134,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task The_failure_listener_never_runs_on_the_callers_thread()
         {
-            await using var h = await Harness.StartAsync(o => { o.QueueLimit = 1; o.Period = TimeSpan.FromHours(1); });
+            await using var h = await PipelineUnderTest.StartAsync(o => { o.QueueLimit = 1; o.Period = TimeSpan.FromHours(1); });
             var threads = new ConcurrentBag<int>();
             var heard = new ConcurrentBag<DropReason>();
             h.Pipeline.ItemsDropped = (reason, items, dropped) =>
@@ -148,10 +145,10 @@ namespace BentoSinks.Core.Tests
             };
             var caller = Environment.CurrentManagedThreadId;
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            for (var i = 0; i < 20; i++) h.Pipeline.TryEnqueue(Harness.Numbered(i));
+            for (var i = 0; i < 20; i++) h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i));
             h.Pipeline.Offer(new TestEvent(), hasEmail: false);
             Assert.True(sw.ElapsedMilliseconds < 500, "the caller waited for the listener");
-            await Harness.Until(() => heard.Count >= 2);
+            await PipelineUnderTest.Until(() => heard.Count >= 2);
             Assert.DoesNotContain(caller, threads);
             Assert.Contains(DropReason.QueueFull, heard);
             Assert.Contains(DropReason.NoEmail, heard);
@@ -166,7 +163,7 @@ namespace BentoSinks.Core.Tests
             await using var pipeline = new BentoPipeline<TestEvent>(settings, new TestFormatter(), new ListDiagnostics(), "tests");
             var heard = new List<(DropReason Reason, int Items, int Dropped)>();
             pipeline.ItemsDropped = (reason, items, dropped) => { lock (heard) heard.Add((reason, items.Count, dropped)); };
-            for (var i = 0; i < 5; i++) pipeline.TryEnqueue(Harness.Numbered(i));
+            for (var i = 0; i < 5; i++) pipeline.TryEnqueue(PipelineUnderTest.Numbered(i));
             await pipeline.FlushAsync();
             Assert.Equal(3, pipeline.Counters.Sent);
             Assert.Equal(2, pipeline.Counters.Dropped(DropReason.Rejected));
@@ -184,7 +181,7 @@ namespace BentoSinks.Core.Tests
             }
             await using (pipeline)
             {
-                pipeline.TryEnqueue(Harness.Numbered(1));
+                pipeline.TryEnqueue(PipelineUnderTest.Numbered(1));
                 await pipeline.FlushAsync();
                 Assert.Equal(1, pipeline.Counters.Sent);
             }
@@ -194,9 +191,9 @@ namespace BentoSinks.Core.Tests
         public async Task A_flush_during_a_spaced_split_skips_the_budget_wait()
         {
             // 20 requests a minute: a split's second request would wait 3 s; a flush must not.
-            await using var h = await Harness.StartAsync(o => { o.Period = TimeSpan.FromHours(1); o.MaxRequestsPerMinute = 20; }, fakeTime: true);
+            await using var h = await PipelineUnderTest.StartAsync(o => { o.Period = TimeSpan.FromHours(1); o.MaxRequestsPerMinute = 20; }, fakeTime: true);
             h.Emulator.EnqueueFaults(Fault.WithStatus(413));
-            for (var i = 0; i < 10; i++) h.Pipeline.TryEnqueue(Harness.Numbered(i));
+            for (var i = 0; i < 10; i++) h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i));
             var flush = h.Pipeline.FlushAsync();
             await h.Emulator.WaitForEventsAsync(10, TimeSpan.FromSeconds(20)); // no clock movement at all
             await flush;

@@ -88,8 +88,8 @@ namespace BentoSinks.Core.Tests
             });
             listener.Start();
 
-            await using var h = await Harness.StartAsync(o => o.Period = TimeSpan.FromHours(1));
-            h.Pipeline.TryEnqueue(Harness.Numbered(1));
+            await using var h = await PipelineUnderTest.StartAsync(o => o.Period = TimeSpan.FromHours(1));
+            h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(1));
             h.Pipeline.TryEnqueue(new TestEvent { Invalid = true });
             h.Pipeline.Reject(DropReason.NoEmail, new TestEvent());
             await h.Pipeline.FlushAsync();

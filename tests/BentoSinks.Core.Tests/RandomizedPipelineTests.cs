@@ -61,7 +61,7 @@ namespace BentoSinks.Core.Tests
         private sealed class Case
         {
             private readonly Random _random;
-            private readonly FakeTimeProvider _time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
+            private readonly FakeTimeProvider _time = FakeClock.New();
             private readonly StringBuilder _trace = new StringBuilder();
             private readonly object _gate = new object();
 

@@ -15,14 +15,14 @@ namespace BentoSinks.Core.Tests
     /// <summary>How <see cref="BentoHttpSender"/> reads Bento's answers: over real HTTP to the emulator, and the pure classification.</summary>
     public class ResponseClassificationTests
     {
-        private static readonly DateTimeOffset Now = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
+        private static readonly DateTimeOffset Now = FakeClock.Start;
 
         // ---- Over HTTP, through the sender ----
 
         [Fact]
         public async Task Status_408_is_retryable()
         {
-            await using var rig = await SenderRig.StartAsync();
+            await using var rig = await SenderUnderTest.StartAsync();
             rig.Emulator.EnqueueFaults(Fault.WithBody(408, "{\"error\":\"Request Timeout\"}"));
             var outcome = await rig.SendAsync();
             Assert.Equal(SendOutcomeKind.Retryable, outcome.Kind);
@@ -33,7 +33,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task Status_422_is_a_bad_request_to_bisect_and_Bentos_errors_are_in_the_detail_without_values()
         {
-            await using var rig = await SenderRig.StartAsync();
+            await using var rig = await SenderUnderTest.StartAsync();
             rig.Emulator.EnqueueFaults(Fault.WithBody(422,
                 "{\"errors\":[{\"field\":\"events[3].email\",\"message\":\"is invalid\"},{\"field\":\"email\",\"message\":\"ada@example.com is not 'allowed here'\"}]}"));
             var outcome = await rig.SendAsync();
@@ -45,7 +45,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task A_400_names_Bentos_error_and_never_the_request_body()
         {
-            await using var rig = await SenderRig.StartAsync(e => e.RecordEvents = true);
+            await using var rig = await SenderUnderTest.StartAsync(e => e.RecordEvents = true);
             rig.Emulator.Poison = _ => true;
             var outcome = await rig.SendAsync();
             Assert.Equal(SendOutcomeKind.BadRequest, outcome.Kind);
@@ -62,7 +62,7 @@ namespace BentoSinks.Core.Tests
         [InlineData(207)]
         public async Task Any_2xx_with_Bentos_result_is_a_success(int status)
         {
-            await using var rig = await SenderRig.StartAsync();
+            await using var rig = await SenderUnderTest.StartAsync();
             rig.Emulator.EnqueueFaults(Fault.WithBody(status, "{\"results\":2,\"failed\":1}"));
             var outcome = await rig.SendAsync();
             Assert.Equal(SendOutcomeKind.Success, outcome.Kind);
@@ -76,7 +76,7 @@ namespace BentoSinks.Core.Tests
         [InlineData(202)]
         public async Task A_2xx_without_a_body_is_a_success_with_nothing_failed(int status)
         {
-            await using var rig = await SenderRig.StartAsync();
+            await using var rig = await SenderUnderTest.StartAsync();
             rig.Emulator.EnqueueFaults(Fault.WithBody(status, null, contentType: null));
             var outcome = await rig.SendAsync();
             Assert.Equal(SendOutcomeKind.Success, outcome.Kind);
@@ -90,7 +90,7 @@ namespace BentoSinks.Core.Tests
         [InlineData(200, "text/plain", "OK")]
         public async Task A_2xx_with_a_body_that_is_not_JSON_is_retried(int status, string contentType, string body)
         {
-            await using var rig = await SenderRig.StartAsync();
+            await using var rig = await SenderUnderTest.StartAsync();
             rig.Emulator.EnqueueFaults(Fault.WithBody(status, body, contentType));
             var outcome = await rig.SendAsync();
             Assert.Equal(SendOutcomeKind.Retryable, outcome.Kind);
@@ -106,7 +106,7 @@ namespace BentoSinks.Core.Tests
         [InlineData(308)]
         public async Task Redirects_are_not_followed_and_are_reported_without_the_query(int status)
         {
-            await using var rig = await SenderRig.StartAsync();
+            await using var rig = await SenderUnderTest.StartAsync();
             var target = rig.Emulator.ApiBase.AbsoluteUri + "/batch/events";
             rig.Emulator.EnqueueFaults(Fault.Redirect(status, target + "?site_uuid=" + rig.Settings.SiteUuid + "&api_key=sekrit-in-query#frag"));
             var outcome = await rig.SendAsync();
@@ -127,7 +127,7 @@ namespace BentoSinks.Core.Tests
         [InlineData("soon", null)]
         public async Task Retry_After_is_clamped_to_a_day_and_an_unparsable_one_is_ignored(string header, double? expectedSeconds)
         {
-            await using var rig = await SenderRig.StartAsync();
+            await using var rig = await SenderUnderTest.StartAsync();
             rig.Emulator.EnqueueFaults(Fault.WithStatus(429, header));
             var outcome = await rig.SendAsync();
             Assert.Equal(SendOutcomeKind.Retryable, outcome.Kind);
@@ -139,7 +139,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task A_server_that_stalls_mid_body_is_cut_at_the_request_timeout()
         {
-            await using var rig = await SenderRig.StartAsync(configure: o => o.RequestTimeout = TimeSpan.FromSeconds(1));
+            await using var rig = await SenderUnderTest.StartAsync(configure: o => o.RequestTimeout = TimeSpan.FromSeconds(1));
             rig.Emulator.EnqueueFaults(Fault.StallMidBody());
             var watch = Stopwatch.StartNew();
             var outcome = await rig.SendAsync().WaitAsync(TimeSpan.FromSeconds(20));
@@ -154,7 +154,7 @@ namespace BentoSinks.Core.Tests
         {
             // As netstandard2.0's response streams do: ReadAsync ignores the token; only disposing the response ends it.
             using var handler = new StallingHandler();
-            await using var rig = await SenderRig.StartAsync(configure: o => { o.RequestTimeout = TimeSpan.FromSeconds(1); o.MessageHandler = handler; });
+            await using var rig = await SenderUnderTest.StartAsync(configure: o => { o.RequestTimeout = TimeSpan.FromSeconds(1); o.MessageHandler = handler; });
             var watch = Stopwatch.StartNew();
             var outcome = await rig.SendAsync().WaitAsync(TimeSpan.FromSeconds(20));
             Assert.Equal(SendOutcomeKind.Retryable, outcome.Kind);
@@ -167,7 +167,7 @@ namespace BentoSinks.Core.Tests
         public async Task A_body_stream_that_ignores_cancellation_is_cut_at_the_hard_stop()
         {
             using var handler = new StallingHandler();
-            await using var rig = await SenderRig.StartAsync(configure: o => { o.RequestTimeout = TimeSpan.FromMinutes(10); o.MessageHandler = handler; });
+            await using var rig = await SenderUnderTest.StartAsync(configure: o => { o.RequestTimeout = TimeSpan.FromMinutes(10); o.MessageHandler = handler; });
             using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
             var send = rig.SendAsync(stop.Token);
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send.WaitAsync(TimeSpan.FromSeconds(20)));
@@ -282,11 +282,11 @@ namespace BentoSinks.Core.Tests
 
         private static System.Net.Http.Headers.HttpResponseHeaders Headers() => new HttpResponseMessage().Headers;
 
-        // ---- Rig ----
+        // ---- The sender under test ----
 
-        private sealed class SenderRig : IAsyncDisposable
+        private sealed class SenderUnderTest : IAsyncDisposable
         {
-            private SenderRig(BentoEmulator emulator, PipelineSettings settings)
+            private SenderUnderTest(BentoEmulator emulator, PipelineSettings settings)
             {
                 Emulator = emulator;
                 Settings = settings;
@@ -301,21 +301,15 @@ namespace BentoSinks.Core.Tests
             public BentoHttpSender Sender { get; }
             public Batch Batch { get; }
 
-            public static async Task<SenderRig> StartAsync(Action<BentoEmulatorOptions>? emulator = null, Action<BentoOptions>? configure = null)
+            public static async Task<SenderUnderTest> StartAsync(Action<BentoEmulatorOptions>? emulator = null, Action<BentoOptions>? configure = null)
             {
                 var emulatorOptions = new BentoEmulatorOptions();
                 emulator?.Invoke(emulatorOptions);
                 var server = await BentoEmulator.StartAsync(emulatorOptions);
-                var options = new BentoOptions
-                {
-                    SiteUuid = emulatorOptions.SiteUuid,
-                    PublishableKey = emulatorOptions.PublishableKey,
-                    SecretKey = emulatorOptions.SecretKey,
-                    Endpoint = server.ApiBase,
-                    RequestTimeout = TimeSpan.FromSeconds(10),
-                };
+                var options = new BentoOptions { RequestTimeout = TimeSpan.FromSeconds(10) };
+                EmulatorOptions.PointAt(options, server);
                 configure?.Invoke(options);
-                return new SenderRig(server, options.Validate());
+                return new SenderUnderTest(server, options.Validate());
             }
 
             public Task<SendOutcome> SendAsync(CancellationToken stop = default) => Sender.SendAsync(Batch, 0, Batch.Count, stop);

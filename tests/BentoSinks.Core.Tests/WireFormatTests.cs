@@ -13,7 +13,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task The_example_event_arrives_exactly_with_Bento_headers_query_and_body()
         {
-            await using var h = await Harness.StartAsync(o => o.Period = TimeSpan.FromHours(1));
+            await using var h = await PipelineUnderTest.StartAsync(o => o.Period = TimeSpan.FromHours(1));
             h.Pipeline.TryEnqueue(new TestEvent
             {
                 Type = "signup_completed",
@@ -48,7 +48,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task Hostile_values_still_produce_valid_json_and_arrive()
         {
-            await using var h = await Harness.StartAsync(o => o.Period = TimeSpan.FromHours(1));
+            await using var h = await PipelineUnderTest.StartAsync(o => o.Period = TimeSpan.FromHours(1));
             object deep = "bottom";
             for (var i = 0; i < 10_000; i++) deep = new List<object?> { deep };
             var details = new Dictionary<string, object?>
@@ -102,7 +102,7 @@ namespace BentoSinks.Core.Tests
   ]
 }";
             using var http = new System.Net.Http.HttpClient();
-            var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes(BentoEmulatorOptions.DefaultPublishableKey + ":" + BentoEmulatorOptions.DefaultSecretKey));
+            var auth = EmulatorOptions.Credentials;
 
             async Task<(int, string)> Post(string query, string body, bool userAgent = true, string? authorization = null)
             {

@@ -1,10 +1,7 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Linq;
-using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
 using Bento.Emulator;
@@ -12,47 +9,11 @@ using BentoSinks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Time.Testing;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Trace;
 
 namespace OpenTelemetry.Exporter.Bento.Tests
 {
-    /// <summary>Reads a pipeline's accounting the way an app does: from the <c>BentoSinks.Core</c> meter.</summary>
-    internal sealed class BentoMeterProbe : IDisposable
-    {
-        private readonly MeterListener _listener = new MeterListener();
-        private readonly string _pipeline;
-        private long _sent;
-
-        public BentoMeterProbe(string pipeline)
-        {
-            _pipeline = pipeline;
-            _listener.InstrumentPublished = (i, l) => { if (i.Meter.Name == "BentoSinks.Core") l.EnableMeasurementEvents(i); };
-            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-            {
-                string? reason = null, pipelineName = null;
-                foreach (var t in tags)
-                {
-                    if (t.Key == "reason") reason = (string?)t.Value;
-                    if (t.Key == "bento.pipeline") pipelineName = (string?)t.Value;
-                }
-                if (pipelineName != _pipeline) return;
-                if (instrument.Name == "bento.events.sent") Interlocked.Add(ref _sent, value);
-                else if (instrument.Name == "bento.events.dropped" && reason != null) Dropped.AddOrUpdate(reason, value, (_, v) => v + value);
-            });
-            _listener.Start();
-        }
-
-        public long Sent => Interlocked.Read(ref _sent);
-        public ConcurrentDictionary<string, long> Dropped { get; } = new ConcurrentDictionary<string, long>();
-        public long DroppedTotal => Dropped.Values.Sum();
-        public long DroppedFor(string reason) => Dropped.TryGetValue(reason, out var n) ? n : 0;
-        public string Describe() => $"sent {Sent}, dropped {DroppedTotal} [{string.Join(", ", Dropped.Select(kv => $"{kv.Key}={kv.Value}"))}]";
-
-        public void Dispose() => _listener.Dispose();
-    }
-
     /// <summary>
     /// Regression tests for delivery defects, through the public API only (<c>AddBentoExporter(o => …)</c> on a tracer
     /// provider or in a host, <c>ForceFlush</c>, the <c>BentoSinks.Core</c> meter, the emulator over real HTTP).
@@ -61,109 +22,20 @@ namespace OpenTelemetry.Exporter.Bento.Tests
     [Collection("Exporter")]
     public class DeliveryDefectTests
     {
-        private const string TracesPipeline = "OpenTelemetry traces";
-        private static readonly DateTimeOffset Start = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
         private static readonly string Blob = new string('x', 400);
 
-        /// <summary>A tracer provider whose only exporter is Bento, on a fake clock shared with the emulator (unless real time is asked for).</summary>
-        private sealed class Rig : IAsyncDisposable
+        private static async Task<IFrontEndUnderTest> StartAsync(Action<BentoOptions> configure) => await MeteredTracerUnderTest.StartAsync(configure);
+
+        /// <summary>One analytics event on an activity of <paramref name="sourceName"/> (<c>from_traces</c>) and one log record (<c>from_logs</c>).</summary>
+        private static void EmitFromTracesAndLogs(IHost host, string sourceName)
         {
-            public BentoEmulator Emulator = null!;
-            public TracerProvider Provider = null!;
-            public ActivitySource Source = null!;
-            public FakeTimeProvider Time = null!;
-            public BentoMeterProbe Metrics = null!;
-            private bool _providerDisposed;
-
-            public static async Task<Rig> StartAsync(Action<BentoExporterOptions> configure, bool fakeTime = true)
+            using var source = new ActivitySource(sourceName);
+            using (var a = source.StartActivity("request")!)
             {
-                var rig = new Rig { Time = new FakeTimeProvider(Start), Metrics = new BentoMeterProbe(TracesPipeline) };
-                rig.Emulator = await BentoEmulator.StartAsync(fakeTime ? new BentoEmulatorOptions { TimeProvider = rig.Time } : new BentoEmulatorOptions());
-                rig.Source = new ActivitySource("bento.tests." + Guid.NewGuid());
-                rig.Provider = Sdk.CreateTracerProviderBuilder().AddSource(rig.Source.Name)
-                    .AddBentoExporter(o =>
-                    {
-                        Support.Configure(o, rig.Emulator);
-                        if (fakeTime) o.TimeProvider = rig.Time;
-                        configure(o);
-                    })
-                    .Build()!;
-                return rig;
+                a.SetTag("user.email", "ada@example.com");
+                a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
             }
-
-            public void Emit(int from, int count, string type = "step", string? blob = null)
-            {
-                for (var i = from; i < from + count; i++)
-                {
-                    using var a = Source.StartActivity("request")!;
-                    a.SetTag("user.email", "ada@example.com");
-                    var tags = new ActivityTagsCollection { ["analytics.event"] = true, ["n"] = i };
-                    if (blob != null) tags["blob"] = blob;
-                    a.AddEvent(new ActivityEvent(type, default, tags));
-                }
-            }
-
-            /// <summary>Invalid on the reader loop: a <c>$purchase</c> with a negative amount is dropped as <c>invalid</c>.</summary>
-            public void EmitInvalidPurchases(int from, int count)
-            {
-                for (var i = from; i < from + count; i++)
-                {
-                    using var a = Source.StartActivity("checkout")!;
-                    a.SetTag("user.email", "ada@example.com");
-                    a.AddEvent(new ActivityEvent("$purchase", default, new ActivityTagsCollection
-                    {
-                        ["analytics.event"] = true, ["n"] = i, ["Purchase"] = new BentoPurchase("order-" + i, -5, "USD"),
-                    }));
-                }
-            }
-
-            public int[] ReceivedNumbers() => Emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).ToArray();
-
-            public string Describe()
-            {
-                var statuses = string.Join(", ", Emulator.Requests.GroupBy(r => r.Status).Select(g => $"{g.Key}: {g.Count()}"));
-                return $"metrics: {Metrics.Describe()}; emulator: {Emulator.EventCount} events accepted ({ReceivedNumbers().Distinct().Count()} distinct), " +
-                       $"{Emulator.RequestCount} requests answered, by status [{statuses}]; fake clock +{(Time.GetUtcNow() - Start).TotalSeconds:0.###} s";
-            }
-
-            public Task<bool> PumpAsync(Func<bool> done, TimeSpan step, int maxSteps)
-                => Emulator.AdvanceClockUntilAsync(done, () => Time.Advance(step), maxSteps);
-
-            /// <summary>Shuts the provider down (its flush) while pumping the fake clock; false when it did not finish in time.</summary>
-            public async Task<bool> DisposeProviderAsync(TimeSpan step, int maxSteps = 200)
-            {
-                if (_providerDisposed) return true;
-                _providerDisposed = true;
-                var dispose = Task.Run(() => Provider.Dispose());
-                var finished = await Emulator.AdvanceClockUntilAsync(() => dispose.IsCompleted, () => Time.Advance(step), maxSteps);
-                if (finished) await dispose;
-                return finished;
-            }
-
-            public async ValueTask DisposeAsync()
-            {
-                // Never hang a failing test on the fake clock: pump it while the provider shuts down (bounded).
-                await DisposeProviderAsync(TimeSpan.FromSeconds(5));
-                Source.Dispose();
-                Metrics.Dispose();
-                await Emulator.DisposeAsync();
-            }
-        }
-
-        /// <summary>Counts the pump's steps during which a value did not change.</summary>
-        private sealed class Progress
-        {
-            private readonly Func<int> _value;
-            private int _last = -1;
-            private int _still;
-            public Progress(Func<int> value) => _value = value;
-
-            public bool StalledFor(int steps)
-            {
-                var now = _value();
-                if (now != _last) { _last = now; _still = 0; return false; }
-                return ++_still >= steps;
-            }
+            host.Services.GetRequiredService<ILogger<DeliveryDefectTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
         }
 
         // ---- 1. Large events: requests full by bytes while the budget is spent must lose nothing ----
@@ -171,7 +43,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         [Fact]
         public async Task Large_events_filling_requests_by_bytes_are_all_delivered_and_none_is_silently_lost()
         {
-            await using var rig = await Rig.StartAsync(o =>
+            await using var rig = await MeteredTracerUnderTest.StartAsync(o =>
             {
                 o.MaxRequestBytes = 1024;
                 o.MaxRequestsPerMinute = 600; // one request per 100 ms: the budget is spent between requests
@@ -194,7 +66,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         [Fact]
         public async Task ForceFlush_of_large_events_returns_true_and_every_event_is_delivered()
         {
-            await using var rig = await Rig.StartAsync(o =>
+            await using var rig = await MeteredTracerUnderTest.StartAsync(o =>
             {
                 o.MaxRequestBytes = 1024;
                 o.MaxRequestsPerMinute = 600;
@@ -220,66 +92,10 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         // ---- 2. Nothing the server or the handler does may kill the delivery loop; absurd options are refused ----
 
         [Fact]
-        public async Task An_absurd_Retry_After_does_not_stop_delivery_of_later_events()
-        {
-            await using var rig = await Rig.StartAsync(o =>
-            {
-                o.Period = TimeSpan.FromSeconds(2);
-                o.RequestTimeout = TimeSpan.FromDays(1); // the clock moves 6 hours a step below: no request may time out because of that
-            });
-            rig.Emulator.EnqueueFaults(Fault.WithStatus(429, "5000000")); // 5,000,000 s ≈ 58 days, more than Task.Delay takes
-            rig.Emit(0, 10);
-            Assert.True(await rig.PumpAsync(() => rig.Emulator.RequestCount >= 1, TimeSpan.FromSeconds(1), maxSteps: 100), $"the first batch was never sent. {rig.Describe()}");
-            await rig.PumpAsync(() => false, TimeSpan.FromSeconds(1), maxSteps: 3); // let the client act on the 429
-
-            rig.Emit(100, 10);
-            // Whether the fix caps Retry-After or honours it (~58 days), the later events arrive within 62 days of fake
-            // time. Stop early once they can no longer arrive (refused as queue_full, or dropped as shutdown by a dead loop).
-            bool LaterDelivered() => rig.ReceivedNumbers().Count(n => n >= 100) >= 10;
-            bool Dead() => rig.Metrics.DroppedFor("queue_full") > 0 || rig.Metrics.DroppedFor("shutdown") > 0;
-            await rig.PumpAsync(() => (LaterDelivered() && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 20) || Dead(), TimeSpan.FromHours(6), maxSteps: 62 * 4);
-
-            Assert.True(!Dead(), $"the delivery loop died: events were refused (queue_full) or dropped as shutdown before any shutdown. {rig.Describe()}");
-            Assert.True(LaterDelivered(), $"the 10 events emitted after the 429 were not delivered. {rig.Describe()}");
-            Assert.True(rig.Metrics.Sent + rig.Metrics.DroppedTotal == 20, $"accounting: sent + dropped must equal the 20 events emitted. {rig.Describe()}");
-        }
-
-        /// <summary>A real handler to the emulator (<see cref="SocketsHttpHandler"/> behind a <see cref="DelegatingHandler"/>) whose first call throws.</summary>
-        private sealed class ThrowOnceHandler : DelegatingHandler
-        {
-            private int _calls;
-            public ThrowOnceHandler() : base(new SocketsHttpHandler()) { }
-            public int Calls => Volatile.Read(ref _calls);
-
-            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-            {
-                if (Interlocked.Increment(ref _calls) == 1) throw new InvalidOperationException("a custom handler failed");
-                return base.SendAsync(request, cancellationToken);
-            }
-        }
+        public Task An_absurd_Retry_After_does_not_stop_delivery_of_later_events() => DeliveryScenarios.An_absurd_Retry_After_does_not_stop_delivery_of_later_events(StartAsync);
 
         [Fact]
-        public async Task A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events()
-        {
-            using var handler = new ThrowOnceHandler();
-            await using var rig = await Rig.StartAsync(o =>
-            {
-                o.Period = TimeSpan.FromSeconds(2);
-                o.MessageHandler = handler;
-            });
-            rig.Emit(0, 10);
-            Assert.True(await rig.PumpAsync(() => handler.Calls >= 1, TimeSpan.FromSeconds(1), maxSteps: 100), $"the handler was never called. {rig.Describe()}");
-            await rig.PumpAsync(() => false, TimeSpan.FromSeconds(1), maxSteps: 3);
-
-            rig.Emit(100, 10);
-            bool LaterDelivered() => rig.ReceivedNumbers().Count(n => n >= 100) >= 10;
-            bool Dead() => rig.Metrics.DroppedFor("queue_full") > 0 || rig.Metrics.DroppedFor("shutdown") > 0;
-            await rig.PumpAsync(() => (LaterDelivered() && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 20) || Dead(), TimeSpan.FromSeconds(1), maxSteps: 1500);
-
-            Assert.True(!Dead(), $"the delivery loop died: events were refused (queue_full) or dropped as shutdown before any shutdown. {rig.Describe()}; handler calls {handler.Calls}");
-            Assert.True(LaterDelivered(), $"the 10 events emitted after the handler threw were not delivered. {rig.Describe()}; handler calls {handler.Calls}");
-            Assert.True(rig.Metrics.Sent + rig.Metrics.DroppedTotal == 20, $"accounting: the first batch must be sent or counted as dropped. {rig.Describe()}; handler calls {handler.Calls}");
-        }
+        public Task A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events() => DeliveryScenarios.A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events(StartAsync);
 
         public static IEnumerable<object[]> TimeSpanOptions() => new[]
         {
@@ -318,7 +134,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         [Fact]
         public async Task A_422_for_one_event_in_a_batch_of_1000_drops_that_event_alone()
         {
-            await using var rig = await Rig.StartAsync(o => o.BatchSizeLimit = 1000, fakeTime: false); // Period 1 h: only the flush sends
+            await using var rig = await MeteredTracerUnderTest.StartAsync(o => o.BatchSizeLimit = 1000, fakeTime: false); // Period 1 h: only the flush sends
             rig.Emulator.PoisonStatus = 422;
             rig.Emulator.Poison = e => e.GetProperty("details").GetProperty("n").GetInt32() == 321;
             rig.Emit(0, 1000);
@@ -335,7 +151,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         [Fact]
         public async Task ForceFlush_returns_only_after_valid_events_queued_before_an_invalid_one_are_delivered()
         {
-            await using var rig = await Rig.StartAsync(_ => { }, fakeTime: false); // Period 1 h: only the flush sends
+            await using var rig = await MeteredTracerUnderTest.StartAsync(_ => { }, fakeTime: false); // Period 1 h: only the flush sends
             rig.Emulator.EnqueueFaults(Fault.Delayed(TimeSpan.FromMilliseconds(300))); // a slow answer makes an early return visible
             rig.Emit(0, 5);
             rig.EmitInvalidPurchases(5, 1); // dropped as invalid on the reader loop, after the valid ones, in the same batch
@@ -351,7 +167,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         [Fact]
         public async Task ForceFlush_is_not_released_early_by_invalid_events_queued_while_it_waits()
         {
-            await using var rig = await Rig.StartAsync(o => o.BatchSizeLimit = 5, fakeTime: false); // Period 1 h: a full batch or the flush sends
+            await using var rig = await MeteredTracerUnderTest.StartAsync(o => o.BatchSizeLimit = 5, fakeTime: false); // Period 1 h: a full batch or the flush sends
             var slow = TimeSpan.FromMilliseconds(800);
             rig.Emulator.EnqueueFaults(Fault.Delayed(slow), Fault.Delayed(slow));
 
@@ -386,18 +202,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         // ---- 5. 408 Request Timeout is transient: retried, not dropped ----
 
         [Fact]
-        public async Task A_408_is_retried_and_the_batch_delivered()
-        {
-            await using var rig = await Rig.StartAsync(o => o.Period = TimeSpan.FromSeconds(2));
-            rig.Emulator.EnqueueFaults(Fault.WithStatus(408));
-            rig.Emit(0, 10);
-            await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 10, TimeSpan.FromSeconds(1), maxSteps: 600);
-
-            Assert.True(rig.Emulator.Requests.Count >= 1 && rig.Emulator.Requests[0].Status == 408, $"the 408 was not injected. {rig.Describe()}");
-            Assert.True(rig.Metrics.DroppedTotal == 0, $"a 408 must be retried, not dropped. {rig.Describe()}");
-            Assert.True(rig.Emulator.EventCount == 10 && rig.ReceivedNumbers().Distinct().Count() == 10, $"expected the 10 events delivered after the 408. {rig.Describe()}");
-            Assert.True(rig.Metrics.Sent == 10, $"expected bento.events.sent = 10. {rig.Describe()}");
-        }
+        public Task A_408_is_retried_and_the_batch_delivered() => DeliveryScenarios.A_408_is_retried_and_the_batch_delivered(StartAsync);
 
         // ---- 6. Unnamed AddBentoExporter on tracing and on logging: each keeps its own options ----
 
@@ -410,18 +215,12 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
             builder.Services.AddOpenTelemetry()
-                .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o => Support.Configure(o, traces)))
-                .WithLogging(l => l.AddBentoExporter(o => Support.Configure(o, logs)));
+                .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o => EmulatorOptions.Configure(o, traces)))
+                .WithLogging(l => l.AddBentoExporter(o => EmulatorOptions.Configure(o, logs)));
             using (var host = builder.Build())
             {
                 await host.StartAsync();
-                using var source = new ActivitySource(sourceName);
-                using (var a = source.StartActivity("request")!)
-                {
-                    a.SetTag("user.email", "ada@example.com");
-                    a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
-                }
-                host.Services.GetRequiredService<ILogger<DeliveryDefectTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
+                EmitFromTracesAndLogs(host, sourceName);
                 await host.StopAsync();
             }
             string Seen(BentoEmulator e) => "[" + string.Join(", ", e.Events.Select(x => x.Type)) + "] with user agents [" +
@@ -434,30 +233,24 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         [Fact]
         public async Task Unnamed_trace_and_log_exporters_in_one_host_each_keep_their_own_period()
         {
-            var time = new FakeTimeProvider(Start);
+            var time = FakeClock.New();
             await using var emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { TimeProvider = time });
             var sourceName = "bento.tests." + Guid.NewGuid();
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
             builder.Services.AddOpenTelemetry()
-                .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o => { Support.Configure(o, emulator); o.TimeProvider = time; o.Period = TimeSpan.FromSeconds(5); }))
-                .WithLogging(l => l.AddBentoExporter(o => { Support.Configure(o, emulator); o.TimeProvider = time; o.Period = TimeSpan.FromHours(1); }));
+                .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o => { EmulatorOptions.Configure(o, emulator); o.TimeProvider = time; o.Period = TimeSpan.FromSeconds(5); }))
+                .WithLogging(l => l.AddBentoExporter(o => { EmulatorOptions.Configure(o, emulator); o.TimeProvider = time; o.Period = TimeSpan.FromHours(1); }));
             var host = builder.Build();
             try
             {
                 await host.StartAsync();
-                using var source = new ActivitySource(sourceName);
-                using (var a = source.StartActivity("request")!)
-                {
-                    a.SetTag("user.email", "ada@example.com");
-                    a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
-                }
-                host.Services.GetRequiredService<ILogger<DeliveryDefectTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
+                EmitFromTracesAndLogs(host, sourceName);
 
                 // Traces: Period 5 s, so the activity event leaves within 5 s (fake). Logs: Period 1 h, so the record stays queued.
                 var types = new Func<string[]>(() => emulator.Events.Select(e => e.Type).ToArray());
                 await emulator.AdvanceClockUntilAsync(() => types().Contains("from_traces"), () => time.Advance(TimeSpan.FromSeconds(1)), maxSteps: 30);
-                var detail = $"after {(time.GetUtcNow() - Start).TotalSeconds:0} s (fake) the emulator got [{string.Join(", ", types())}]";
+                var detail = $"after {(time.GetUtcNow() - FakeClock.Start).TotalSeconds:0} s (fake) the emulator got [{string.Join(", ", types())}]";
                 Assert.True(types().Contains("from_traces"), $"the trace exporter (Period 5 s) did not send its event: it runs with another call's options. {detail}");
                 Assert.True(!types().Contains("from_logs"), $"the log exporter (Period 1 h) sent its record early: it runs with another call's options. {detail}");
             }

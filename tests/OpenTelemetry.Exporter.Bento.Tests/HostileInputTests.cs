@@ -30,7 +30,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             await using var emulator = await BentoEmulator.StartAsync();
             using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
             var sent = 0;
-            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => Support.Configure(o, emulator)).Build())
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
             {
                 foreach (var (name, tags) in samples)
                 {

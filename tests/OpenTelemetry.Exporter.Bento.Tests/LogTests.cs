@@ -26,7 +26,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             var services = new ServiceCollection();
             services.AddLogging();
             services.AddOpenTelemetry().WithLogging(
-                b => b.AddBentoExporter(o => { Support.Configure(o, emulator); configure?.Invoke(o); }),
+                b => b.AddBentoExporter(o => { EmulatorOptions.Configure(o, emulator); configure?.Invoke(o); }),
                 o => o.IncludeScopes = true);
             return services.BuildServiceProvider();
         }
@@ -52,7 +52,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             Assert.InRange(date, before.AddMilliseconds(-1), DateTime.UtcNow);
             var json = System.Text.Json.Nodes.JsonNode.Parse(e.Json.GetRawText())!.AsObject();
             json.Remove("date");
-            Support.AssertJsonEqual(
+            JsonAssert.Equal(
                 "{\"type\":\"signup_completed\",\"email\":\"ada@example.com\"," +
                 "\"fields\":{\"first_name\":\"Ada\",\"last_name\":\"Lovelace\"}," +
                 "\"details\":{\"plan\":\"pro\",\"seats\":3,\"trial\":false,\"tags\":[\"a\",\"b\"],\"address\":{\"city\":\"Paris\"}}}",
@@ -90,8 +90,8 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             services.AddLogging();
             var sourceName = "bento.tests." + Guid.NewGuid();
             services.AddOpenTelemetry()
-                .WithTracing(t => t.AddSource(sourceName).SetSampler(new AlwaysOffSampler()).AddBentoExporter(o => Support.Configure(o, emulator)))
-                .WithLogging(l => l.AddBentoExporter(o => Support.Configure(o, emulator)), o => o.IncludeScopes = true);
+                .WithTracing(t => t.AddSource(sourceName).SetSampler(new AlwaysOffSampler()).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)))
+                .WithLogging(l => l.AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)), o => o.IncludeScopes = true);
             await using (var sp = services.BuildServiceProvider())
             {
                 sp.GetRequiredService<TracerProvider>();
@@ -118,8 +118,8 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
             builder.Services.AddOpenTelemetry()
-                .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o => Support.Configure(o, emulator)))
-                .WithLogging(l => l.AddBentoExporter("logs", o => Support.Configure(o, emulator)), o => o.IncludeScopes = true);
+                .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)))
+                .WithLogging(l => l.AddBentoExporter("logs", o => EmulatorOptions.Configure(o, emulator)), o => o.IncludeScopes = true);
             using (var host = builder.Build())
             {
                 await host.StartAsync();

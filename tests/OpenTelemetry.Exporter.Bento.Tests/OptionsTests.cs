@@ -6,7 +6,6 @@ using System.Threading.Tasks;
 using Bento.Emulator;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Time.Testing;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Trace;
 
@@ -23,20 +22,20 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         {
             await using var tracesBento = await BentoEmulator.StartAsync();
             await using var logsBento = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
+            var time = FakeClock.New();
             var sourceName = "bento.tests." + Guid.NewGuid();
             var services = new ServiceCollection();
             services.AddLogging();
             services.AddOpenTelemetry()
                 .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o =>
                 {
-                    Support.Configure(o, tracesBento);
+                    EmulatorOptions.Configure(o, tracesBento);
                     o.Period = TimeSpan.FromSeconds(2);
                     o.TimeProvider = time;
                 }))
                 .WithLogging(l => l.AddBentoExporter(o =>
                 {
-                    Support.Configure(o, logsBento);
+                    EmulatorOptions.Configure(o, logsBento);
                     o.Period = TimeSpan.FromHours(1);
                     o.TimeProvider = time;
                 }), o => o.IncludeScopes = true);
@@ -74,7 +73,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             // The app's default-named configuration: credentials, endpoint, and a secret the exporter's delegate replaces.
             services.Configure<BentoExporterOptions>(o =>
             {
-                Support.Configure(o, emulator);
+                EmulatorOptions.Configure(o, emulator);
                 o.SecretKey = "wrong-secret";
                 o.ExcludedEventTypes = new List<string> { "internal_event" };
             });

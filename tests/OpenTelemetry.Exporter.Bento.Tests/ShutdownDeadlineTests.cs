@@ -18,17 +18,12 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             emulator.SetRandomFaults(1.0, 1, Fault.Delayed(TimeSpan.FromHours(1))); // Bento stalls
             using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
             var options = new BentoExporterOptions();
-            Support.Configure(options, emulator);
+            EmulatorOptions.Configure(options, emulator);
             options.ShutdownTimeout = TimeSpan.FromSeconds(60);
             options.RequestTimeout = TimeSpan.FromSeconds(60);
             var processor = new BentoActivityProcessor(options);
             var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddProcessor(processor).Build()!;
-            for (var i = 0; i < 10; i++)
-            {
-                using var a = source.StartActivity("request")!;
-                a.SetTag("user.email", "ada@example.com");
-                a.AddEvent(new ActivityEvent("step", default, new ActivityTagsCollection { ["analytics.event"] = true, ["n"] = i }));
-            }
+            AnalyticsActivities.Emit(source, 0, 10);
             _ = processor.Pipeline.FlushAsync(); // the request goes out and hangs
             await emulator.WaitForRequestsStartedAsync(1);
 

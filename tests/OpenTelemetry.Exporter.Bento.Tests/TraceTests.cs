@@ -26,7 +26,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         {
             await using var emulator = await BentoEmulator.StartAsync();
             using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
-            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => Support.Configure(o, emulator)).Build())
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
             {
                 using (var activity = source.StartActivity("POST /signup")!)
                 {
@@ -40,7 +40,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 }
             }
             var e = Assert.Single(emulator.Events);
-            Support.AssertJsonEqual(
+            JsonAssert.Equal(
                 "{\"type\":\"signup_completed\",\"email\":\"ada@example.com\",\"date\":\"2026-11-22T10:00:00.000Z\"," +
                 "\"fields\":{\"first_name\":\"Ada\",\"last_name\":\"Lovelace\"}," +
                 "\"details\":{\"plan\":\"pro\",\"seats\":3,\"trial\":false,\"tags\":[\"a\",\"b\"],\"address\":{\"city\":\"Paris\"}}}",
@@ -56,7 +56,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             await using var emulator = await BentoEmulator.StartAsync();
             using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
             using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name)
-                       .AddBentoExporter(o => { Support.Configure(o, emulator); o.IncludeTraceContext = true; }).Build())
+                       .AddBentoExporter(o => { EmulatorOptions.Configure(o, emulator); o.IncludeTraceContext = true; }).Build())
             {
                 using (var a = source.StartActivity("a")!)
                 {
@@ -111,7 +111,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             using var listener = new ExporterEvents();
             await using var emulator = await BentoEmulator.StartAsync();
             using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
-            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => Support.Configure(o, emulator)).Build())
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
             {
                 using var a = source.StartActivity("anon")!;
                 a.AddEvent(Analytics("signup_completed", null, ("card", "4111-1111")));
@@ -127,7 +127,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             await using var emulator = await BentoEmulator.StartAsync();
             using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
             using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name)
-                       .AddBentoExporter(o => { Support.Configure(o, emulator); o.AnalyticsEventFilter = e => e.Name.StartsWith("biz.", StringComparison.Ordinal); }).Build())
+                       .AddBentoExporter(o => { EmulatorOptions.Configure(o, emulator); o.AnalyticsEventFilter = e => e.Name.StartsWith("biz.", StringComparison.Ordinal); }).Build())
             {
                 using var a = source.StartActivity("x")!;
                 a.SetTag("user.email", "ada@example.com");
@@ -142,7 +142,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         {
             await using var emulator = await BentoEmulator.StartAsync();
             using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
-            var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => Support.Configure(o, emulator)).Build()!;
+            var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build()!;
             void Emit(int n)
             {
                 using var a = source.StartActivity("x")!;
@@ -241,7 +241,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         {
             await using var emulator = await BentoEmulator.StartAsync();
             using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
-            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => Support.Configure(o, emulator)).Build())
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
             {
                 using var a = source.StartActivity("checkout")!;
                 a.SetTag("user.email", "ada@example.com");
@@ -251,7 +251,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             }
             var events = emulator.Events.ToDictionary(e => e.Type);
             Assert.Equal(2, events.Count);
-            Support.AssertJsonEqual("{\"unique\":{\"key\":\"order-42\"},\"value\":{\"currency\":\"USD\",\"amount\":1999}}", events["$purchase"].Json.GetProperty("details").GetRawText());
+            JsonAssert.Equal("{\"unique\":{\"key\":\"order-42\"},\"value\":{\"currency\":\"USD\",\"amount\":1999}}", events["$purchase"].Json.GetProperty("details").GetRawText());
             Assert.Equal("{\"tag\":\"vip\"}", events["$tag"].Json.GetProperty("details").GetRawText());
         }
 
@@ -263,7 +263,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             int recorded = 0;
             using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name)
                        .SetSampler(new TraceIdRatioBasedSampler(0.25))
-                       .AddBentoExporter(o => Support.Configure(o, emulator)).Build())
+                       .AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
             {
                 for (var i = 0; i < 400; i++)
                 {

@@ -1,11 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
-using Bento.Emulator;
-using Microsoft.Extensions.Time.Testing;
+using BentoSinks;
 using Serilog.Core;
 
 namespace Serilog.Sinks.Bento.Tests
@@ -17,102 +15,16 @@ namespace Serilog.Sinks.Bento.Tests
     [Collection("SelfLog")]
     public class DeliveryDefectTests
     {
-        private static readonly DateTimeOffset Start = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
-
-        /// <summary>A logger whose only sink is Bento, on a fake clock shared with the emulator, with its metrics read.</summary>
-        private sealed class Rig : IAsyncDisposable
-        {
-            public BentoEmulator Emulator = null!;
-            public Logger Logger = null!;
-            public FakeTimeProvider Time = null!;
-            public MetricsProbe Metrics = null!;
-            private bool _loggerDisposed;
-
-            public static async Task<Rig> StartAsync(Action<BentoSinkOptions> configure, bool fakeTime = true)
-            {
-                var rig = new Rig { Time = new FakeTimeProvider(Start), Metrics = new MetricsProbe("Serilog") };
-                rig.Emulator = await BentoEmulator.StartAsync(fakeTime ? new BentoEmulatorOptions { TimeProvider = rig.Time } : new BentoEmulatorOptions());
-                rig.Logger = new LoggerConfiguration()
-                    .WriteTo.Bento(o =>
-                    {
-                        SinkFixture.Configure(o, rig.Emulator);
-                        if (fakeTime) o.TimeProvider = rig.Time;
-                        configure(o);
-                    })
-                    .CreateLogger();
-                return rig;
-            }
-
-            public void Emit(int from, int count, string type = "step", string? blob = null)
-            {
-                var log = Logger.ForAnalytics(type).ForContext("Email", "ada@example.com");
-                for (var i = from; i < from + count; i++)
-                {
-                    if (blob is null) log.Information("Step {n}", i);
-                    else log.Information("Step {n} {blob}", i, blob);
-                }
-            }
-
-            public int[] ReceivedNumbers() => Emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).ToArray();
-
-            public string Describe()
-            {
-                var dropped = string.Join(", ", Metrics.Dropped.Select(kv => $"{kv.Key}={kv.Value}"));
-                var statuses = string.Join(", ", Emulator.Requests.GroupBy(r => r.Status).Select(g => $"{g.Key}: {g.Count()}"));
-                return $"metrics: sent {Metrics.Sent}, dropped {Metrics.DroppedTotal} [{dropped}]; emulator: {Emulator.EventCount} events accepted " +
-                       $"({ReceivedNumbers().Distinct().Count()} distinct), {Emulator.RequestCount} requests answered, by status [{statuses}]; " +
-                       $"fake clock +{(Time.GetUtcNow() - Start).TotalSeconds:0.###} s";
-            }
-
-            /// <summary>Moves the fake clock in <paramref name="step"/>s until <paramref name="done"/> (or <paramref name="maxSteps"/>).</summary>
-            public Task<bool> PumpAsync(Func<bool> done, TimeSpan step, int maxSteps)
-                => Emulator.AdvanceClockUntilAsync(done, () => Time.Advance(step), maxSteps);
-
-            /// <summary>Disposes the logger (its flush) while pumping the fake clock; false when it did not finish in time.</summary>
-            public async Task<bool> DisposeLoggerAsync(TimeSpan step, int maxSteps = 200)
-            {
-                if (_loggerDisposed) return true;
-                _loggerDisposed = true;
-                var dispose = Task.Run(async () => await Logger.DisposeAsync());
-                var finished = await Emulator.AdvanceClockUntilAsync(() => dispose.IsCompleted, () => Time.Advance(step), maxSteps);
-                if (finished) await dispose;
-                return finished;
-            }
-
-            public async ValueTask DisposeAsync()
-            {
-                // Never hang a failing test on the fake clock: pump it while the logger shuts down (bounded).
-                await DisposeLoggerAsync(TimeSpan.FromSeconds(5));
-                Metrics.Dispose();
-                await Emulator.DisposeAsync();
-            }
-        }
-
         private static readonly string Blob = new string('x', 400);
 
-        /// <summary>Counts the pump's steps during which a value did not change.</summary>
-        internal sealed class Progress
-        {
-            private readonly Func<int> _value;
-            private int _last = -1;
-            private int _still;
-            public Progress(Func<int> value) => _value = value;
-
-            /// <summary>Called once per pump step: true when the value has not changed for <paramref name="steps"/> steps.</summary>
-            public bool StalledFor(int steps)
-            {
-                var now = _value();
-                if (now != _last) { _last = now; _still = 0; return false; }
-                return ++_still >= steps;
-            }
-        }
+        private static async Task<IFrontEndUnderTest> StartAsync(Action<BentoOptions> configure) => await MeteredSerilogUnderTest.StartAsync(configure);
 
         // ---- 1. Large events: requests full by bytes while the budget is spent must lose nothing ----
 
         [Fact]
         public async Task Large_events_filling_requests_by_bytes_are_all_delivered_and_none_is_silently_lost()
         {
-            await using var rig = await Rig.StartAsync(o =>
+            await using var rig = await MeteredSerilogUnderTest.StartAsync(o =>
             {
                 o.MaxRequestBytes = 1024;
                 o.MaxRequestsPerMinute = 600; // one request per 100 ms: the budget is spent between requests
@@ -138,7 +50,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Large_events_flushed_by_disposing_the_logger_mid_way_are_all_delivered_and_accounted_for()
         {
-            await using var rig = await Rig.StartAsync(o =>
+            await using var rig = await MeteredSerilogUnderTest.StartAsync(o =>
             {
                 o.MaxRequestBytes = 1024;
                 o.MaxRequestsPerMinute = 600;
@@ -161,66 +73,10 @@ namespace Serilog.Sinks.Bento.Tests
         // ---- 2. Nothing the server or the handler does may kill the delivery loop; absurd options are refused ----
 
         [Fact]
-        public async Task An_absurd_Retry_After_does_not_stop_delivery_of_later_events()
-        {
-            await using var rig = await Rig.StartAsync(o =>
-            {
-                o.Period = TimeSpan.FromSeconds(2);
-                o.RequestTimeout = TimeSpan.FromDays(1); // the clock moves 6 hours a step below: no request may time out because of that
-            });
-            rig.Emulator.EnqueueFaults(Fault.WithStatus(429, "5000000")); // 5,000,000 s ≈ 58 days, more than Task.Delay takes
-            rig.Emit(0, 10);
-            Assert.True(await rig.PumpAsync(() => rig.Emulator.RequestCount >= 1, TimeSpan.FromSeconds(1), maxSteps: 100), $"the first batch was never sent. {rig.Describe()}");
-            await rig.PumpAsync(() => false, TimeSpan.FromSeconds(1), maxSteps: 3); // let the client act on the 429
-
-            rig.Emit(100, 10);
-            // Whether the fix caps Retry-After or honours it (~58 days), the later events arrive within 62 days of fake
-            // time. Stop early once they can no longer arrive (refused as queue_full, or dropped as shutdown by a dead loop).
-            bool LaterDelivered() => rig.ReceivedNumbers().Count(n => n >= 100) >= 10;
-            bool Dead() => rig.Metrics.DroppedFor("queue_full") > 0 || rig.Metrics.DroppedFor("shutdown") > 0;
-            await rig.PumpAsync(() => (LaterDelivered() && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 20) || Dead(), TimeSpan.FromHours(6), maxSteps: 62 * 4);
-
-            Assert.True(!Dead(), $"the delivery loop died: events were refused (queue_full) or dropped as shutdown before any shutdown. {rig.Describe()}");
-            Assert.True(LaterDelivered(), $"the 10 events emitted after the 429 were not delivered. {rig.Describe()}");
-            Assert.True(rig.Metrics.Sent + rig.Metrics.DroppedTotal == 20, $"accounting: sent + dropped must equal the 20 events emitted. {rig.Describe()}");
-        }
-
-        /// <summary>A real handler to the emulator (<see cref="SocketsHttpHandler"/> behind a <see cref="DelegatingHandler"/>) whose first call throws.</summary>
-        internal sealed class ThrowOnceHandler : DelegatingHandler
-        {
-            private int _calls;
-            public ThrowOnceHandler() : base(new SocketsHttpHandler()) { }
-            public int Calls => Volatile.Read(ref _calls);
-
-            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-            {
-                if (Interlocked.Increment(ref _calls) == 1) throw new InvalidOperationException("a custom handler failed");
-                return base.SendAsync(request, cancellationToken);
-            }
-        }
+        public Task An_absurd_Retry_After_does_not_stop_delivery_of_later_events() => DeliveryScenarios.An_absurd_Retry_After_does_not_stop_delivery_of_later_events(StartAsync);
 
         [Fact]
-        public async Task A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events()
-        {
-            using var handler = new ThrowOnceHandler();
-            await using var rig = await Rig.StartAsync(o =>
-            {
-                o.Period = TimeSpan.FromSeconds(2);
-                o.MessageHandler = handler;
-            });
-            rig.Emit(0, 10);
-            Assert.True(await rig.PumpAsync(() => handler.Calls >= 1, TimeSpan.FromSeconds(1), maxSteps: 100), $"the handler was never called. {rig.Describe()}");
-            await rig.PumpAsync(() => false, TimeSpan.FromSeconds(1), maxSteps: 3);
-
-            rig.Emit(100, 10);
-            bool LaterDelivered() => rig.ReceivedNumbers().Count(n => n >= 100) >= 10;
-            bool Dead() => rig.Metrics.DroppedFor("queue_full") > 0 || rig.Metrics.DroppedFor("shutdown") > 0;
-            await rig.PumpAsync(() => (LaterDelivered() && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 20) || Dead(), TimeSpan.FromSeconds(1), maxSteps: 1500);
-
-            Assert.True(!Dead(), $"the delivery loop died: events were refused (queue_full) or dropped as shutdown before any shutdown. {rig.Describe()}; handler calls {handler.Calls}");
-            Assert.True(LaterDelivered(), $"the 10 events emitted after the handler threw were not delivered. {rig.Describe()}; handler calls {handler.Calls}");
-            Assert.True(rig.Metrics.Sent + rig.Metrics.DroppedTotal == 20, $"accounting: the first batch must be sent or counted as dropped. {rig.Describe()}; handler calls {handler.Calls}");
-        }
+        public Task A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events() => DeliveryScenarios.A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events(StartAsync);
 
         public static IEnumerable<object[]> TimeSpanOptions() => new[]
         {
@@ -270,7 +126,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task A_422_for_one_event_in_a_batch_of_1000_drops_that_event_alone()
         {
-            await using var rig = await Rig.StartAsync(o => o.BatchSizeLimit = 1000, fakeTime: false); // Period 1 h: only the flush sends
+            await using var rig = await MeteredSerilogUnderTest.StartAsync(o => o.BatchSizeLimit = 1000, fakeTime: false); // Period 1 h: only the flush sends
             rig.Emulator.PoisonStatus = 422;
             rig.Emulator.Poison = e => e.GetProperty("details").GetProperty("n").GetInt32() == 321;
             rig.Emit(0, 1000);
@@ -285,17 +141,6 @@ namespace Serilog.Sinks.Bento.Tests
         // ---- 5. 408 Request Timeout is transient: retried, not dropped ----
 
         [Fact]
-        public async Task A_408_is_retried_and_the_batch_delivered()
-        {
-            await using var rig = await Rig.StartAsync(o => o.Period = TimeSpan.FromSeconds(2));
-            rig.Emulator.EnqueueFaults(Fault.WithStatus(408));
-            rig.Emit(0, 10);
-            await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 10, TimeSpan.FromSeconds(1), maxSteps: 600);
-
-            Assert.True(rig.Emulator.Requests.Count >= 1 && rig.Emulator.Requests[0].Status == 408, $"the 408 was not injected. {rig.Describe()}");
-            Assert.True(rig.Metrics.DroppedTotal == 0, $"a 408 must be retried, not dropped. {rig.Describe()}");
-            Assert.True(rig.Emulator.EventCount == 10 && rig.ReceivedNumbers().Distinct().Count() == 10, $"expected the 10 events delivered after the 408. {rig.Describe()}");
-            Assert.True(rig.Metrics.Sent == 10, $"expected bento.events.sent = 10. {rig.Describe()}");
-        }
+        public Task A_408_is_retried_and_the_batch_delivered() => DeliveryScenarios.A_408_is_retried_and_the_batch_delivered(StartAsync);
     }
 }

@@ -84,7 +84,7 @@ namespace Serilog.Sinks.Bento.Tests
         {
             using var selfLog = new SelfLogCapture();
             var events = HostileEvent.Array[200].Single();
-            await using var f = await SinkFixture.StartAsync(); // default 4 MiB request cap
+            await using var f = await SerilogUnderTest.StartAsync(); // default 4 MiB request cap
             var huge = new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Information, null, new MessageTemplate(Array.Empty<MessageTemplateToken>()), new[]
             {
                 new LogEventProperty("AnalyticsEvent", new ScalarValue("huge")),

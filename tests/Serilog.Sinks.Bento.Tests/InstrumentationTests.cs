@@ -30,7 +30,7 @@ namespace Serilog.Sinks.Bento.Tests
 
                 var logger = new LoggerConfiguration().WriteTo.Bento(o =>
                 {
-                    SinkFixture.Configure(o, emulator);
+                    EmulatorOptions.Configure(o, emulator);
                     o.MessageHandler = handler;
                 }).CreateLogger();
                 logger.ForAnalytics("signup_completed").ForContext("Email", "ada@example.com").Information("Signed up");

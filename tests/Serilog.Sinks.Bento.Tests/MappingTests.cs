@@ -5,7 +5,6 @@ using System.Text.Json;
 using System.Threading.Tasks;
 using BentoSinks;
 using Serilog.Context;
-using Serilog.Core;
 using Serilog.Events;
 
 namespace Serilog.Sinks.Bento.Tests
@@ -18,7 +17,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task The_documented_example_arrives_field_for_field()
         {
-            await using var f = await SinkFixture.StartAsync();
+            await using var f = await SerilogUnderTest.StartAsync();
             using (LogContext.PushProperty("Email", "ada@example.com"))
             using (LogContext.PushProperty("FirstName", "Ada"))
             using (LogContext.PushProperty("LastName", "Lovelace"))
@@ -29,7 +28,7 @@ namespace Serilog.Sinks.Bento.Tests
             var e = Assert.Single(await f.FlushAsync());
             var logged = f.Seen.Single();
             var date = logged.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'");
-            SinkFixture.AssertJsonEqual(
+            JsonAssert.Equal(
                 "{\"type\":\"signup_completed\",\"email\":\"ada@example.com\",\"date\":\"" + date + "\"," +
                 "\"fields\":{\"first_name\":\"Ada\",\"last_name\":\"Lovelace\"}," +
                 "\"details\":{\"plan\":\"pro\",\"seats\":3,\"trial\":false,\"tags\":[\"a\",\"b\"],\"address\":{\"city\":\"Paris\"}}}",
@@ -42,7 +41,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Details_keep_every_value_kind_faithfully()
         {
-            await using var f = await SinkFixture.StartAsync(o => o.ExcludedProperties.Add("Internal"));
+            await using var f = await SerilogUnderTest.StartAsync(o => o.ExcludedProperties.Add("Internal"));
             var when = new DateTimeOffset(2026, 1, 2, 3, 4, 5, 678, TimeSpan.FromHours(2));
             f.Logger.ForAnalytics("checkout_viewed").ForContext("Email", "b@example.com").ForContext("Internal", "hidden")
                 .Information("{i} {l} {dec} {dbl} {yes} {nothing} {when} {utc} {plan} {@obj} {seq} {dict} {nan}",
@@ -70,7 +69,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Type_tags_are_written_only_when_asked()
         {
-            await using var f = await SinkFixture.StartAsync(o => o.IncludeTypeTag = true);
+            await using var f = await SerilogUnderTest.StartAsync(o => o.IncludeTypeTag = true);
             f.Logger.ForAnalytics("x").ForContext("Email", "b@example.com").Information("{@obj}", new Order { Id = 1 });
             var d = Assert.Single(await f.FlushAsync()).Json.GetProperty("details");
             Assert.Equal("Order", d.GetProperty("obj").GetProperty("$type").GetString());
@@ -79,7 +78,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Field_mappings_are_configurable_and_mapped_properties_leave_details()
         {
-            await using var f = await SinkFixture.StartAsync(o =>
+            await using var f = await SerilogUnderTest.StartAsync(o =>
             {
                 o.FieldMappings["Company"] = "company";
                 o.FieldMappings["Roles"] = "roles";
@@ -98,7 +97,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task The_email_is_the_first_property_that_looks_like_one()
         {
-            await using var f = await SinkFixture.StartAsync();
+            await using var f = await SerilogUnderTest.StartAsync();
             f.Logger.ForAnalytics("x").ForContext("Email", "not an email").ForContext("UserEmail", "d@example.com").ForContext("user.email", "e@example.com").Information("hi");
             Assert.Equal("d@example.com", Assert.Single(await f.FlushAsync()).Email);
         }
@@ -106,12 +105,12 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task A_purchase_becomes_unique_key_value_and_cart()
         {
-            await using var f = await SinkFixture.StartAsync();
+            await using var f = await SerilogUnderTest.StartAsync();
             var cart = new { items = new[] { new { product_name = "Pro plan", quantity = 1 } }, abandoned_checkout_url = "https://shop.example.com/c/1" };
             f.Logger.ForAnalytics("$purchase").ForContext("Email", "ada@example.com")
                 .Information("Bought {@Purchase} via {channel}", new BentoPurchase("order-42", 1999, "USD", cart), "web");
             var e = Assert.Single(await f.FlushAsync());
-            SinkFixture.AssertJsonEqual(
+            JsonAssert.Equal(
                 "{\"unique\":{\"key\":\"order-42\"},\"value\":{\"currency\":\"USD\",\"amount\":1999}," +
                 "\"cart\":{\"items\":[{\"product_name\":\"Pro plan\",\"quantity\":1}],\"abandoned_checkout_url\":\"https://shop.example.com/c/1\"},\"channel\":\"web\"}",
                 e.Json.GetProperty("details").GetRawText());
@@ -120,11 +119,11 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task ForPurchase_destructures_the_purchase_for_the_caller()
         {
-            await using var f = await SinkFixture.StartAsync();
+            await using var f = await SerilogUnderTest.StartAsync();
             f.Logger.ForContext("Email", "ada@example.com").ForPurchase(new BentoPurchase("order-7", 500, "EUR")).Information("Order placed");
             var e = Assert.Single(await f.FlushAsync());
             Assert.Equal("$purchase", e.Type);
-            SinkFixture.AssertJsonEqual("{\"unique\":{\"key\":\"order-7\"},\"value\":{\"currency\":\"EUR\",\"amount\":500}}", e.Json.GetProperty("details").GetRawText());
+            JsonAssert.Equal("{\"unique\":{\"key\":\"order-7\"},\"value\":{\"currency\":\"EUR\",\"amount\":500}}", e.Json.GetProperty("details").GetRawText());
         }
 
         [Theory]
@@ -135,7 +134,7 @@ namespace Serilog.Sinks.Bento.Tests
         public async Task An_invalid_purchase_is_dropped_alone_and_reported(string key, long amount, string currency)
         {
             using var selfLog = new SelfLogCapture();
-            await using var f = await SinkFixture.StartAsync();
+            await using var f = await SerilogUnderTest.StartAsync();
             var log = f.Logger.ForContext("Email", "ada@example.com");
             log.ForAnalytics("$purchase").Information("{@Purchase}", new BentoPurchase(key, amount, currency));
             log.ForAnalytics("$purchase").Information("{@Purchase}", new { Key = "k2", Amount = 19.99m, Currency = "EUR" });
@@ -148,7 +147,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Built_in_types_carry_what_Bento_expects()
         {
-            await using var f = await SinkFixture.StartAsync();
+            await using var f = await SerilogUnderTest.StartAsync();
             var log = f.Logger.ForContext("Email", "ada@example.com").ForContext("FirstName", "Ada");
             log.ForAnalytics("$subscribe").Information("{@Fields}", new Dictionary<string, object> { ["plan"] = "pro", ["nested"] = new[] { 1 } });
             log.ForAnalytics("$update_fields").Information("{@Fields}", new { company = "ACME" });

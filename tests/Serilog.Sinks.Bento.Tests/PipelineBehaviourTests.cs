@@ -20,7 +20,7 @@ namespace Serilog.Sinks.Bento.Tests
         public async Task Anonymous_analytics_events_are_skipped_with_a_warning_that_holds_no_event_data()
         {
             using var selfLog = new SelfLogCapture();
-            await using var f = await SinkFixture.StartAsync();
+            await using var f = await SerilogUnderTest.StartAsync();
             f.Logger.ForAnalytics("signup_completed").Information("Anonymous {card}", "4111-1111-1111-1111");
             f.Logger.ForAnalytics("signup_completed").ForContext("Email", "ada@example.com").Information("Known");
             var events = await f.FlushAsync();
@@ -33,7 +33,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Ordinary_log_events_never_reach_Bento()
         {
-            await using var f = await SinkFixture.StartAsync();
+            await using var f = await SerilogUnderTest.StartAsync();
             f.Logger.ForContext("Email", "ada@example.com").Information("Just a log line {n}", 1);
             f.Logger.ForContext("AnalyticsEvent", 42).ForContext("Email", "ada@example.com").Information("Marker is not a string");
             await f.FlushAsync();
@@ -43,14 +43,14 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Page_views_are_excluded_by_default_and_types_can_be_routed()
         {
-            await using (var f = await SinkFixture.StartAsync())
+            await using (var f = await SerilogUnderTest.StartAsync())
             {
                 var log = f.Logger.ForContext("Email", "ada@example.com");
                 log.ForAnalytics("$view").Information("page");
                 log.ForAnalytics("signup_completed").Information("signup");
                 Assert.Equal(new[] { "signup_completed" }, (await f.FlushAsync()).Select(e => e.Type).ToArray());
             }
-            await using (var f = await SinkFixture.StartAsync(o => { o.IncludedEventTypes.Add("$purchase"); o.IncludedEventTypes.Add("trial_started"); }))
+            await using (var f = await SerilogUnderTest.StartAsync(o => { o.IncludedEventTypes.Add("$purchase"); o.IncludedEventTypes.Add("trial_started"); }))
             {
                 var log = f.Logger.ForContext("Email", "ada@example.com");
                 log.ForAnalytics("signup_completed").Information("signup");
@@ -62,7 +62,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Email_and_names_come_from_a_custom_enricher()
         {
-            await using var f = await SinkFixture.StartAsync(logger: c => c.Enrich.With(new SignedInUserEnricher()));
+            await using var f = await SerilogUnderTest.StartAsync(logger: c => c.Enrich.With(new SignedInUserEnricher()));
             f.Logger.ForAnalytics("trial_started").Information("Trial started");
             var e = Assert.Single(await f.FlushAsync());
             Assert.Equal("grace@example.com", e.Email);
@@ -128,7 +128,7 @@ namespace Serilog.Sinks.Bento.Tests
         {
             await using var emulator = await BentoEmulator.StartAsync();
             Log.Logger = new LoggerConfiguration().Enrich.FromLogContext()
-                .WriteTo.Bento(o => SinkFixture.Configure(o, emulator))
+                .WriteTo.Bento(o => EmulatorOptions.Configure(o, emulator))
                 .CreateLogger();
             using (LogContext.PushProperty("Email", "ada@example.com"))
             {
@@ -137,7 +137,7 @@ namespace Serilog.Sinks.Bento.Tests
             await Log.CloseAndFlushAsync();
             Assert.Equal(5000, emulator.EventCount);
 
-            Log.Logger = new LoggerConfiguration().WriteTo.Bento(o => SinkFixture.Configure(o, emulator)).CreateLogger();
+            Log.Logger = new LoggerConfiguration().WriteTo.Bento(o => EmulatorOptions.Configure(o, emulator)).CreateLogger();
             Log.Logger.ForAnalytics("sync_close").ForContext("Email", "ada@example.com").Information("x");
             Log.CloseAndFlush();
             Assert.Equal(5001, emulator.EventCount);
@@ -149,7 +149,7 @@ namespace Serilog.Sinks.Bento.Tests
             await using var emulator = await BentoEmulator.StartAsync();
             var listener = new CollectingListener();
             var logger = new LoggerConfiguration()
-                .WriteTo.Fallible(wt => wt.Bento(o => { SinkFixture.Configure(o, emulator); o.SecretKey = "wrong"; }), listener)
+                .WriteTo.Fallible(wt => wt.Bento(o => { EmulatorOptions.Configure(o, emulator); o.SecretKey = "wrong"; }), listener)
                 .CreateLogger();
             logger.ForAnalytics("signup_completed").ForContext("Email", "ada@example.com").Information("one");
             logger.ForAnalytics("signup_completed").Information("anonymous");
@@ -185,8 +185,8 @@ namespace Serilog.Sinks.Bento.Tests
             });
             listener.Start();
 
-            await using var a = await SinkFixture.StartAsync();
-            await using var b = await SinkFixture.StartAsync();
+            await using var a = await SerilogUnderTest.StartAsync();
+            await using var b = await SerilogUnderTest.StartAsync();
             a.Logger.ForAnalytics("signup_completed").ForContext("Email", "ada@example.com").Information("A");
             b.Logger.ForAnalytics("signup_completed").ForContext("Email", "grace@example.com").Information("B");
             b.Logger.ForAnalytics("trial_started").ForContext("Email", "grace@example.com").Information("B again");

@@ -1,14 +1,10 @@
 using System;
-using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Bento.Emulator;
-using Microsoft.Extensions.Time.Testing;
 using Serilog.Context;
-using Serilog.Core;
 
 namespace Serilog.Sinks.Bento.Tests
 {
@@ -16,120 +12,49 @@ namespace Serilog.Sinks.Bento.Tests
     [Collection("SelfLog")]
     public class ReliabilityTests
     {
-        private const string Secret = "emulator-secret-key";
-
-        private static string AuthorizationValue => Convert.ToBase64String(Encoding.UTF8.GetBytes(BentoEmulatorOptions.DefaultPublishableKey + ":" + Secret));
-
-        public static IEnumerable<object[]> FaultMatrix() => new[]
-        {
-            new object[] { "429 Retry-After seconds", "transient" },
-            new object[] { "429 Retry-After date", "transient" },
-            new object[] { "500", "transient" },
-            new object[] { "502", "transient" },
-            new object[] { "503", "transient" },
-            new object[] { "504", "transient" },
-            new object[] { "abort", "transient" },
-            new object[] { "hang past the timeout", "transient" },
-            new object[] { "slow inside the timeout", "transient" },
-            new object[] { "413", "split" },
-            new object[] { "401", "unauthorized" },
-        };
-
-        private static Fault[] Faults(string name, FakeTimeProvider time) => name switch
-        {
-            "429 Retry-After seconds" => new[] { Fault.WithStatus(429, "7"), Fault.WithStatus(429, "7") },
-            "429 Retry-After date" => new[] { Fault.WithStatus(429, time.GetUtcNow().AddSeconds(20).ToString("R")), Fault.WithStatus(429, time.GetUtcNow().AddSeconds(40).ToString("R")) },
-            "abort" => new[] { Fault.Abort(), Fault.Abort() },
-            "hang past the timeout" => new[] { Fault.Delayed(TimeSpan.FromMinutes(5)), Fault.Delayed(TimeSpan.FromMinutes(5)) },
-            "slow inside the timeout" => new[] { Fault.Delayed(TimeSpan.FromSeconds(10)), Fault.Delayed(TimeSpan.FromSeconds(10)) },
-            "413" => new[] { Fault.WithStatus(413) },
-            "401" => new[] { Fault.WithStatus(401), Fault.WithStatus(401), Fault.WithStatus(401), Fault.WithStatus(401) },
-            _ => new[] { Fault.WithStatus(int.Parse(name)), Fault.WithStatus(int.Parse(name)) },
-        };
-
-        private sealed class Rig : IAsyncDisposable
-        {
-            public BentoEmulator Emulator = null!;
-            public Logger Logger = null!;
-            public FakeTimeProvider Time = null!;
-            public MetricsProbe Metrics = null!;
-
-            public static async Task<Rig> StartAsync(Action<BentoSinkOptions>? configure = null)
+        /// <summary>The defaults' behaviour on a fake clock: only the period is shortened.</summary>
+        private static Task<MeteredSerilogUnderTest> StartAsync(Action<BentoSinkOptions>? configure = null)
+            => MeteredSerilogUnderTest.StartAsync(o =>
             {
-                var rig = new Rig { Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero)), Metrics = new MetricsProbe("Serilog") };
-                rig.Emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { TimeProvider = rig.Time });
-                rig.Logger = new LoggerConfiguration().Enrich.FromLogContext()
-                    .WriteTo.Bento(o =>
-                    {
-                        SinkFixture.Configure(o, rig.Emulator);
-                        // The defaults' behaviour on a fake clock: only the period is shortened.
-                        o.Period = TimeSpan.FromSeconds(2);
-                        o.MaxRequestsPerMinute = 20;
-                        o.TimeProvider = rig.Time;
-                        configure?.Invoke(o);
-                    })
-                    .CreateLogger();
-                return rig;
-            }
-
-            public void Emit(int from, int count, string type = "step")
-            {
-                using (LogContext.PushProperty("Email", $"user{from % 7}@example.com"))
-                {
-                    var log = Logger.ForAnalytics(type);
-                    for (var i = from; i < from + count; i++) log.Information("Step {n}", i);
-                }
-            }
-
-            public async Task PumpUntil(Func<bool> done, TimeSpan step, int maxSteps = 20_000)
-            {
-                // Time must not move while the sink has yet to take in an answer: that would turn it into a timeout.
-                var reached = await Emulator.AdvanceClockUntilAsync(done, () => Time.Advance(step), maxSteps, clientBusy: () => Metrics.Requests < Emulator.RequestsStarted);
-                Assert.True(reached, $"not reached: sent {Metrics.Sent}, dropped {Metrics.DroppedTotal}, received {Emulator.EventCount}");
-            }
-
-            public async ValueTask DisposeAsync()
-            {
-                await Logger.DisposeAsync();
-                Metrics.Dispose();
-                await Emulator.DisposeAsync();
-            }
-        }
+                o.Period = TimeSpan.FromSeconds(2);
+                o.MaxRequestsPerMinute = 20;
+                configure?.Invoke(o);
+            });
 
         [Theory]
-        [MemberData(nameof(FaultMatrix))]
-        public async Task Every_fault_is_accounted_for_and_no_diagnostic_leaks_secrets_or_emails(string fault, string expected)
+        [MemberData(nameof(FaultMatrix.Cases), MemberType = typeof(FaultMatrix))]
+        public async Task Every_fault_is_accounted_for_and_no_diagnostic_leaks_secrets_or_emails(string fault, FaultOutcome expected)
         {
             using var selfLog = new SelfLogCapture();
-            await using var rig = await Rig.StartAsync(o => { if (fault == "413") o.MaxRequestBytes = 1_000_000; });
-            rig.Emulator.EnqueueFaults(Faults(fault, rig.Time));
+            await using var rig = await StartAsync(o => { if (fault == "413") o.MaxRequestBytes = 1_000_000; });
+            rig.Emulator.EnqueueFaults(FaultMatrix.Faults(fault, rig.Time));
             const int emitted = 1000;
             rig.Emit(0, emitted);
             await rig.PumpUntil(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal == emitted, TimeSpan.FromSeconds(1));
 
             switch (expected)
             {
-                case "transient":
-                case "split":
+                case FaultOutcome.Transient:
+                case FaultOutcome.Split:
                     Assert.Equal(emitted, rig.Metrics.Sent);
                     Assert.Equal(emitted, rig.Emulator.EventCount);
                     Assert.Equal(emitted, rig.Emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).Distinct().Count());
                     break;
-                case "unauthorized":
+                case FaultOutcome.Unauthorized:
                     Assert.Equal(emitted, rig.Metrics.DroppedFor("unauthorized"));
                     Assert.Contains("check the site UUID", selfLog.Text);
                     break;
             }
             var text = selfLog.Text;
-            Assert.DoesNotContain(Secret, text);
-            Assert.DoesNotContain(AuthorizationValue, text);
+            Assert.DoesNotContain(EmulatorOptions.SecretKey, text);
+            Assert.DoesNotContain(EmulatorOptions.Credentials, text);
             Assert.DoesNotContain("@example.com", text);
         }
 
         [Fact]
         public async Task A_poisoned_event_in_a_batch_of_1000_is_dropped_alone()
         {
-            await using var rig = await Rig.StartAsync(o => o.MaxRequestsPerMinute = 0);
+            await using var rig = await StartAsync(o => o.MaxRequestsPerMinute = 0);
             rig.Emulator.Poison = e => e.GetProperty("details").GetProperty("n").GetInt32() == 321;
             rig.Emit(0, 1000);
             await rig.PumpUntil(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal == 1000, TimeSpan.FromSeconds(1));
@@ -140,7 +65,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Random_faults_at_20_percent_over_10000_events_deliver_exactly_once()
         {
-            await using var rig = await Rig.StartAsync(o => { o.BatchSizeLimit = 100; o.MaxRequestsPerMinute = 0; o.RequestTimeout = TimeSpan.FromSeconds(5); });
+            await using var rig = await StartAsync(o => { o.BatchSizeLimit = 100; o.MaxRequestsPerMinute = 0; o.RequestTimeout = TimeSpan.FromSeconds(5); });
             rig.Emulator.SetRandomFaults(0.2, 7, Fault.WithStatus(500), Fault.WithStatus(502), Fault.WithStatus(503), Fault.WithStatus(504),
                 Fault.WithStatus(429, "2"), Fault.Abort(), Fault.Delayed(TimeSpan.FromSeconds(30)), Fault.Delayed(TimeSpan.FromSeconds(1)));
             rig.Emit(0, 10_000);
@@ -153,7 +78,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task An_outage_longer_than_the_retry_limit_drops_then_delivery_resumes_by_itself()
         {
-            await using var rig = await Rig.StartAsync(o => o.RetryTimeLimit = TimeSpan.FromMinutes(3));
+            await using var rig = await StartAsync(o => o.RetryTimeLimit = TimeSpan.FromMinutes(3));
             rig.Emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503));
             rig.Emit(0, 500);
             await rig.PumpUntil(() => rig.Metrics.DroppedFor("retries_exhausted") == 500, TimeSpan.FromSeconds(2));
@@ -167,7 +92,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Overload_never_blocks_the_caller_and_counts_queue_full()
         {
-            await using var rig = await Rig.StartAsync(o => { o.QueueLimit = 10_000; o.RequestTimeout = TimeSpan.FromHours(1); o.ShutdownTimeout = TimeSpan.Zero; });
+            await using var rig = await StartAsync(o => { o.QueueLimit = 10_000; o.RequestTimeout = TimeSpan.FromHours(1); o.ShutdownTimeout = TimeSpan.Zero; });
             rig.Emulator.SetRandomFaults(1.0, 1, Fault.Delayed(TimeSpan.FromHours(2))); // stalled server
             var log = rig.Logger.ForAnalytics("overload").ForContext("Email", "ada@example.com");
             var worst = TimeSpan.Zero;
@@ -192,7 +117,7 @@ namespace Serilog.Sinks.Bento.Tests
         public async Task Shutdown_delivers_50000_queued_events_to_a_healthy_server()
         {
             await using var emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { RecordEvents = false });
-            var logger = new LoggerConfiguration().Enrich.FromLogContext().WriteTo.Bento(o => SinkFixture.Configure(o, emulator)).CreateLogger();
+            var logger = new LoggerConfiguration().Enrich.FromLogContext().WriteTo.Bento(o => EmulatorOptions.Configure(o, emulator)).CreateLogger();
             using (LogContext.PushProperty("Email", "ada@example.com"))
             {
                 var log = logger.ForAnalytics("queued");
@@ -205,7 +130,7 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Shutdown_against_a_dead_server_returns_within_the_timeout_and_counts_the_rest()
         {
-            using var metrics = new MetricsProbe("Serilog");
+            using var metrics = new BentoMeterProbe("Serilog");
             var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
             listener.Start();
             var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
@@ -229,7 +154,7 @@ namespace Serilog.Sinks.Bento.Tests
         public async Task Eight_threads_with_random_faults_are_accounted_exactly()
         {
             // The queue holds the whole burst here, so every event must arrive exactly once.
-            await using var rig = await Rig.StartAsync(o => { o.MaxRequestsPerMinute = 0; o.RequestTimeout = TimeSpan.FromSeconds(5); o.QueueLimit = 400_000; });
+            await using var rig = await StartAsync(o => { o.MaxRequestsPerMinute = 0; o.RequestTimeout = TimeSpan.FromSeconds(5); o.QueueLimit = 400_000; });
             rig.Emulator.SetRandomFaults(0.1, 11, Fault.WithStatus(503), Fault.WithStatus(429, "1"), Fault.Abort());
             const int threads = 8, each = 50_000;
             var workers = Enumerable.Range(0, threads).Select(t => new Thread(() => rig.Emit(t * each, each))).ToList();

@@ -3,18 +3,20 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Linq;
 using System.Threading;
+using Bento.Emulator;
 
-namespace Serilog.Sinks.Bento.Tests
+namespace BentoSinks.Testing
 {
-    /// <summary>Reads the pipeline's accounting the way an app does: from the BentoSinks.Core meter.</summary>
-    internal sealed class MetricsProbe : IDisposable
+    /// <summary>Reads a pipeline's accounting the way an app does: from the <c>BentoSinks.Core</c> meter.</summary>
+    internal sealed class BentoMeterProbe : IDisposable
     {
         private readonly MeterListener _listener = new MeterListener();
         private readonly string _pipeline;
         private long _sent;
         private long _requests;
 
-        public MetricsProbe(string pipeline)
+        /// <param name="pipeline">The pipeline's kind: <c>Serilog</c>, <c>OpenTelemetry traces</c>, …</param>
+        public BentoMeterProbe(string pipeline)
         {
             _pipeline = pipeline;
             _listener.InstrumentPublished = (i, l) => { if (i.Meter.Name == "BentoSinks.Core") l.EnableMeasurementEvents(i); };
@@ -41,6 +43,11 @@ namespace Serilog.Sinks.Bento.Tests
         public ConcurrentDictionary<string, long> Dropped { get; } = new ConcurrentDictionary<string, long>();
         public long DroppedTotal => Dropped.Values.Sum();
         public long DroppedFor(string reason) => Dropped.TryGetValue(reason, out var n) ? n : 0;
+
+        /// <summary>The client still has to take in an answer: <paramref name="emulator"/> has started more requests than the meter has counted.</summary>
+        public Func<bool> Busy(BentoEmulator emulator) => () => Requests < emulator.RequestsStarted;
+
+        public string Describe() => $"sent {Sent}, dropped {DroppedTotal} [{string.Join(", ", Dropped.Select(kv => $"{kv.Key}={kv.Value}"))}]";
 
         public void Dispose() => _listener.Dispose();
     }

@@ -1,0 +1,75 @@
+using System;
+using System.Linq;
+using System.Threading.Tasks;
+using Bento.Emulator;
+
+namespace BentoSinks.Testing
+{
+    /// <summary>
+    /// Delivery defects neither front end may have, written once: each front end's <c>DeliveryDefectTests</c> has a
+    /// test of the same name that plays the scenario on its own <see cref="IFrontEndUnderTest"/>, which
+    /// <c>start</c> builds with the options the scenario sets.
+    /// </summary>
+    internal static class DeliveryScenarios
+    {
+        public static async Task An_absurd_Retry_After_does_not_stop_delivery_of_later_events(Func<Action<BentoOptions>, Task<IFrontEndUnderTest>> start)
+        {
+            await using var rig = await start(o =>
+            {
+                o.Period = TimeSpan.FromSeconds(2);
+                o.RequestTimeout = TimeSpan.FromDays(1); // the clock moves 6 hours a step below: no request may time out because of that
+            });
+            rig.Emulator.EnqueueFaults(Fault.WithStatus(429, "5000000")); // 5,000,000 s ≈ 58 days, more than Task.Delay takes
+            rig.Emit(0, 10);
+            Assert.True(await rig.PumpAsync(() => rig.Emulator.RequestCount >= 1, TimeSpan.FromSeconds(1), maxSteps: 100), $"the first batch was never sent. {rig.Describe()}");
+            await rig.PumpAsync(() => false, TimeSpan.FromSeconds(1), maxSteps: 3); // let the client act on the 429
+
+            rig.Emit(100, 10);
+            // Whether the fix caps Retry-After or honours it (~58 days), the later events arrive within 62 days of fake
+            // time. Stop early once they can no longer arrive (refused as queue_full, or dropped as shutdown by a dead loop).
+            bool LaterDelivered() => rig.ReceivedNumbers().Count(n => n >= 100) >= 10;
+            bool Dead() => rig.Metrics.DroppedFor("queue_full") > 0 || rig.Metrics.DroppedFor("shutdown") > 0;
+            await rig.PumpAsync(() => (LaterDelivered() && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 20) || Dead(), TimeSpan.FromHours(6), maxSteps: 62 * 4);
+
+            Assert.True(!Dead(), $"the delivery loop died: events were refused (queue_full) or dropped as shutdown before any shutdown. {rig.Describe()}");
+            Assert.True(LaterDelivered(), $"the 10 events emitted after the 429 were not delivered. {rig.Describe()}");
+            Assert.True(rig.Metrics.Sent + rig.Metrics.DroppedTotal == 20, $"accounting: sent + dropped must equal the 20 events emitted. {rig.Describe()}");
+        }
+
+        public static async Task A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events(Func<Action<BentoOptions>, Task<IFrontEndUnderTest>> start)
+        {
+            using var handler = new ThrowOnceHandler();
+            await using var rig = await start(o =>
+            {
+                o.Period = TimeSpan.FromSeconds(2);
+                o.MessageHandler = handler;
+            });
+            rig.Emit(0, 10);
+            Assert.True(await rig.PumpAsync(() => handler.Calls >= 1, TimeSpan.FromSeconds(1), maxSteps: 100), $"the handler was never called. {rig.Describe()}");
+            await rig.PumpAsync(() => false, TimeSpan.FromSeconds(1), maxSteps: 3);
+
+            rig.Emit(100, 10);
+            bool LaterDelivered() => rig.ReceivedNumbers().Count(n => n >= 100) >= 10;
+            bool Dead() => rig.Metrics.DroppedFor("queue_full") > 0 || rig.Metrics.DroppedFor("shutdown") > 0;
+            await rig.PumpAsync(() => (LaterDelivered() && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 20) || Dead(), TimeSpan.FromSeconds(1), maxSteps: 1500);
+
+            Assert.True(!Dead(), $"the delivery loop died: events were refused (queue_full) or dropped as shutdown before any shutdown. {rig.Describe()}; handler calls {handler.Calls}");
+            Assert.True(LaterDelivered(), $"the 10 events emitted after the handler threw were not delivered. {rig.Describe()}; handler calls {handler.Calls}");
+            Assert.True(rig.Metrics.Sent + rig.Metrics.DroppedTotal == 20, $"accounting: the first batch must be sent or counted as dropped. {rig.Describe()}; handler calls {handler.Calls}");
+        }
+
+
+        public static async Task A_408_is_retried_and_the_batch_delivered(Func<Action<BentoOptions>, Task<IFrontEndUnderTest>> start)
+        {
+            await using var rig = await start(o => o.Period = TimeSpan.FromSeconds(2));
+            rig.Emulator.EnqueueFaults(Fault.WithStatus(408));
+            rig.Emit(0, 10);
+            await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= 10, TimeSpan.FromSeconds(1), maxSteps: 600);
+
+            Assert.True(rig.Emulator.Requests.Count >= 1 && rig.Emulator.Requests[0].Status == 408, $"the 408 was not injected. {rig.Describe()}");
+            Assert.True(rig.Metrics.DroppedTotal == 0, $"a 408 must be retried, not dropped. {rig.Describe()}");
+            Assert.True(rig.Emulator.EventCount == 10 && rig.ReceivedNumbers().Distinct().Count() == 10, $"expected the 10 events delivered after the 408. {rig.Describe()}");
+            Assert.True(rig.Metrics.Sent == 10, $"expected bento.events.sent = 10. {rig.Describe()}");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using System;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Bento.Emulator
+{
+    /// <summary>The Kestrel server on loopback and its routes: Bento's batch events route, the peers' routes, and the stats route.</summary>
+    internal sealed class EmulatorHost : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+
+        private EmulatorHost(WebApplication app, Uri baseAddress)
+        {
+            _app = app;
+            BaseAddress = baseAddress;
+        }
+
+        /// <summary>The server's root, e.g. <c>http://127.0.0.1:54321/</c>.</summary>
+        public Uri BaseAddress { get; }
+
+        /// <summary>Starts Kestrel on <see cref="BentoEmulatorOptions.Url"/> with the routes mapped.</summary>
+        public static async Task<EmulatorHost> StartAsync(BentoEmulatorOptions options, BatchEventsEndpoint bento, PeerEndpoints peers,
+            Func<object> stats, CancellationToken cancellationToken)
+        {
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseUrls(options.Url);
+            builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 256L * 1024 * 1024);
+            var app = builder.Build();
+            app.MapPost("/api/v1/batch/events", bento.HandleAsync);
+            // Peers' ingestion routes, for side-by-side benchmarks on the same loopback server.
+            app.MapPost("/ingest/clef", peers.HandleSeqAsync);
+            app.MapPost("/api/events/raw", peers.HandleSeqAsync);
+            app.MapPost("/v1/traces", peers.HandleOtlpAsync);
+            app.MapPost("/v1/logs", peers.HandleOtlpAsync);
+            // Counters for a client in another process (benchmarks run the emulator out of process).
+            app.MapGet("/_emulator/stats", (HttpContext c) => c.Response.WriteAsJsonAsync(stats()));
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            return new EmulatorHost(app, new Uri(address.EndsWith("/", StringComparison.Ordinal) ? address : address + "/"));
+        }
+
+        /// <summary>Stops the server.</summary>
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync().ConfigureAwait(false);
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
