@@ -77,7 +77,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public void Pipelines_of_one_account_share_one_budget_with_the_smallest_limit()
         {
-            var time = new FakeTimeProvider(Start);
+            var time = FakeClock.New();
             using var a = RequestBudget.Acquire("https://app.bentonow.com|site-a", time, 20);
             using var b = RequestBudget.Acquire("https://app.bentonow.com|site-a", time, 30);
             using var other = RequestBudget.Acquire("https://app.bentonow.com|site-b", time, 20);
@@ -89,7 +89,7 @@ namespace BentoSinks.Core.Tests
             Assert.Equal(TimeSpan.FromSeconds(3), b.Budget.TryTake(honourSpacing: true)); // the other sharer spent it
             a.Budget.OnThrottled(TimeSpan.FromSeconds(30));
             Assert.Equal(TimeSpan.FromSeconds(30), b.Budget.TimeUntilUnblocked()); // one 429 state
-            using (var onAnotherClock = RequestBudget.Acquire("https://app.bentonow.com|site-a", new FakeTimeProvider(Start), 20))
+            using (var onAnotherClock = RequestBudget.Acquire("https://app.bentonow.com|site-a", FakeClock.New(), 20))
                 Assert.NotSame(a.Budget, onAnotherClock.Budget);
         }
 

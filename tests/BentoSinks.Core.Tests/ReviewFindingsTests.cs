@@ -123,7 +123,7 @@ namespace BentoSinks.Core.Tests
             var handler = new DeafHandler();
             var pipeline = Pipeline(Options(handler), "review-deaf-timeout");
             pipeline.TryEnqueue(Event(1));
-            await Harness.Until(() => handler.Calls == 1);
+            await PipelineUnderTest.Until(() => handler.Calls == 1);
             // RequestTimeout is 300 ms: within 3 s the request must have been given up on (answered = timed out) and retried.
             var sw = System.Diagnostics.Stopwatch.StartNew();
             while (pipeline.Counters.Answered == 0 && sw.ElapsedMilliseconds < 3000) await Task.Delay(20);
@@ -136,7 +136,7 @@ namespace BentoSinks.Core.Tests
             var handler = new DeafHandler();
             var pipeline = Pipeline(Options(handler), "review-deaf-dispose");
             pipeline.TryEnqueue(Event(1));
-            await Harness.Until(() => handler.Calls == 1);
+            await PipelineUnderTest.Until(() => handler.Calls == 1);
             var dispose = Task.Run(() => pipeline.Dispose());
             var first = await Task.WhenAny(dispose, Task.Delay(5000));
             Assert.True(first == dispose, "Dispose() did not return within 5 s with ShutdownTimeout = 300 ms; " + pipeline.Counters);
@@ -180,7 +180,7 @@ namespace BentoSinks.Core.Tests
             try
             {
                 pipeline.TryEnqueue(Event(1));
-                await Harness.Until(() => bento.Calls == 1); // the loop is busy with a request
+                await PipelineUnderTest.Until(() => bento.Calls == 1); // the loop is busy with a request
                 pipeline.TryEnqueue(Event(2));               // fills the queue
                 var ex = Record.Exception(() => pipeline.TryEnqueue(Event(3))); // queue full: dropped and counted
                 Assert.Null(ex);
@@ -216,7 +216,7 @@ namespace BentoSinks.Core.Tests
             var handler = new ThrowingHandler(new HttpRequestException("upstream proxy refused the request for ada@example.com"));
             var pipeline = Pipeline(Options(handler, o => o.RetryTimeLimit = TimeSpan.Zero), "review-leak", diagnostics);
             pipeline.TryEnqueue(Event(1));
-            await Harness.Until(() => pipeline.Counters.InFlight == 0);
+            await PipelineUnderTest.Until(() => pipeline.Counters.InFlight == 0);
             await pipeline.DisposeAsync();
             Assert.DoesNotContain("@", diagnostics.All);
         }

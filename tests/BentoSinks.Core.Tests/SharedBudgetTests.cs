@@ -10,7 +10,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task Two_pipelines_of_one_account_together_stay_within_one_budget()
         {
-            await using var h = await Harness.StartAsync(o => { o.MaxRequestsPerMinute = 20; o.BatchSizeLimit = 100; o.Period = TimeSpan.FromSeconds(1); }, fakeTime: true);
+            await using var h = await PipelineUnderTest.StartAsync(o => { o.MaxRequestsPerMinute = 20; o.BatchSizeLimit = 100; o.Period = TimeSpan.FromSeconds(1); }, fakeTime: true);
             var options = new BentoOptions
             {
                 SiteUuid = h.Emulator.Options.SiteUuid,
@@ -25,8 +25,8 @@ namespace BentoSinks.Core.Tests
             await using var second = new BentoPipeline<TestEvent>(options.Validate(), new TestFormatter(), new ListDiagnostics(), "tests-second");
             for (var i = 0; i < 2000; i++)
             {
-                h.Pipeline.TryEnqueue(Harness.Numbered(i));
-                second.TryEnqueue(Harness.Numbered(100_000 + i));
+                h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i));
+                second.TryEnqueue(PipelineUnderTest.Numbered(100_000 + i));
             }
             await h.Emulator.AdvanceClockUntilAsync(() => h.Emulator.EventCount == 4000, () => h.Time!.Advance(TimeSpan.FromSeconds(1)), maxSteps: 2000,
                 clientBusy: () => h.Counters.Requests > h.Counters.Answered || second.Counters.Requests > second.Counters.Answered);
