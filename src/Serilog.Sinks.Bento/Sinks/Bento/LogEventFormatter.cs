@@ -92,8 +92,9 @@ namespace Serilog.Sinks.Bento
             if (_fieldsProperty.Length == 0 || !properties.TryGetValue(_fieldsProperty, out var bag)) return;
             if (bag is StructureValue structure)
             {
-                foreach (var p in structure.Properties)
-                    if (p.Value is ScalarValue scalar) fields.Add(p.Name, scalar.Value); // fields are flat: Bento refuses nested values
+                var members = structure.Properties;
+                for (var i = 0; i < members.Count; i++)
+                    if (members[i].Value is ScalarValue scalar) fields.Add(members[i].Name, scalar.Value); // fields are flat: Bento refuses nested values
             }
             else if (bag is DictionaryValue dictionary)
             {
@@ -140,7 +141,8 @@ namespace Serilog.Sinks.Bento
         {
             if (value is StructureValue structure)
             {
-                foreach (var p in structure.Properties) ReadPurchaseMember(ref purchase, p.Name, p.Value);
+                var members = structure.Properties;
+                for (var i = 0; i < members.Count; i++) ReadPurchaseMember(ref purchase, members[i].Name, members[i].Value);
                 return true;
             }
             if (value is DictionaryValue dictionary)
@@ -176,8 +178,9 @@ namespace Serilog.Sinks.Bento
             switch (value)
             {
                 case SequenceValue sequence:
+                    var elements = sequence.Elements; // indexed: enumerating the interface would allocate
                     writer.WriteStartArray();
-                    foreach (var element in sequence.Elements) WriteValue(writer, element, depth + 1);
+                    for (var i = 0; i < elements.Count; i++) WriteValue(writer, elements[i], depth + 1);
                     writer.WriteEndArray();
                     break;
                 case StructureValue structure:
@@ -187,10 +190,11 @@ namespace Serilog.Sinks.Bento
                         writer.WritePropertyName(TypeTagName);
                         BentoJson.WriteSafeString(writer, structure.TypeTag);
                     }
-                    foreach (var p in structure.Properties)
+                    var members = structure.Properties;
+                    for (var i = 0; i < members.Count; i++)
                     {
-                        _events.Names.WritePropertyName(writer, p.Name);
-                        WriteValue(writer, p.Value, depth + 1);
+                        _events.Names.WritePropertyName(writer, members[i].Name);
+                        WriteValue(writer, members[i].Value, depth + 1);
                     }
                     writer.WriteEndObject();
                     break;
