@@ -6,6 +6,7 @@ using BentoSinks;
 namespace Serilog.Sinks.Bento.Tests
 {
     /// <summary><c>WriteTo.Bento(arguments)</c> checks each argument itself; <c>ForAnalytics</c> works with a custom marker property.</summary>
+    [Collection("SelfLog")] // builds a sink: its pipeline must not share the metrics tag of another test's
     public class ConfigurationApiTests
     {
         public static TheoryData<string, Action<LoggerConfiguration>> InvalidArguments => new TheoryData<string, Action<LoggerConfiguration>>
