@@ -137,32 +137,15 @@ namespace BentoSinks
 
         internal PipelineSettings Validate()
         {
-            if (string.IsNullOrWhiteSpace(SiteUuid))
-                throw new ArgumentException("A Bento site UUID is required (System > API Keys in Bento).", nameof(SiteUuid));
-            if (string.IsNullOrWhiteSpace(PublishableKey))
-                throw new ArgumentException("A Bento publishable key is required.", nameof(PublishableKey));
-            if (string.IsNullOrWhiteSpace(SecretKey))
-                throw new ArgumentException("A Bento secret key is required.", nameof(SecretKey));
-            var endpoint = Endpoint ?? throw new ArgumentException("The Bento endpoint must not be null.", nameof(Endpoint));
-            if (!endpoint.IsAbsoluteUri)
-                throw new ArgumentException("The Bento endpoint must be an absolute URI.", nameof(Endpoint));
-            if (endpoint.Scheme == Uri.UriSchemeHttp)
-            {
-                if (!endpoint.IsLoopback)
-                    throw new ArgumentException("The Bento endpoint must use https:// unless its host is loopback (127.0.0.1, ::1, localhost): the credentials travel in every request.", nameof(Endpoint));
-            }
-            else if (endpoint.Scheme != Uri.UriSchemeHttps)
-            {
-                throw new ArgumentException("The Bento endpoint must be an https:// URI.", nameof(Endpoint));
-            }
-            if (BatchSizeLimit < 1 || BatchSizeLimit > MaxBatchSize)
-                throw new ArgumentException($"The batch size limit must be between 1 and {MaxBatchSize} (Bento accepts at most {MaxBatchSize} events a request); it was {BatchSizeLimit}.", nameof(BatchSizeLimit));
-            if (Period <= TimeSpan.Zero || Period > MaxTimeSpan)
-                throw new ArgumentException($"The period must be positive and at most {MaxTimeSpan.TotalDays:0} day; it was {Period}.", nameof(Period));
+            CheckSiteUuid(SiteUuid, nameof(SiteUuid));
+            CheckPublishableKey(PublishableKey, nameof(PublishableKey));
+            CheckSecretKey(SecretKey, nameof(SecretKey));
+            var endpoint = CheckEndpoint(Endpoint, nameof(Endpoint));
+            CheckBatchSizeLimit(BatchSizeLimit, nameof(BatchSizeLimit));
+            CheckPeriod(Period, nameof(Period));
             if (MaxRequestsPerMinute < 0)
                 throw new ArgumentException("The request budget must be 0 (no budget) or positive.", nameof(MaxRequestsPerMinute));
-            if (QueueLimit < 1)
-                throw new ArgumentException("The queue limit must be positive.", nameof(QueueLimit));
+            CheckQueueLimit(QueueLimit, nameof(QueueLimit));
             if (MaxRequestBytes < 1024)
                 throw new ArgumentException("The request byte limit must be at least 1024.", nameof(MaxRequestBytes));
             if (RetryTimeLimit < TimeSpan.Zero || RetryTimeLimit > MaxRetryTimeLimit)
@@ -174,6 +157,63 @@ namespace BentoSinks
             if (TimeProvider is null)
                 throw new ArgumentException("The time provider must not be null.", nameof(TimeProvider));
             return new PipelineSettings(this, endpoint);
+        }
+
+        // The rules of the options a front end may also take as arguments (WriteTo.Bento(siteUuid, …)): one rule each,
+        // named after whatever the caller wrote.
+
+        internal static void CheckSiteUuid(string? value, string paramName)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+                throw new ArgumentException("A Bento site UUID is required (System > API Keys in Bento).", paramName);
+        }
+
+        internal static void CheckPublishableKey(string? value, string paramName)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+                throw new ArgumentException("A Bento publishable key is required.", paramName);
+        }
+
+        internal static void CheckSecretKey(string? value, string paramName)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+                throw new ArgumentException("A Bento secret key is required.", paramName);
+        }
+
+        internal static Uri CheckEndpoint(Uri? endpoint, string paramName)
+        {
+            if (endpoint is null)
+                throw new ArgumentException("The Bento endpoint must not be null.", paramName);
+            if (!endpoint.IsAbsoluteUri)
+                throw new ArgumentException("The Bento endpoint must be an absolute URI.", paramName);
+            if (endpoint.Scheme == Uri.UriSchemeHttp)
+            {
+                if (!endpoint.IsLoopback)
+                    throw new ArgumentException("The Bento endpoint must use https:// unless its host is loopback (127.0.0.1, ::1, localhost): the credentials travel in every request.", paramName);
+            }
+            else if (endpoint.Scheme != Uri.UriSchemeHttps)
+            {
+                throw new ArgumentException("The Bento endpoint must be an https:// URI.", paramName);
+            }
+            return endpoint;
+        }
+
+        internal static void CheckBatchSizeLimit(int value, string paramName)
+        {
+            if (value < 1 || value > MaxBatchSize)
+                throw new ArgumentException($"The batch size limit must be between 1 and {MaxBatchSize} (Bento accepts at most {MaxBatchSize} events a request); it was {value}.", paramName);
+        }
+
+        internal static void CheckPeriod(TimeSpan value, string paramName)
+        {
+            if (value <= TimeSpan.Zero || value > MaxTimeSpan)
+                throw new ArgumentException($"The period must be positive and at most {MaxTimeSpan.TotalDays:0} day; it was {value}.", paramName);
+        }
+
+        internal static void CheckQueueLimit(int value, string paramName)
+        {
+            if (value < 1)
+                throw new ArgumentException("The queue limit must be positive.", paramName);
         }
     }
 }

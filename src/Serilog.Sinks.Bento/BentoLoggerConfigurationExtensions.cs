@@ -1,5 +1,6 @@
 using System;
 using System.Net.Http;
+using BentoSinks;
 using Serilog.Configuration;
 using Serilog.Core;
 using Serilog.Events;
@@ -10,8 +11,6 @@ namespace Serilog
     /// <summary>Adds <c>WriteTo.Bento(...)</c> to Serilog's <see cref="LoggerConfiguration"/>.</summary>
     public static class BentoLoggerConfigurationExtensions
     {
-        private static readonly string[] ParameterSuffix = { " (Parameter" };
-
         /// <summary>
         /// Delivers log events tagged as analytics (property <c>AnalyticsEvent</c>) to Bento's batch events API.
         /// Invalid settings throw an <see cref="ArgumentException"/> naming the argument when the logger is configured.
@@ -35,39 +34,39 @@ namespace Serilog
             string secretKey,
             string? endpoint = null,
             LogEventLevel restrictedToMinimumLevel = LevelAlias.Minimum,
-            int batchSizeLimit = BentoSinks.BentoOptions.MaxBatchSize,
+            int batchSizeLimit = BentoOptions.MaxBatchSize,
             TimeSpan? period = null,
-            int queueLimit = BentoSinks.BentoOptions.DefaultQueueLimit,
+            int queueLimit = BentoOptions.DefaultQueueLimit,
             LoggingLevelSwitch? levelSwitch = null,
             HttpMessageHandler? messageHandler = null)
         {
             if (loggerSinkConfiguration is null) throw new ArgumentNullException(nameof(loggerSinkConfiguration));
-            var options = new BentoSinkOptions
+            // Each argument is checked by the option's own rule, named as the caller wrote it (siteUuid, batchSizeLimit, …).
+            BentoOptions.CheckSiteUuid(siteUuid, nameof(siteUuid));
+            BentoOptions.CheckPublishableKey(publishableKey, nameof(publishableKey));
+            BentoOptions.CheckSecretKey(secretKey, nameof(secretKey));
+            var uri = BentoOptions.DefaultEndpoint;
+            if (!string.IsNullOrWhiteSpace(endpoint))
+            {
+                if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var parsed))
+                    throw new ArgumentException("The Bento endpoint must be an absolute https:// URI.", nameof(endpoint));
+                uri = BentoOptions.CheckEndpoint(parsed, nameof(endpoint));
+            }
+            BentoOptions.CheckBatchSizeLimit(batchSizeLimit, nameof(batchSizeLimit));
+            var batchPeriod = period ?? BentoOptions.DefaultPeriod;
+            BentoOptions.CheckPeriod(batchPeriod, nameof(period));
+            BentoOptions.CheckQueueLimit(queueLimit, nameof(queueLimit));
+            var sink = new BentoSink(new BentoSinkOptions
             {
                 SiteUuid = siteUuid,
                 PublishableKey = publishableKey,
                 SecretKey = secretKey,
+                Endpoint = uri,
                 BatchSizeLimit = batchSizeLimit,
-                Period = period ?? BentoSinks.BentoOptions.DefaultPeriod,
+                Period = batchPeriod,
                 QueueLimit = queueLimit,
                 MessageHandler = messageHandler,
-            };
-            if (!string.IsNullOrWhiteSpace(endpoint))
-            {
-                if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri))
-                    throw new ArgumentException("The Bento endpoint must be an absolute https:// URI.", nameof(endpoint));
-                options.Endpoint = uri;
-            }
-            BentoSink sink;
-            try
-            {
-                sink = new BentoSink(options);
-            }
-            catch (ArgumentException ex) when (ex.ParamName is { Length: > 0 } name)
-            {
-                // Name the argument as the caller wrote it (siteUuid, batchSizeLimit, …).
-                throw new ArgumentException(ex.Message.Split(ParameterSuffix, StringSplitOptions.None)[0], char.ToLowerInvariant(name[0]) + name.Substring(1), ex);
-            }
+            });
             return loggerSinkConfiguration.Sink(sink, restrictedToMinimumLevel, levelSwitch);
         }
 
@@ -95,17 +94,32 @@ namespace Serilog
     public static class BentoLoggerExtensions
     {
         /// <summary>
-        /// Returns a logger whose events are Bento analytics events of type <paramref name="eventType"/> (it adds the
-        /// property <c>AnalyticsEvent</c>). Identity (email, names) comes from enrichers and log context.
+        /// Returns a logger whose events are Bento analytics events of type <paramref name="eventType"/>: it adds the
+        /// property <c>AnalyticsEvent</c> (<see cref="BentoSinkOptions.DefaultAnalyticsEventPropertyName"/>). Identity
+        /// (email, names) comes from enrichers and log context. A sink configured with another
+        /// <see cref="BentoSinkOptions.AnalyticsEventPropertyName"/> ignores these events: use
+        /// <see cref="ForAnalytics(ILogger, string, string)"/> with that name.
         /// </summary>
         /// <param name="logger">The logger.</param>
         /// <param name="eventType">The Bento event type, e.g. <c>signup_completed</c> or <c>$purchase</c>.</param>
         /// <returns>A contextual logger.</returns>
         public static ILogger ForAnalytics(this ILogger logger, string eventType)
+            => ForAnalytics(logger, eventType, BentoSinkOptions.DefaultAnalyticsEventPropertyName);
+
+        /// <summary>
+        /// Returns a logger whose events are Bento analytics events of type <paramref name="eventType"/> for a sink whose
+        /// <see cref="BentoSinkOptions.AnalyticsEventPropertyName"/> is <paramref name="analyticsEventPropertyName"/>.
+        /// </summary>
+        /// <param name="logger">The logger.</param>
+        /// <param name="eventType">The Bento event type, e.g. <c>signup_completed</c> or <c>$purchase</c>.</param>
+        /// <param name="analyticsEventPropertyName">The marker property the sink is configured with.</param>
+        /// <returns>A contextual logger.</returns>
+        public static ILogger ForAnalytics(this ILogger logger, string eventType, string analyticsEventPropertyName)
         {
             if (logger is null) throw new ArgumentNullException(nameof(logger));
             if (string.IsNullOrWhiteSpace(eventType)) throw new ArgumentException("The event type must not be blank.", nameof(eventType));
-            return logger.ForContext(BentoSinkOptions.DefaultAnalyticsEventPropertyName, eventType);
+            if (string.IsNullOrWhiteSpace(analyticsEventPropertyName)) throw new ArgumentException("The analytics event property name must not be blank.", nameof(analyticsEventPropertyName));
+            return logger.ForContext(analyticsEventPropertyName, eventType);
         }
 
         /// <summary>
@@ -115,10 +129,21 @@ namespace Serilog
         /// <param name="logger">The logger.</param>
         /// <param name="purchase">The purchase: its key deduplicates it, its amount is in minor units.</param>
         /// <returns>A contextual logger.</returns>
-        public static ILogger ForPurchase(this ILogger logger, BentoSinks.BentoPurchase purchase)
+        public static ILogger ForPurchase(this ILogger logger, BentoPurchase purchase)
+            => ForPurchase(logger, purchase, BentoSinkOptions.DefaultAnalyticsEventPropertyName);
+
+        /// <summary>
+        /// Returns a logger whose events are Bento <c>$purchase</c> events carrying <paramref name="purchase"/>, for a sink
+        /// whose <see cref="BentoSinkOptions.AnalyticsEventPropertyName"/> is <paramref name="analyticsEventPropertyName"/>.
+        /// </summary>
+        /// <param name="logger">The logger.</param>
+        /// <param name="purchase">The purchase: its key deduplicates it, its amount is in minor units.</param>
+        /// <param name="analyticsEventPropertyName">The marker property the sink is configured with.</param>
+        /// <returns>A contextual logger.</returns>
+        public static ILogger ForPurchase(this ILogger logger, BentoPurchase purchase, string analyticsEventPropertyName)
         {
             if (purchase is null) throw new ArgumentNullException(nameof(purchase));
-            return logger.ForAnalytics("$purchase").ForContext("Purchase", purchase, destructureObjects: true);
+            return logger.ForAnalytics("$purchase", analyticsEventPropertyName).ForContext("Purchase", purchase, destructureObjects: true);
         }
     }
 }

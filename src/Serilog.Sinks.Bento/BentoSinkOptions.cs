@@ -12,7 +12,8 @@ namespace Serilog.Sinks.Bento
 
         /// <summary>
         /// The property that marks a log event as an analytics event; its scalar string value is the Bento event
-        /// <c>type</c>. Events without it are ignored at near-zero cost.
+        /// <c>type</c>. Events without it are ignored at near-zero cost. <c>ForAnalytics(type)</c> adds the default name;
+        /// with another name, tag events with <c>ForAnalytics(type, name)</c> (a logger does not know its sinks' options).
         /// </summary>
         public string AnalyticsEventPropertyName { get; set; } = DefaultAnalyticsEventPropertyName;
 

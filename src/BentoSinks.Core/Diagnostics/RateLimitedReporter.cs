@@ -12,6 +12,7 @@ namespace BentoSinks.Diagnostics
         private int _timerArmed;
         private bool _disposed;
         private readonly IBentoDiagnostics _sink;
+        private readonly IBentoDiagnosticEvents? _events;
         private readonly TimeProvider _time;
         private readonly TimeSpan _interval;
         private readonly object _gate = new object();
@@ -23,6 +24,7 @@ namespace BentoSinks.Diagnostics
         public RateLimitedReporter(IBentoDiagnostics sink, TimeProvider time, TimeSpan interval)
         {
             _sink = sink;
+            _events = sink as IBentoDiagnosticEvents;
             _time = time;
             _interval = interval;
             for (var i = 0; i < _lastReport.Length; i++) _lastReport[i] = long.MinValue;
@@ -53,7 +55,20 @@ namespace BentoSinks.Diagnostics
                     _problems[key] = (entry.last, entry.suppressed + 1);
                 }
             }
-            if (line != null) Write(error, line);
+            if (line is null) return;
+            if (_events is null)
+            {
+                Write(error, line);
+                return;
+            }
+            try
+            {
+                _events.Problem(BentoProblem.FromKey(key, error), line);
+            }
+            catch
+            {
+                // A diagnostics sink must never break delivery.
+            }
         }
 
         private void ArmTimer()
@@ -96,14 +111,14 @@ namespace BentoSinks.Diagnostics
                 ArmTimer();
                 return;
             }
-            string? line = null;
+            long count = 0;
             var lost = false;
             lock (_gate)
             {
                 if (_lastReport[i] == last)
                 {
                     var pending = System.Threading.Interlocked.Exchange(ref _pending[i], 0);
-                    if (pending > 0) line = Format(reason, pending);
+                    count = pending;
                     System.Threading.Volatile.Write(ref _lastReport[i], now);
                 }
                 else
@@ -112,7 +127,7 @@ namespace BentoSinks.Diagnostics
                 }
             }
             if (lost) ArmTimer();
-            if (line != null) Write(reason == DropReason.Unauthorized, line);
+            if (count > 0) WriteDropped(reason, count);
         }
 
         /// <summary>Stops the timer that writes pending counts.</summary>
@@ -131,12 +146,30 @@ namespace BentoSinks.Diagnostics
             for (var i = 0; i < DropReasons.Count; i++)
             {
                 var count = System.Threading.Interlocked.Exchange(ref _pending[i], 0);
-                if (count > 0) Write((DropReason)i == DropReason.Unauthorized, Format((DropReason)i, count));
+                if (count > 0) WriteDropped((DropReason)i, count);
             }
         }
 
         private static string Format(DropReason reason, long count)
             => $"Bento: dropped {count} event{(count == 1 ? "" : "s")} ({reason.Name()}): {reason.Explanation()}.";
+
+        private void WriteDropped(DropReason reason, long count)
+        {
+            var line = Format(reason, count);
+            if (_events is null)
+            {
+                Write(reason == DropReason.Unauthorized, line);
+                return;
+            }
+            try
+            {
+                _events.EventsDropped(reason, count, line);
+            }
+            catch
+            {
+                // A diagnostics sink must never break delivery.
+            }
+        }
 
         private void Write(bool error, string line)
         {

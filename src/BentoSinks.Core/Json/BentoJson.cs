@@ -32,7 +32,19 @@ namespace BentoSinks.Json
             SkipValidation = true,
         };
 
-        private const string MaxDepthPlaceholder = "[max depth exceeded]";
+        /// <summary>What a value nested deeper than <see cref="MaxValueDepth"/> is written as.</summary>
+        public const string MaxDepthPlaceholder = "[max depth exceeded]";
+
+        /// <summary>
+        /// The depth cap, for every front end's value writer: at <see cref="MaxValueDepth"/> or deeper, writes the
+        /// placeholder string instead of the value and returns true; the caller then writes nothing more for it.
+        /// </summary>
+        public static bool TryWriteTooDeep(Utf8JsonWriter writer, int depth)
+        {
+            if (depth < MaxValueDepth) return false;
+            writer.WriteStringValue(MaxDepthPlaceholder);
+            return true;
+        }
 
         /// <summary>Writes <paramref name="value"/> in UTC as <c>yyyy-MM-ddTHH:mm:ss.fffZ</c>, as JavaScript's <c>toISOString</c>.</summary>
         public static void WriteDateValue(Utf8JsonWriter writer, DateTimeOffset value)
@@ -192,17 +204,34 @@ namespace BentoSinks.Json
         }
 
         /// <summary>
+        /// Whether <see cref="TryWriteScalar"/> writes <paramref name="value"/> as one JSON scalar, null excepted: what a
+        /// flat <c>fields</c> entry may hold. Keep the two lists together.
+        /// </summary>
+        public static bool IsScalar(object? value)
+        {
+            switch (value)
+            {
+                case string _: case bool _: case int _: case long _: case double _: case decimal _: case float _:
+                case short _: case byte _: case sbyte _: case ushort _: case uint _: case ulong _: case char _:
+                case DateTimeOffset _: case DateTime _: case TimeSpan _: case Guid _: case Enum _: case Uri _:
+#if NET8_0_OR_GREATER
+                case DateOnly _: case TimeOnly _: case Half _: case Int128 _: case UInt128 _:
+#endif
+                case System.Numerics.BigInteger _:
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        /// <summary>
         /// Writes any CLR value: scalars, dictionaries as objects (keys as strings), other sequences as arrays,
         /// anything else as its invariant string. Nesting past <see cref="MaxValueDepth"/> becomes a placeholder string.
         /// </summary>
         public static void WriteValue(Utf8JsonWriter writer, object? value, int depth = 0)
         {
             if (TryWriteScalar(writer, value)) return;
-            if (depth >= MaxValueDepth)
-            {
-                writer.WriteStringValue(MaxDepthPlaceholder);
-                return;
-            }
+            if (TryWriteTooDeep(writer, depth)) return;
             switch (value)
             {
                 case IDictionary dict:

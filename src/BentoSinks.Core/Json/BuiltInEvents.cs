@@ -1,9 +1,13 @@
 using System;
+using System.Globalization;
 using System.Text.Json;
 
 namespace BentoSinks.Json
 {
-    /// <summary>Bento's built-in event types and how their <c>details</c> are written.</summary>
+    /// <summary>
+    /// Bento's built-in event types and the rules of their values. Only <see cref="BentoEventWriter"/> and
+    /// <see cref="BentoPurchaseParts{TValue}"/> use them: front ends feed the writer and never test a type themselves.
+    /// </summary>
     internal static class BuiltInEvents
     {
         public const string Purchase = "$purchase";
@@ -11,14 +15,22 @@ namespace BentoSinks.Json
         public const string Tag = "$tag";
         public const string RemoveTag = "$remove_tag";
 
-        public const string InvalidPurchase = "a $purchase needs a Purchase with a Key, an integer Amount of at least 0 in minor units and a three-letter Currency";
+        /// <summary>The detail (any case) that holds a <c>$purchase</c>'s purchase: a <see cref="BentoPurchase"/> or an object with its members.</summary>
+        public const string PurchaseDetail = "Purchase";
+
+        /// <summary>The detail (any case) that holds a <c>$tag</c> / <c>$remove_tag</c>'s tag: a non-empty string.</summary>
+        public const string TagDetail = "Tag";
+
+        public const string InvalidPurchase = "a $purchase needs a Purchase (a BentoPurchase, or in Serilog an object logged destructured: {@Purchase}) with a Key, an integer Amount of at least 0 in minor units and a three-letter Currency";
+        public const string InvalidTag = "a $tag event needs a string Tag";
+        public const string InvalidRemoveTag = "a $remove_tag event needs a string Tag";
 
         private static readonly JsonEncodedText UniqueName = JsonEncodedText.Encode("unique");
         private static readonly JsonEncodedText KeyName = JsonEncodedText.Encode("key");
         private static readonly JsonEncodedText ValueName = JsonEncodedText.Encode("value");
         private static readonly JsonEncodedText CurrencyName = JsonEncodedText.Encode("currency");
         private static readonly JsonEncodedText AmountName = JsonEncodedText.Encode("amount");
-        private static readonly JsonEncodedText CartName = JsonEncodedText.Encode("cart");
+        public static readonly JsonEncodedText CartName = JsonEncodedText.Encode("cart");
         public static readonly JsonEncodedText TagName = JsonEncodedText.Encode("tag");
 
         public static bool IsTagType(string type) => type == Tag || type == RemoveTag;
@@ -47,10 +59,17 @@ namespace BentoSinks.Json
             return minor >= 0;
         }
 
-        public static bool IsValid(BentoPurchase? purchase)
-            => purchase != null && !string.IsNullOrEmpty(purchase.Key) && purchase.Amount >= 0 && IsCurrency(purchase.Currency);
+        /// <summary>Which member of a purchase written as an object or a dictionary <paramref name="name"/> is: <c>Key</c>, <c>Amount</c>, <c>Currency</c>, <c>Cart</c>, in any case.</summary>
+        public static PurchaseMember ClassifyPurchaseMember(string name)
+        {
+            if (name.Equals("Key", StringComparison.OrdinalIgnoreCase)) return PurchaseMember.Key;
+            if (name.Equals("Amount", StringComparison.OrdinalIgnoreCase)) return PurchaseMember.Amount;
+            if (name.Equals("Currency", StringComparison.OrdinalIgnoreCase)) return PurchaseMember.Currency;
+            if (name.Equals("Cart", StringComparison.OrdinalIgnoreCase)) return PurchaseMember.Cart;
+            return PurchaseMember.None;
+        }
 
-        /// <summary>Writes <c>"unique":{"key":…},"value":{"currency":…,"amount":…}</c> and <c>"cart"</c> inside an open <c>details</c> object.</summary>
+        /// <summary>Writes <c>"unique":{"key":…},"value":{"currency":…,"amount":…}</c> inside an open <c>details</c> object.</summary>
         public static void WritePurchaseMembers(Utf8JsonWriter writer, string key, long amount, string currency)
         {
             writer.WritePropertyName(UniqueName);
@@ -65,6 +84,18 @@ namespace BentoSinks.Json
             writer.WriteEndObject();
         }
 
-        public static void WriteCartName(Utf8JsonWriter writer) => writer.WritePropertyName(CartName);
+        /// <summary>A purchase key as text: a string as it is, another scalar (an order number) in invariant form.</summary>
+        public static string? KeyText(object? key)
+            => key is string s ? s : key is null ? null : Convert.ToString(key, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The members of a purchase given as an object or a dictionary.</summary>
+    internal enum PurchaseMember
+    {
+        None,
+        Key,
+        Amount,
+        Currency,
+        Cart,
     }
 }

@@ -29,8 +29,6 @@ namespace Serilog.Sinks.Bento
             _pipeline = new BentoPipeline<LogEvent>(settings, _formatter, SelfLogDiagnostics.Instance, "Serilog");
         }
 
-        internal BentoPipeline<LogEvent> Pipeline => _pipeline;
-
         public void Emit(LogEvent logEvent)
         {
             try

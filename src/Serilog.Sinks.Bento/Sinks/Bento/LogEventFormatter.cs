@@ -9,26 +9,22 @@ using Serilog.Events;
 namespace Serilog.Sinks.Bento
 {
     /// <summary>
-    /// Where a Serilog <see cref="LogEvent"/> becomes a Bento event's JSON: <c>type</c> from the marker property,
-    /// <c>email</c> from the first email property, <c>date</c> from the timestamp, <c>fields</c> from mapped
-    /// properties, <c>details</c> from the rest, and Bento's built-in types (<c>$purchase</c>, <c>$tag</c>, …).
-    /// Runs on the pipeline's reader loop; the caller's thread only uses <see cref="TryGetType"/> and <see cref="FindEmail"/>.
+    /// What a Serilog <see cref="LogEvent"/> holds for Bento: <c>type</c> from the marker property, <c>email</c> from the
+    /// first email property, <c>fields</c> from the mapped properties and the <c>{@Fields}</c> bag, <c>details</c> from
+    /// the rest. <see cref="BentoEventWriter"/> writes the event (and Bento's built-in types) from them. Runs on the
+    /// pipeline's reader loop; the caller's thread only uses <see cref="TryGetType"/> and <see cref="FindEmail"/>.
     /// </summary>
-    internal sealed class LogEventFormatter : IBentoEventFormatter<LogEvent>
+    internal sealed class LogEventFormatter : IBentoEventFormatter<LogEvent>, IBentoEventSource<LogEvent, LogEventPropertyValue>, IBentoValues<LogEventPropertyValue>
     {
-        private const string PurchaseProperty = "Purchase";
-        private const string TagProperty = "Tag";
-
         private static readonly JsonEncodedText TypeTagName = JsonEncodedText.Encode("$type");
 
         private readonly string _marker;
         private readonly string[] _emailNames;
-        private readonly KeyValuePair<string, JsonEncodedText>[] _fieldMap;
+        private readonly BentoFieldMap _fieldMap;
         private readonly string _fieldsProperty;
         private readonly HashSet<string> _notDetails;
-        private readonly HashSet<string> _fieldMapped;
         private readonly bool _typeTag;
-        private readonly BentoJson.NameCache _names = new BentoJson.NameCache();
+        private readonly BentoEventWriter _events = new BentoEventWriter();
 
         // Property names repeat as the same string instances (message templates are parsed once, enrichers use
         // literals): classify each name once, looked up by reference. Reader loop only; bounded.
@@ -36,34 +32,15 @@ namespace Serilog.Sinks.Bento
         private const int MaxClassified = 4096;
         private readonly Dictionary<string, byte> _classified = new Dictionary<string, byte>(ReferenceComparer.Instance);
 
-        private byte Classify(string name)
-        {
-            if (_classified.TryGetValue(name, out var kind)) return kind;
-            kind = _notDetails.Contains(name) ? NotDetail : _fieldMapped.Contains(name) ? FieldMapped : Detail;
-            if (_classified.Count < MaxClassified) _classified[name] = kind;
-            return kind;
-        }
-
-        private sealed class ReferenceComparer : IEqualityComparer<string>
-        {
-            public static readonly ReferenceComparer Instance = new ReferenceComparer();
-            public bool Equals(string? x, string? y) => ReferenceEquals(x, y);
-            public int GetHashCode(string obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
-        }
-
         public LogEventFormatter(BentoSinkOptions options)
         {
             _marker = options.AnalyticsEventPropertyName;
             _emailNames = new List<string>(options.EmailPropertyNames).ToArray();
-            var map = new List<KeyValuePair<string, JsonEncodedText>>();
-            foreach (var pair in options.FieldMappings) map.Add(new KeyValuePair<string, JsonEncodedText>(pair.Key, JsonEncodedText.Encode(pair.Value)));
-            _fieldMap = map.ToArray();
+            _fieldMap = new BentoFieldMap(options.FieldMappings);
             _fieldsProperty = options.FieldsPropertyName ?? "";
             _typeTag = options.IncludeTypeTag;
             _notDetails = new HashSet<string>(options.ExcludedProperties, StringComparer.Ordinal) { _marker };
             foreach (var name in _emailNames) _notDetails.Add(name);
-            _fieldMapped = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var pair in _fieldMap) _fieldMapped.Add(pair.Key);
             if (_fieldsProperty.Length > 0) _notDetails.Add(_fieldsProperty);
         }
 
@@ -93,191 +70,117 @@ namespace Serilog.Sinks.Bento
 
         public bool TryWriteEvent(Utf8JsonWriter writer, LogEvent logEvent, out string? invalidReason)
         {
+            // The sink queues only events with a type and an email; both are looked up again, and checked because a
+            // LogEvent is mutable: another sink may remove or replace a property after Emit.
             invalidReason = null;
             if (!TryGetType(logEvent, out var type)) { invalidReason = "the analytics marker is missing"; return false; }
             var email = FindEmail(logEvent);
             if (email is null) { invalidReason = "no email"; return false; }
-            var properties = logEvent.Properties;
-
-            writer.WriteStartObject();
-            writer.WritePropertyName(BentoJson.Type);
-            BentoJson.WriteSafeString(writer, type);
-            writer.WritePropertyName(BentoJson.Email);
-            BentoJson.WriteSafeString(writer, email);
-            BentoJson.WriteDate(writer, BentoJson.Date, logEvent.Timestamp);
-
-            if (type == BuiltInEvents.Unsubscribe)
-            {
-                writer.WriteEndObject();
-                return true;
-            }
-
-            WriteFields(writer, properties);
-
-            switch (type)
-            {
-                case BuiltInEvents.Purchase:
-                    if (!TryWritePurchase(writer, properties, out invalidReason)) return false;
-                    break;
-                case "$tag":
-                case "$remove_tag":
-                    if (!properties.TryGetValue(TagProperty, out var tag) || tag is not ScalarValue { Value: string tagText } || tagText.Length == 0)
-                    {
-                        invalidReason = $"a {type} event needs a string Tag property";
-                        return false;
-                    }
-                    writer.WritePropertyName(BentoJson.Details);
-                    writer.WriteStartObject();
-                    writer.WritePropertyName(BuiltInEvents.TagName);
-                    BentoJson.WriteSafeString(writer, tagText);
-                    writer.WriteEndObject();
-                    break;
-                default:
-                    var open = false;
-                    WriteDetails(writer, properties, ref open, skip: null);
-                    if (open) writer.WriteEndObject();
-                    break;
-            }
-            writer.WriteEndObject();
-            return true;
+            return _events.TryWrite(writer, this, this, logEvent, type, email, logEvent.Timestamp, out invalidReason);
         }
 
-        private void WriteFields(Utf8JsonWriter writer, IReadOnlyDictionary<string, LogEventPropertyValue> properties)
+        public void AddFields(in LogEvent item, ref BentoFields fields)
         {
-            var open = false;
-            for (var i = 0; i < _fieldMap.Length; i++)
+            var properties = item.Properties;
+            for (var f = 0; f < _fieldMap.FieldCount; f++)
             {
-                if (properties.TryGetValue(_fieldMap[i].Key, out var value) && value is ScalarValue scalar)
+                for (var s = _fieldMap.FirstSource(f); s < _fieldMap.FirstSource(f + 1); s++)
                 {
-                    OpenObject(writer, BentoJson.Fields, ref open);
-                    writer.WritePropertyName(_fieldMap[i].Value);
-                    WriteScalar(writer, scalar.Value);
+                    if (properties.TryGetValue(_fieldMap.Source(s), out var value) && value is ScalarValue scalar && fields.Add(_fieldMap.Field(f), scalar.Value)) break;
                 }
             }
-            if (_fieldsProperty.Length > 0 && properties.TryGetValue(_fieldsProperty, out var bag))
+            if (_fieldsProperty.Length == 0 || !properties.TryGetValue(_fieldsProperty, out var bag)) return;
+            if (bag is StructureValue structure)
             {
-                if (bag is StructureValue structure)
-                {
-                    foreach (var p in structure.Properties)
-                    {
-                        if (p.Value is not ScalarValue scalar) continue; // fields are flat: Bento refuses nested values
-                        OpenObject(writer, BentoJson.Fields, ref open);
-                        BentoJson.WriteSafePropertyName(writer, p.Name);
-                        WriteScalar(writer, scalar.Value);
-                    }
-                }
-                else if (bag is DictionaryValue dictionary)
-                {
-                    foreach (var p in dictionary.Elements)
-                    {
-                        if (p.Value is not ScalarValue scalar) continue;
-                        OpenObject(writer, BentoJson.Fields, ref open);
-                        BentoJson.WriteSafePropertyName(writer, KeyText(p.Key));
-                        WriteScalar(writer, scalar.Value);
-                    }
-                }
+                var members = structure.Properties;
+                for (var i = 0; i < members.Count; i++)
+                    if (members[i].Value is ScalarValue scalar) fields.Add(members[i].Name, scalar.Value); // fields are flat: Bento refuses nested values
             }
-            if (open) writer.WriteEndObject();
+            else if (bag is DictionaryValue dictionary)
+            {
+                foreach (var p in dictionary.Elements)
+                    if (p.Value is ScalarValue scalar) fields.Add(KeyText(p.Key), scalar.Value);
+            }
         }
 
-        private void WriteDetails(Utf8JsonWriter writer, IReadOnlyDictionary<string, LogEventPropertyValue> properties, ref bool open, string? skip)
+        public void AddDetails(in LogEvent item, ref BentoDetails<LogEventPropertyValue> details)
         {
-            if (properties is Dictionary<string, LogEventPropertyValue> dictionary)
+            if (item.Properties is Dictionary<string, LogEventPropertyValue> dictionary)
             {
                 // Serilog's own dictionary: its struct enumerator does not allocate.
-                foreach (var property in dictionary) WriteDetail(writer, property, ref open, skip);
+                foreach (var property in dictionary) AddDetail(ref details, property.Key, property.Value);
                 return;
             }
-            foreach (var property in properties) WriteDetail(writer, property, ref open, skip);
+            foreach (var property in item.Properties) AddDetail(ref details, property.Key, property.Value);
         }
 
-        private void WriteDetail(Utf8JsonWriter writer, KeyValuePair<string, LogEventPropertyValue> property, ref bool open, string? skip)
+        private void AddDetail(ref BentoDetails<LogEventPropertyValue> details, string name, LogEventPropertyValue value)
         {
-            var kind = Classify(property.Key);
-            if (kind == NotDetail || (skip != null && property.Key == skip)) return;
+            var kind = Classify(name);
+            if (kind == NotDetail) return;
             // A field mapping only takes scalars; a non-scalar mapped property stays in details.
-            if (kind == FieldMapped && property.Value is ScalarValue) return;
-            OpenObject(writer, BentoJson.Details, ref open);
-            _names.WritePropertyName(writer, property.Key);
-            WriteValue(writer, property.Value, 1);
+            if (kind == FieldMapped && value is ScalarValue) return;
+            details.Add(name, value);
         }
 
-        private static void OpenObject(Utf8JsonWriter writer, JsonEncodedText name, ref bool open)
+        private byte Classify(string name)
         {
-            if (open) return;
-            writer.WritePropertyName(name);
-            writer.WriteStartObject();
-            open = true;
+            if (_classified.TryGetValue(name, out var kind)) return kind;
+            kind = _notDetails.Contains(name) ? NotDetail : _fieldMap.IsSource(name) ? FieldMapped : Detail;
+            if (_classified.Count < MaxClassified) _classified[name] = kind;
+            return kind;
         }
 
-        private bool TryWritePurchase(Utf8JsonWriter writer, IReadOnlyDictionary<string, LogEventPropertyValue> properties, out string? invalidReason)
+        public bool TryGetText(LogEventPropertyValue value, out string text)
         {
-            invalidReason = BuiltInEvents.InvalidPurchase + " (log it destructured: {@Purchase})";
-            if (!properties.TryGetValue(PurchaseProperty, out var value)) return false;
-            LogEventPropertyValue? key = null, amount = null, currency = null, cart = null;
+            text = value is ScalarValue { Value: string s } ? s : "";
+            return value is ScalarValue { Value: string };
+        }
+
+        public bool TryReadPurchase(LogEventPropertyValue value, ref BentoPurchaseParts<LogEventPropertyValue> purchase)
+        {
             if (value is StructureValue structure)
             {
-                foreach (var p in structure.Properties) Assign(p.Name, p.Value, ref key, ref amount, ref currency, ref cart);
+                var members = structure.Properties;
+                for (var i = 0; i < members.Count; i++) ReadPurchaseMember(ref purchase, members[i].Name, members[i].Value);
+                return true;
             }
-            else if (value is DictionaryValue dictionary)
+            if (value is DictionaryValue dictionary)
             {
-                foreach (var p in dictionary.Elements) Assign(KeyText(p.Key), p.Value, ref key, ref amount, ref currency, ref cart);
+                foreach (var p in dictionary.Elements) ReadPurchaseMember(ref purchase, KeyText(p.Key), p.Value);
+                return true;
             }
-            else
-            {
-                return false;
-            }
-            if (key is not ScalarValue { Value: { } keyValue } || Convert.ToString(keyValue, CultureInfo.InvariantCulture) is not { Length: > 0 } keyText) return false;
-            if (amount is not ScalarValue amountScalar || !BuiltInEvents.TryGetMinorUnits(amountScalar.Value, out var minor)) return false;
-            if (currency is not ScalarValue { Value: string currencyText } || !BuiltInEvents.IsCurrency(currencyText)) return false;
-
-            writer.WritePropertyName(BentoJson.Details);
-            writer.WriteStartObject();
-            BuiltInEvents.WritePurchaseMembers(writer, keyText, minor, currencyText);
-            if (cart != null && !(cart is ScalarValue { Value: null }))
-            {
-                BuiltInEvents.WriteCartName(writer);
-                WriteValue(writer, cart, 2);
-            }
-            var open = true;
-            WriteDetails(writer, properties, ref open, skip: PurchaseProperty);
-            writer.WriteEndObject();
-            invalidReason = null;
-            return true;
+            return false; // e.g. {Purchase} without @: Serilog stored its ToString()
         }
 
-        private static void Assign(string name, LogEventPropertyValue value, ref LogEventPropertyValue? key, ref LogEventPropertyValue? amount, ref LogEventPropertyValue? currency, ref LogEventPropertyValue? cart)
+        private static void ReadPurchaseMember(ref BentoPurchaseParts<LogEventPropertyValue> purchase, string name, LogEventPropertyValue value)
         {
-            if (name.Equals("Key", StringComparison.OrdinalIgnoreCase)) key = value;
-            else if (name.Equals("Amount", StringComparison.OrdinalIgnoreCase)) amount = value;
-            else if (name.Equals("Currency", StringComparison.OrdinalIgnoreCase)) currency = value;
-            else if (name.Equals("Cart", StringComparison.OrdinalIgnoreCase)) cart = value;
+            var scalar = (value as ScalarValue)?.Value;
+            switch (BuiltInEvents.ClassifyPurchaseMember(name))
+            {
+                case PurchaseMember.Key: purchase.SetKey(scalar); break;
+                case PurchaseMember.Amount: purchase.SetAmount(scalar); break;
+                case PurchaseMember.Currency: purchase.SetCurrency(scalar); break;
+                case PurchaseMember.Cart: purchase.SetCart(value, isNull: value is ScalarValue { Value: null }); break;
+            }
         }
 
         private static string KeyText(ScalarValue key) => Convert.ToString(key.Value, CultureInfo.InvariantCulture) ?? "";
 
-        private static void WriteScalar(Utf8JsonWriter writer, object? value)
-        {
-            if (!BentoJson.TryWriteScalar(writer, value)) BentoJson.WriteSafeString(writer, Convert.ToString(value, CultureInfo.InvariantCulture) ?? "");
-        }
-
-        private void WriteValue(Utf8JsonWriter writer, LogEventPropertyValue value, int depth)
+        public void WriteValue(Utf8JsonWriter writer, LogEventPropertyValue value, int depth)
         {
             if (value is ScalarValue scalar)
             {
                 if (!BentoJson.TryWriteScalar(writer, scalar.Value)) BentoJson.WriteValue(writer, scalar.Value, depth);
                 return;
             }
-            if (depth >= BentoJson.MaxValueDepth)
-            {
-                writer.WriteStringValue("[max depth exceeded]");
-                return;
-            }
+            if (BentoJson.TryWriteTooDeep(writer, depth)) return;
             switch (value)
             {
                 case SequenceValue sequence:
+                    var elements = sequence.Elements; // indexed: enumerating the interface would allocate
                     writer.WriteStartArray();
-                    foreach (var element in sequence.Elements) WriteValue(writer, element, depth + 1);
+                    for (var i = 0; i < elements.Count; i++) WriteValue(writer, elements[i], depth + 1);
                     writer.WriteEndArray();
                     break;
                 case StructureValue structure:
@@ -287,10 +190,11 @@ namespace Serilog.Sinks.Bento
                         writer.WritePropertyName(TypeTagName);
                         BentoJson.WriteSafeString(writer, structure.TypeTag);
                     }
-                    foreach (var p in structure.Properties)
+                    var members = structure.Properties;
+                    for (var i = 0; i < members.Count; i++)
                     {
-                        _names.WritePropertyName(writer, p.Name);
-                        WriteValue(writer, p.Value, depth + 1);
+                        _events.Names.WritePropertyName(writer, members[i].Name);
+                        WriteValue(writer, members[i].Value, depth + 1);
                     }
                     writer.WriteEndObject();
                     break;
@@ -307,6 +211,13 @@ namespace Serilog.Sinks.Bento
                     BentoJson.WriteSafeString(writer, value.ToString());
                     break;
             }
+        }
+
+        private sealed class ReferenceComparer : IEqualityComparer<string>
+        {
+            public static readonly ReferenceComparer Instance = new ReferenceComparer();
+            public bool Equals(string? x, string? y) => ReferenceEquals(x, y);
+            public int GetHashCode(string obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
         }
     }
 }

@@ -1,0 +1,131 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Text.Json;
+using BentoSinks.Delivery;
+using BentoSinks.Json;
+
+namespace OpenTelemetry.Exporter.Bento
+{
+    /// <summary>
+    /// What the trace exporter queues for an analytics activity event: references only (activities are not pooled; the
+    /// event's tags, and the fields looked up like the email, are read on the reader loop), and the email found on the
+    /// caller's thread, where <see cref="Baggage.Current"/> is.
+    /// </summary>
+    internal readonly struct ActivityEventItem
+    {
+        public ActivityEventItem(Activity activity, in ActivityEvent activityEvent, Baggage baggage, string? email)
+        {
+            Activity = activity;
+            Event = activityEvent;
+            Baggage = baggage;
+            Email = email ?? "";
+        }
+
+        public Activity Activity { get; }
+        public ActivityEvent Event { get; }
+        public Baggage Baggage { get; }
+        /// <summary>The email, or empty when none was found (the pipeline counts the event <c>no_email</c>).</summary>
+        public string Email { get; }
+        public bool HasEmail => Email.Length > 0;
+    }
+
+    /// <summary>
+    /// Traces: every lookup an activity event needs, and its Bento event. On the caller's thread (<c>OnEnd</c>):
+    /// <see cref="IsAnalytics"/> and <see cref="Capture"/> (the email). On the reader loop: the fields, looked up like the
+    /// email, and the event's other tags as details, handed to <see cref="BentoEventWriter"/>.
+    /// </summary>
+    internal sealed class ActivityEventFormatter : IBentoEventFormatter<ActivityEventItem>, IBentoEventSource<ActivityEventItem, object?>
+    {
+        private static readonly JsonEncodedText TraceIdName = JsonEncodedText.Encode("trace_id");
+        private static readonly JsonEncodedText SpanIdName = JsonEncodedText.Encode("span_id");
+
+        private readonly string _marker;
+        private readonly Func<ActivityEvent, bool>? _filter;
+        private readonly string[] _emailKeys;
+        private readonly BentoFieldMap _fieldTags;
+        private readonly HashSet<string> _notDetails;
+        private readonly bool _traceContext;
+        private readonly BentoEventWriter _events = new BentoEventWriter();
+
+        public ActivityEventFormatter(BentoExporterOptions options)
+        {
+            _marker = options.AnalyticsTagName;
+            _filter = options.AnalyticsEventFilter;
+            _emailKeys = new List<string>(options.EmailTagNames).ToArray();
+            _fieldTags = new BentoFieldMap(options.FieldTagMappings);
+            _traceContext = options.IncludeTraceContext;
+            _notDetails = new HashSet<string>(StringComparer.Ordinal) { _marker };
+            foreach (var key in _emailKeys) _notDetails.Add(key);
+            for (var s = 0; s < _fieldTags.SourceCount; s++) _notDetails.Add(_fieldTags.Source(s));
+        }
+
+        /// <summary>Whether an activity event is an analytics event: the filter, else the marker tag set to true. No allocation.</summary>
+        public bool IsAnalytics(in ActivityEvent activityEvent)
+        {
+            if (_filter != null) return _filter(activityEvent);
+            foreach (ref readonly var tag in activityEvent.EnumerateTagObjects())
+            {
+                if (tag.Key == _marker)
+                    return tag.Value is true || (tag.Value is string s && s.Equals("true", StringComparison.OrdinalIgnoreCase));
+            }
+            return false;
+        }
+
+        /// <summary>On the caller's thread: the item to queue, with the email and the current baggage.</summary>
+        public ActivityEventItem Capture(Activity activity, in ActivityEvent activityEvent)
+        {
+            var baggage = Baggage.Current;
+            return new ActivityEventItem(activity, activityEvent, baggage, FindEmail(activity, activityEvent, baggage));
+        }
+
+        /// <summary>The email: for each key, the event's tags, the activity's tags, then baggage.</summary>
+        private string? FindEmail(Activity activity, in ActivityEvent activityEvent, in Baggage baggage)
+        {
+            foreach (var key in _emailKeys)
+            {
+                if (Lookup(activity, activityEvent, baggage, key) is string s && BentoJson.LooksLikeEmail(s)) return s;
+            }
+            return null;
+        }
+
+        private static object? Lookup(Activity activity, in ActivityEvent activityEvent, in Baggage baggage, string key)
+        {
+            foreach (ref readonly var tag in activityEvent.EnumerateTagObjects())
+            {
+                if (tag.Key == key && tag.Value != null) return tag.Value;
+            }
+            var fromActivity = activity.GetTagItem(key);
+            if (fromActivity != null) return fromActivity;
+            return activity.GetBaggageItem(key) ?? baggage.GetBaggage(key);
+        }
+
+        public bool TryWriteEvent(Utf8JsonWriter writer, ActivityEventItem item, out string? invalidReason)
+            => _events.TryWrite(writer, this, ClrValues.Instance, item, item.Event.Name, item.Email, item.Event.Timestamp, out invalidReason);
+
+        public void AddFields(in ActivityEventItem item, ref BentoFields fields)
+        {
+            var activityEvent = item.Event;
+            var baggage = item.Baggage;
+            for (var f = 0; f < _fieldTags.FieldCount; f++)
+            {
+                for (var s = _fieldTags.FirstSource(f); s < _fieldTags.FirstSource(f + 1); s++)
+                {
+                    if (fields.Add(_fieldTags.Field(f), Lookup(item.Activity, activityEvent, baggage, _fieldTags.Source(s)))) break;
+                }
+            }
+        }
+
+        public void AddDetails(in ActivityEventItem item, ref BentoDetails<object?> details)
+        {
+            var activityEvent = item.Event;
+            foreach (ref readonly var tag in activityEvent.EnumerateTagObjects())
+            {
+                if (!_notDetails.Contains(tag.Key)) details.Add(tag.Key, tag.Value);
+            }
+            if (!_traceContext) return;
+            details.Add(TraceIdName, item.Activity.TraceId.ToHexString().AsSpan());
+            details.Add(SpanIdName, item.Activity.SpanId.ToHexString().AsSpan());
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using System;
+using System.Collections.Generic;
+using System.Text.Json;
+using BentoSinks.Delivery;
+using BentoSinks.Json;
+using OpenTelemetry.Logs;
+
+namespace OpenTelemetry.Exporter.Bento
+{
+    /// <summary>
+    /// What the log exporter queues for an analytics log record: a copy, because the SDK pools and reuses records.
+    /// </summary>
+    internal readonly struct LogRecordItem
+    {
+        public LogRecordItem(string type, string? email, DateTimeOffset date, object?[]? fields, KeyValuePair<string, object?>[] details)
+        {
+            Type = type;
+            Email = email ?? "";
+            Date = date;
+            Fields = fields;
+            Details = details;
+        }
+
+        public string Type { get; }
+        /// <summary>The email, or empty when none was found (the pipeline counts the event <c>no_email</c>).</summary>
+        public string Email { get; }
+        public bool HasEmail => Email.Length > 0;
+        public DateTimeOffset Date { get; }
+        /// <summary>The values of the field mappings' sources, by source index (<see cref="BentoFieldMap"/>); null when none was found.</summary>
+        public object?[]? Fields { get; }
+        /// <summary>The record's own attributes (not scope values, not <c>{OriginalFormat}</c>), minus the marker, emails and fields.</summary>
+        public KeyValuePair<string, object?>[] Details { get; }
+    }
+
+    /// <summary>
+    /// Logs: every lookup a log record needs, and its Bento event. On the caller's thread (<c>OnEnd</c>):
+    /// <see cref="Capture"/>, one pass over the record's attributes and scopes for the marker, the email, the fields and
+    /// the details. On the reader loop: the copy handed to <see cref="BentoEventWriter"/>.
+    /// </summary>
+    internal sealed class LogRecordFormatter : IBentoEventFormatter<LogRecordItem>, IBentoEventSource<LogRecordItem, object?>
+    {
+        private const string OriginalFormat = "{OriginalFormat}";
+
+        private readonly string _marker;
+        private readonly Dictionary<string, int> _emailNames = new Dictionary<string, int>(StringComparer.Ordinal);
+        private readonly BentoFieldMap _fieldMap;
+        private readonly BentoEventWriter _events = new BentoEventWriter();
+
+        [ThreadStatic] private static LogRecordCapture? t_capture;
+
+        public LogRecordFormatter(BentoExporterOptions options)
+        {
+            _marker = options.LogAnalyticsAttributeName;
+            foreach (var name in options.LogEmailAttributeNames)
+                if (!_emailNames.ContainsKey(name)) _emailNames[name] = _emailNames.Count;
+            _fieldMap = new BentoFieldMap(options.LogFieldMappings);
+        }
+
+        /// <summary>
+        /// On the caller's thread: one pass over the record's attributes and scopes. The capture belongs to the calling
+        /// thread and is reused by its next call; <see cref="LogRecordCapture.ToItem"/> copies what must be queued.
+        /// </summary>
+        public LogRecordCapture Capture(LogRecord record)
+        {
+            var capture = t_capture ??= new LogRecordCapture();
+            capture.Reset(this, new DateTimeOffset(DateTime.SpecifyKind(record.Timestamp, DateTimeKind.Utc)));
+            var attributes = record.Attributes;
+            if (attributes != null) for (var i = 0; i < attributes.Count; i++) capture.Visit(attributes[i], fromScope: false);
+            record.ForEachScope(static (scope, c) =>
+            {
+                foreach (var pair in scope) c.Visit(pair, fromScope: true);
+            }, capture);
+            return capture;
+        }
+
+        public bool TryWriteEvent(Utf8JsonWriter writer, LogRecordItem item, out string? invalidReason)
+            => _events.TryWrite(writer, this, ClrValues.Instance, item, item.Type, item.Email, item.Date, out invalidReason);
+
+        public void AddFields(in LogRecordItem item, ref BentoFields fields)
+        {
+            var values = item.Fields;
+            if (values is null) return;
+            for (var f = 0; f < _fieldMap.FieldCount; f++)
+            {
+                for (var s = _fieldMap.FirstSource(f); s < _fieldMap.FirstSource(f + 1); s++)
+                {
+                    if (fields.Add(_fieldMap.Field(f), values[s])) break;
+                }
+            }
+        }
+
+        public void AddDetails(in LogRecordItem item, ref BentoDetails<object?> details)
+        {
+            foreach (var pair in item.Details) details.Add(pair.Key, pair.Value);
+        }
+
+        /// <summary>One record's marker, email, fields and details, gathered in one pass; reused per thread.</summary>
+        internal sealed class LogRecordCapture
+        {
+            private LogRecordFormatter _owner = null!;
+            private string?[] _emails = Array.Empty<string?>();
+            private object?[] _fields = Array.Empty<object?>();
+            private bool _anyField;
+            private DateTimeOffset _date;
+            private readonly List<KeyValuePair<string, object?>> _details = new List<KeyValuePair<string, object?>>();
+
+            /// <summary>The Bento type: the marker's string value, or null when the record is not an analytics event.</summary>
+            public string? Type { get; private set; }
+
+            /// <summary>The first email attribute, in the configured order, whose value looks like an email.</summary>
+            public string? Email
+            {
+                get
+                {
+                    foreach (var e in _emails) if (e != null) return e;
+                    return null;
+                }
+            }
+
+            internal void Reset(LogRecordFormatter owner, DateTimeOffset date)
+            {
+                _owner = owner;
+                _date = date;
+                Type = null;
+                if (_emails.Length != owner._emailNames.Count) _emails = new string?[owner._emailNames.Count];
+                else Array.Clear(_emails, 0, _emails.Length);
+                if (_fields.Length != owner._fieldMap.SourceCount) _fields = new object?[owner._fieldMap.SourceCount];
+                else Array.Clear(_fields, 0, _fields.Length);
+                _anyField = false;
+                _details.Clear();
+            }
+
+            internal void Visit(KeyValuePair<string, object?> pair, bool fromScope)
+            {
+                var key = pair.Key;
+                if (key == _owner._marker)
+                {
+                    if (Type is null && pair.Value is string s && s.Length > 0) Type = s;
+                    return;
+                }
+                if (_owner._emailNames.TryGetValue(key, out var email))
+                {
+                    if (_emails[email] is null && pair.Value is string e && BentoJson.LooksLikeEmail(e)) _emails[email] = e;
+                    return;
+                }
+                if (_owner._fieldMap.TryGetSource(key, out var source))
+                {
+                    if (_fields[source] is null && pair.Value != null)
+                    {
+                        _fields[source] = pair.Value;
+                        _anyField = true;
+                    }
+                    return;
+                }
+                if (!fromScope && key != OriginalFormat) _details.Add(pair);
+            }
+
+            /// <summary>A copy for the queue (the record and this capture are reused).</summary>
+            public LogRecordItem ToItem()
+                => new LogRecordItem(Type!, Email, _date, _anyField ? (object?[])_fields.Clone() : null, _details.ToArray());
+        }
+    }
+}
