@@ -1,3 +1,4 @@
+using BentoSinks;
 using System;
 using System.Collections.Generic;
 using System.IO;

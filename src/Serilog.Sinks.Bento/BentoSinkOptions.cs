@@ -46,7 +46,7 @@ namespace Serilog.Sinks.Bento
         /// <summary>Write a destructured object's type name as <c>$type</c> in <c>details</c>. Off by default.</summary>
         public bool IncludeTypeTag { get; set; }
 
-        internal BentoSinkOptions Clone()
+        internal BentoSinkOptions Snapshot()
         {
             var copy = new BentoSinkOptions();
             CopyTo(copy);

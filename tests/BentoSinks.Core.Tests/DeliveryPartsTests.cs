@@ -146,7 +146,7 @@ namespace BentoSinks.Core.Tests
             var caller = Environment.CurrentManagedThreadId;
             var sw = System.Diagnostics.Stopwatch.StartNew();
             for (var i = 0; i < 20; i++) h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i));
-            h.Pipeline.Offer(new TestEvent(), hasEmail: false);
+            h.Pipeline.EnqueueIfIdentified(new TestEvent(), hasEmail: false);
             Assert.True(sw.ElapsedMilliseconds < 500, "the caller waited for the listener");
             await PipelineUnderTest.Until(() => heard.Count >= 2);
             Assert.DoesNotContain(caller, threads);

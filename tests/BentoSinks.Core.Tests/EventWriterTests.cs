@@ -1,3 +1,5 @@
+using BentoSinks.Delivery;
+using BentoSinks;
 using System;
 using System.Collections.Generic;
 using System.Linq;

@@ -91,7 +91,7 @@ namespace BentoSinks.Core.Tests
             await using var h = await PipelineUnderTest.StartAsync(o => o.Period = TimeSpan.FromHours(1));
             h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(1));
             h.Pipeline.TryEnqueue(new TestEvent { Invalid = true });
-            h.Pipeline.Reject(DropReason.NoEmail, new TestEvent());
+            h.Pipeline.CountRefused(DropReason.NoEmail, new TestEvent());
             await h.Pipeline.FlushAsync();
             listener.RecordObservableInstruments();
             lock (measurements)

@@ -1,3 +1,4 @@
+using BentoSinks.Delivery;
 using System;
 using System.Collections.Generic;
 using System.Text.Json;

@@ -164,10 +164,10 @@ namespace BentoSinks.Delivery
         }
 
         /// <summary>
-        /// Whether analytics events of <paramref name="type"/> go to Bento; an excluded one is counted (<c>excluded</c>)
-        /// and false returned, before the front end spends anything more on it.
+        /// Admits an analytics event of <paramref name="type"/> if its type goes to Bento; otherwise counts the event as
+        /// <c>excluded</c> and returns false, before the front end spends anything more on it.
         /// </summary>
-        public bool Routes(string type)
+        public bool AdmitType(string type)
         {
             if (_settings.IsRouted(type)) return true;
             _ledger.Offered();
@@ -175,15 +175,15 @@ namespace BentoSinks.Delivery
             return false;
         }
 
-        /// <summary>Queues an analytics event, or counts it as <c>no_email</c> (and warns) when it has no email.</summary>
-        public void Offer(T item, bool hasEmail)
+        /// <summary>Queues an analytics event that has an email; counts one without as <c>no_email</c> (and warns).</summary>
+        public void EnqueueIfIdentified(T item, bool hasEmail)
         {
             if (hasEmail) TryEnqueue(item);
-            else Reject(DropReason.NoEmail, item);
+            else CountRefused(DropReason.NoEmail, item);
         }
 
         /// <summary>Counts an analytics event the front end refused before the queue (no email, invalid).</summary>
-        public void Reject(DropReason reason, T item)
+        public void CountRefused(DropReason reason, T item)
         {
             _ledger.Offered();
             _ledger.DroppedByCaller(reason, item);

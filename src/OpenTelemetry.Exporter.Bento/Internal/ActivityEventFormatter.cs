@@ -1,3 +1,4 @@
+using BentoSinks;
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -84,7 +85,7 @@ namespace OpenTelemetry.Exporter.Bento
         {
             foreach (var key in _emailKeys)
             {
-                if (Lookup(activity, activityEvent, baggage, key) is string s && BentoJson.LooksLikeEmail(s)) return s;
+                if (Lookup(activity, activityEvent, baggage, key) is string s && EmailAddress.LooksValid(s)) return s;
             }
             return null;
         }

@@ -8,10 +8,10 @@ using OpenTelemetry.Logs;
 namespace OpenTelemetry.Exporter.Bento
 {
     /// <summary>Owns one pipeline for a processor: flush and shutdown with OpenTelemetry's timeouts.</summary>
-    internal sealed class OtelPipelineHost<TItem, TFormatter>
+    internal sealed class ProcessorPipeline<TItem, TFormatter>
         where TFormatter : IBentoEventFormatter<TItem>
     {
-        public OtelPipelineHost(BentoExporterOptions options, string signal, Func<BentoExporterOptions, TFormatter> createFormatter)
+        public ProcessorPipeline(BentoExporterOptions options, string signal, Func<BentoExporterOptions, TFormatter> createFormatter)
         {
             if (options is null) throw new ArgumentNullException(nameof(options));
             Options = options.Snapshot();
@@ -75,9 +75,9 @@ namespace OpenTelemetry.Exporter.Bento
         where TFormatter : IBentoEventFormatter<TItem>
     {
         protected BentoProcessorBase(BentoExporterOptions options, string signal, Func<BentoExporterOptions, TFormatter> createFormatter)
-            => Host = new OtelPipelineHost<TItem, TFormatter>(options, signal, createFormatter);
+            => Host = new ProcessorPipeline<TItem, TFormatter>(options, signal, createFormatter);
 
-        protected OtelPipelineHost<TItem, TFormatter> Host { get; }
+        protected ProcessorPipeline<TItem, TFormatter> Host { get; }
 
         /// <summary>Where every lookup of this signal lives, next to its formatting.</summary>
         protected TFormatter Formatter => Host.Formatter;
@@ -114,9 +114,9 @@ namespace OpenTelemetry.Exporter.Bento
                 if (data is null) return;
                 foreach (ref readonly var activityEvent in data.EnumerateEvents())
                 {
-                    if (!Formatter.IsAnalytics(activityEvent) || !Pipeline.Routes(activityEvent.Name)) continue;
+                    if (!Formatter.IsAnalytics(activityEvent) || !Pipeline.AdmitType(activityEvent.Name)) continue;
                     var item = Formatter.Capture(data, activityEvent);
-                    Pipeline.Offer(item, item.HasEmail);
+                    Pipeline.EnqueueIfIdentified(item, item.HasEmail);
                 }
             }
             catch (Exception ex)
@@ -145,9 +145,9 @@ namespace OpenTelemetry.Exporter.Bento
             {
                 if (data is null) return;
                 var capture = Formatter.Capture(data);
-                if (capture.Type is null || !Pipeline.Routes(capture.Type)) return;
+                if (capture.Type is null || !Pipeline.AdmitType(capture.Type)) return;
                 var item = capture.ToItem();
-                Pipeline.Offer(item, item.HasEmail);
+                Pipeline.EnqueueIfIdentified(item, item.HasEmail);
             }
             catch (Exception ex)
             {

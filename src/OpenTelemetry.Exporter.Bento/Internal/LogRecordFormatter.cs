@@ -1,3 +1,4 @@
+using BentoSinks;
 using System;
 using System.Collections.Generic;
 using System.Text.Json;
@@ -140,7 +141,7 @@ namespace OpenTelemetry.Exporter.Bento
                 }
                 if (_owner._emailNames.TryGetValue(key, out var email))
                 {
-                    if (_emails[email] is null && pair.Value is string e && BentoJson.LooksLikeEmail(e)) _emails[email] = e;
+                    if (_emails[email] is null && pair.Value is string e && EmailAddress.LooksValid(e)) _emails[email] = e;
                     return;
                 }
                 if (_owner._fieldMap.TryGetSource(key, out var source))

@@ -21,7 +21,7 @@ namespace Serilog.Sinks.Bento
         public BentoSink(BentoSinkOptions options)
         {
             if (options is null) throw new ArgumentNullException(nameof(options));
-            var snapshot = options.Clone();
+            var snapshot = options.Snapshot();
             if (string.IsNullOrWhiteSpace(snapshot.AnalyticsEventPropertyName))
                 throw new ArgumentException("The analytics event property name must not be blank.", nameof(BentoSinkOptions.AnalyticsEventPropertyName));
             var settings = snapshot.Validate();
@@ -34,8 +34,8 @@ namespace Serilog.Sinks.Bento
             try
             {
                 if (logEvent is null || !_formatter.TryGetType(logEvent, out var type)) return;
-                if (!_pipeline.Routes(type)) return;
-                _pipeline.Offer(logEvent, _formatter.FindEmail(logEvent) != null);
+                if (!_pipeline.AdmitType(type)) return;
+                _pipeline.EnqueueIfIdentified(logEvent, _formatter.FindEmail(logEvent) != null);
             }
             catch (Exception ex)
             {

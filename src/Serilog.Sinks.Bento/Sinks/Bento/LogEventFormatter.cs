@@ -1,3 +1,4 @@
+using BentoSinks;
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -62,7 +63,7 @@ namespace Serilog.Sinks.Bento
             var properties = logEvent.Properties;
             for (var i = 0; i < _emailNames.Length; i++)
             {
-                if (properties.TryGetValue(_emailNames[i], out var value) && value is ScalarValue { Value: string s } && BentoJson.LooksLikeEmail(s))
+                if (properties.TryGetValue(_emailNames[i], out var value) && value is ScalarValue { Value: string s } && EmailAddress.LooksValid(s))
                     return s;
             }
             return null;

@@ -1,7 +1,7 @@
 using System;
 using System.Buffers;
 
-namespace BentoSinks.Json
+namespace BentoSinks.Delivery
 {
     /// <summary>A growable byte buffer rented from <see cref="ArrayPool{T}"/>, reused across events.</summary>
     internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
