@@ -11,39 +11,6 @@ using System.Threading.Tasks;
 
 namespace BentoSinks.Delivery
 {
-    internal enum SendOutcomeKind
-    {
-        Success,
-        Retryable,
-        BadRequest,
-        TooLarge,
-        Unauthorized,
-        Rejected,
-        /// <summary>A 3xx: the endpoint is not Bento's API base (redirects are never followed: a POST would be lost or replayed).</summary>
-        Redirect,
-    }
-
-    internal readonly struct SendOutcome
-    {
-        public SendOutcome(SendOutcomeKind kind, int status, int failed = 0, TimeSpan? retryAfter = null, string? detail = null)
-        {
-            Kind = kind;
-            Status = status;
-            Failed = failed;
-            RetryAfter = retryAfter;
-            Detail = detail;
-        }
-
-        public SendOutcomeKind Kind { get; }
-        /// <summary>The HTTP status, or 0 when no response arrived (timeout, connection failure).</summary>
-        public int Status { get; }
-        /// <summary>On success: how many events Bento counted as failed.</summary>
-        public int Failed { get; }
-        public TimeSpan? RetryAfter { get; }
-        /// <summary>A description free of secrets, emails and event data.</summary>
-        public string? Detail { get; }
-    }
-
     /// <summary>
     /// Posts batches to <c>{Endpoint}/batch/events?site_uuid=…</c> and classifies the answer. One <see cref="HttpClient"/>
     /// per pipeline; the Authorization header is computed once; the request timeout comes from the pipeline's clock.

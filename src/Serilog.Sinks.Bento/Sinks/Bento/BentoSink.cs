@@ -59,14 +59,4 @@ namespace Serilog.Sinks.Bento
 
         public ValueTask DisposeAsync() => _pipeline.DisposeAsync();
     }
-
-    /// <summary>Pipeline diagnostics written to Serilog's <see cref="SelfLog"/>.</summary>
-    internal sealed class SelfLogDiagnostics : IBentoDiagnostics
-    {
-        public static readonly SelfLogDiagnostics Instance = new SelfLogDiagnostics();
-
-        public void Warning(string message) => SelfLog.WriteLine("{0}", message);
-
-        public void Error(string message) => SelfLog.WriteLine("{0}", message);
-    }
 }

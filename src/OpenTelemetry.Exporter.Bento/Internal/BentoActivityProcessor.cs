@@ -1,0 +1,41 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+using BentoSinks.Delivery;
+using OpenTelemetry.Logs;
+
+namespace OpenTelemetry.Exporter.Bento
+{
+    /// <summary>
+    /// Filters finished activities in <see cref="OnEnd"/>: only their analytics events are queued, into the Bento
+    /// pipeline (never into OpenTelemetry's batch queue, where ordinary spans would crowd them out). The lookups are
+    /// <see cref="ActivityEventFormatter"/>'s.
+    /// </summary>
+    internal sealed class BentoActivityProcessor : BentoProcessorBase<Activity, ActivityEventItem, ActivityEventFormatter>
+    {
+        public BentoActivityProcessor(BentoExporterOptions options)
+            : base(options, "traces", o => new ActivityEventFormatter(o))
+        {
+        }
+
+        public override void OnEnd(Activity data)
+        {
+            try
+            {
+                if (data is null) return;
+                foreach (ref readonly var activityEvent in data.EnumerateEvents())
+                {
+                    if (!Formatter.IsAnalytics(activityEvent) || !Pipeline.AdmitType(activityEvent.Name)) continue;
+                    var item = Formatter.Capture(data, activityEvent);
+                    Pipeline.EnqueueIfIdentified(item, item.HasEmail);
+                }
+            }
+            catch (Exception ex)
+            {
+                // The filter (AnalyticsEventFilter) is the application's code; the app never sees our exceptions.
+                BentoExporterEventSource.Log.Error("Bento: failed to queue an activity's events (" + ex.GetType().Name + ").");
+            }
+        }
+    }
+}

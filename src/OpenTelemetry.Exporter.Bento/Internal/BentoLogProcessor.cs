@@ -1,0 +1,38 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+using BentoSinks.Delivery;
+using OpenTelemetry.Logs;
+
+namespace OpenTelemetry.Exporter.Bento
+{
+    /// <summary>
+    /// Filters log records in <see cref="OnEnd"/>: a record whose attributes or scopes hold the analytics marker is
+    /// copied (records are pooled by the SDK) and queued; every other record costs a pass over its attributes and
+    /// scopes. The lookups are <see cref="LogRecordFormatter"/>'s.
+    /// </summary>
+    internal sealed class BentoLogProcessor : BentoProcessorBase<LogRecord, LogRecordItem, LogRecordFormatter>
+    {
+        public BentoLogProcessor(BentoExporterOptions options)
+            : base(options, "logs", o => new LogRecordFormatter(o))
+        {
+        }
+
+        public override void OnEnd(LogRecord data)
+        {
+            try
+            {
+                if (data is null) return;
+                var capture = Formatter.Capture(data);
+                if (capture.Type is null || !Pipeline.AdmitType(capture.Type)) return;
+                var item = capture.ToItem();
+                Pipeline.EnqueueIfIdentified(item, item.HasEmail);
+            }
+            catch (Exception ex)
+            {
+                BentoExporterEventSource.Log.Error("Bento: failed to queue a log record (" + ex.GetType().Name + ").");
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using System;
+using System.Threading.Tasks;
+using BentoSinks;
+using BentoSinks.Delivery;
+using BentoSinks.Diagnostics;
+using Serilog.Core;
+using Serilog.Debugging;
+using Serilog.Events;
+
+namespace Serilog.Sinks.Bento
+{
+    /// <summary>Pipeline diagnostics written to Serilog's <see cref="SelfLog"/>.</summary>
+    internal sealed class SelfLogDiagnostics : IBentoDiagnostics
+    {
+        public static readonly SelfLogDiagnostics Instance = new SelfLogDiagnostics();
+
+        public void Warning(string message) => SelfLog.WriteLine("{0}", message);
+
+        public void Error(string message) => SelfLog.WriteLine("{0}", message);
+    }
+}
