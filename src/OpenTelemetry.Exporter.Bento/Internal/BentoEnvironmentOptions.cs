@@ -2,10 +2,7 @@ using System;
 using BentoSinks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Exporter;
-using OpenTelemetry.Exporter.Bento;
 
 namespace OpenTelemetry.Exporter.Bento
 {

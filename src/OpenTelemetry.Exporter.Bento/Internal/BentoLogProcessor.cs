@@ -1,8 +1,4 @@
 using System;
-using System.Diagnostics;
-using System.Threading;
-using System.Threading.Tasks;
-using BentoSinks.Delivery;
 using OpenTelemetry.Logs;
 
 namespace OpenTelemetry.Exporter.Bento

@@ -1,7 +1,7 @@
-using BentoSinks;
 using System;
 using System.Collections.Generic;
 using System.Text.Json;
+using BentoSinks;
 using BentoSinks.Delivery;
 using BentoSinks.Json;
 using OpenTelemetry.Logs;

@@ -1,9 +1,7 @@
 using System;
-using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using BentoSinks.Delivery;
-using OpenTelemetry.Logs;
 
 namespace OpenTelemetry.Exporter.Bento
 {

@@ -1,8 +1,8 @@
-using BentoSinks;
 using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text.Json;
+using BentoSinks;
 using BentoSinks.Delivery;
 using BentoSinks.Json;
 using Serilog.Events;

@@ -1,11 +1,5 @@
-using System;
-using System.Threading.Tasks;
-using BentoSinks;
-using BentoSinks.Delivery;
 using BentoSinks.Diagnostics;
-using Serilog.Core;
 using Serilog.Debugging;
-using Serilog.Events;
 
 namespace Serilog.Sinks.Bento
 {
