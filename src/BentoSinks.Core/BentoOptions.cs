@@ -55,6 +55,13 @@ namespace BentoSinks
         /// </summary>
         public Uri? Endpoint { get; set; } = DefaultEndpoint;
 
+        /// <summary>
+        /// A host to which plain <c>http://</c> is allowed although it is not loopback, such as an emulator in a container
+        /// (<c>bento-emulator</c> in docker compose). Null by default: only loopback hosts may use <c>http://</c>. The
+        /// credentials travel in every request, so never name a host reached over a network you do not control.
+        /// </summary>
+        public string? InsecureHttpHost { get; set; }
+
         /// <summary>The most events in one request, 1 to 1,000. Defaults to 1,000: full batches save Bento's shared request budget.</summary>
         public int BatchSizeLimit { get; set; } = MaxBatchSize;
 
@@ -104,6 +111,7 @@ namespace BentoSinks
             target.PublishableKey = PublishableKey;
             target.SecretKey = SecretKey;
             target.Endpoint = Endpoint;
+            target.InsecureHttpHost = InsecureHttpHost;
             target.BatchSizeLimit = BatchSizeLimit;
             target.Period = Period;
             target.MaxRequestsPerMinute = MaxRequestsPerMinute;
@@ -140,7 +148,7 @@ namespace BentoSinks
             CheckSiteUuid(SiteUuid, nameof(SiteUuid));
             CheckPublishableKey(PublishableKey, nameof(PublishableKey));
             CheckSecretKey(SecretKey, nameof(SecretKey));
-            var endpoint = CheckEndpoint(Endpoint, nameof(Endpoint));
+            var endpoint = CheckEndpoint(Endpoint, nameof(Endpoint), InsecureHttpHost);
             CheckBatchSizeLimit(BatchSizeLimit, nameof(BatchSizeLimit));
             CheckPeriod(Period, nameof(Period));
             if (MaxRequestsPerMinute < 0)
@@ -180,7 +188,7 @@ namespace BentoSinks
                 throw new ArgumentException("A Bento secret key is required.", paramName);
         }
 
-        internal static Uri CheckEndpoint(Uri? endpoint, string paramName)
+        internal static Uri CheckEndpoint(Uri? endpoint, string paramName, string? insecureHttpHost = null)
         {
             if (endpoint is null)
                 throw new ArgumentException("The Bento endpoint must not be null.", paramName);
@@ -188,8 +196,10 @@ namespace BentoSinks
                 throw new ArgumentException("The Bento endpoint must be an absolute URI.", paramName);
             if (endpoint.Scheme == Uri.UriSchemeHttp)
             {
-                if (!endpoint.IsLoopback)
-                    throw new ArgumentException("The Bento endpoint must use https:// unless its host is loopback (127.0.0.1, ::1, localhost): the credentials travel in every request.", paramName);
+                var allowed = endpoint.IsLoopback ||
+                              (!string.IsNullOrWhiteSpace(insecureHttpHost) && string.Equals(endpoint.Host, insecureHttpHost!.Trim(), StringComparison.OrdinalIgnoreCase));
+                if (!allowed)
+                    throw new ArgumentException("The Bento endpoint must use https:// unless its host is loopback (127.0.0.1, ::1, localhost) or named by InsecureHttpHost (an emulator in a container): the credentials travel in every request.", paramName);
             }
             else if (endpoint.Scheme != Uri.UriSchemeHttps)
             {

@@ -26,6 +26,7 @@ namespace Serilog
         /// <param name="queueLimit">The most events waiting in memory.</param>
         /// <param name="levelSwitch">A switch that changes the sink's minimum level at run time.</param>
         /// <param name="messageHandler">An HTTP handler to send through (a proxy, a test double).</param>
+        /// <param name="insecureHttpHost">A non-loopback host allowed over plain <c>http://</c> (an emulator in a container); null: none.</param>
         /// <returns>The logger configuration, to chain calls.</returns>
         public static LoggerConfiguration Bento(
             this LoggerSinkConfiguration loggerSinkConfiguration,
@@ -38,7 +39,8 @@ namespace Serilog
             TimeSpan? period = null,
             int queueLimit = BentoOptions.DefaultQueueLimit,
             LoggingLevelSwitch? levelSwitch = null,
-            HttpMessageHandler? messageHandler = null)
+            HttpMessageHandler? messageHandler = null,
+            string? insecureHttpHost = null)
         {
             if (loggerSinkConfiguration is null) throw new ArgumentNullException(nameof(loggerSinkConfiguration));
             // Each argument is checked by the option's own rule, named as the caller wrote it (siteUuid, batchSizeLimit, …).
@@ -50,7 +52,7 @@ namespace Serilog
             {
                 if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var parsed))
                     throw new ArgumentException("The Bento endpoint must be an absolute https:// URI.", nameof(endpoint));
-                uri = BentoOptions.CheckEndpoint(parsed, nameof(endpoint));
+                uri = BentoOptions.CheckEndpoint(parsed, nameof(endpoint), insecureHttpHost);
             }
             BentoOptions.CheckBatchSizeLimit(batchSizeLimit, nameof(batchSizeLimit));
             var batchPeriod = period ?? BentoOptions.DefaultPeriod;
@@ -62,6 +64,7 @@ namespace Serilog
                 PublishableKey = publishableKey,
                 SecretKey = secretKey,
                 Endpoint = uri,
+                InsecureHttpHost = insecureHttpHost,
                 BatchSizeLimit = batchSizeLimit,
                 Period = batchPeriod,
                 QueueLimit = queueLimit,
