@@ -94,11 +94,18 @@ namespace BentoSinks.Delivery
         public void Dispose() => _bytes.Dispose();
 
         /// <summary>Streams the request body of events [start, start+count) without building a copy of it.</summary>
-        private sealed class BatchContent : HttpContent
+        internal sealed class BatchContent : HttpContent
         {
             private readonly Batch _batch;
             private readonly int _start;
             private readonly int _count;
+            private volatile bool _abandoned;
+
+            /// <summary>
+            /// The request was given up (a handler that ignores cancellation): the batch moves on, so a late read of
+            /// this content must not see its buffer again. Checked before every write.
+            /// </summary>
+            public void Abandon() => _abandoned = true;
 
             public BatchContent(Batch batch, int start, int count)
             {
@@ -110,15 +117,22 @@ namespace BentoSinks.Delivery
 
             protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
             {
-                var raw = _batch._bytes.RawBuffer;
+                ThrowIfAbandoned();
                 await stream.WriteAsync(_batch._prefix, 0, _batch._prefix.Length).ConfigureAwait(false);
                 for (var i = _start; i < _start + _count; i++)
                 {
+                    ThrowIfAbandoned();
                     if (i > _start) stream.WriteByte((byte)',');
                     var (offset, length) = _batch._events[i];
-                    await stream.WriteAsync(raw, offset, length).ConfigureAwait(false);
+                    await stream.WriteAsync(_batch._bytes.RawBuffer, offset, length).ConfigureAwait(false);
                 }
+                ThrowIfAbandoned();
                 await stream.WriteAsync(Suffix, 0, Suffix.Length).ConfigureAwait(false);
+            }
+
+            private void ThrowIfAbandoned()
+            {
+                if (_abandoned) throw new OperationCanceledException("The request was abandoned by the pipeline.");
             }
 
             protected override bool TryComputeLength(out long length)

@@ -100,7 +100,7 @@ namespace BentoSinks.Delivery
                 // Raced against the token: a custom handler that ignores cancellation cannot outlive the request timeout
                 // or the hard stop (its task is abandoned, and its outcome observed so that it is never unobserved).
                 var sending = _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
-                using var response = await WithCancellation(sending, linked.Token).ConfigureAwait(false);
+                using var response = await WithCancellation(sending, request.Content as Batch.BatchContent, linked.Token).ConfigureAwait(false);
                 byte[] body;
                 // A stream may ignore the token (netstandard2.0's ReadAsync, a custom handler's content): disposing the
                 // response aborts a read stalled mid-body, so no server outlives the request timeout or the hard stop.
@@ -149,7 +149,7 @@ namespace BentoSinks.Delivery
             return text.Length > 200 ? text.Substring(0, 200) + "…" : text;
         }
 
-        private static async Task<HttpResponseMessage> WithCancellation(Task<HttpResponseMessage> sending, CancellationToken token)
+        private static async Task<HttpResponseMessage> WithCancellation(Task<HttpResponseMessage> sending, Batch.BatchContent? content, CancellationToken token)
         {
             if (sending.IsCompleted || !token.CanBeCanceled) return await sending.ConfigureAwait(false);
             var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -157,7 +157,9 @@ namespace BentoSinks.Delivery
             {
                 if (await Task.WhenAny(sending, cancelled.Task).ConfigureAwait(false) == sending) return await sending.ConfigureAwait(false);
             }
-            // Abandoned: dispose its response if it ever comes, and observe its exception.
+            // Abandoned: its content stops reading the batch, its response is disposed if it ever comes, and its
+            // exception is observed.
+            content?.Abandon();
             _ = sending.ContinueWith(static t =>
             {
                 if (t.Status == TaskStatus.RanToCompletion) t.Result.Dispose();

@@ -29,6 +29,7 @@ namespace BentoSinks.Delivery
         private long _lastRequest = long.MinValue;
         private long _blockedUntil = long.MinValue;
         private long _lastCeilingChange = long.MinValue;
+        private long _lastThrottled = long.MinValue;
 
         public RequestBudget(TimeProvider time, int maxRequestsPerMinute)
         {
@@ -106,7 +107,7 @@ namespace BentoSinks.Delivery
         {
             lock (_gate)
             {
-                if (_ceiling < _maxPerMinute && _time.GetElapsedTime(_lastCeilingChange) >= QuietPeriod)
+                if (_ceiling < _maxPerMinute && (_lastCeilingChange == long.MinValue || _time.GetElapsedTime(_lastCeilingChange) >= QuietPeriod))
                 {
                     _ceiling = double.IsPositiveInfinity(_maxPerMinute) ? double.PositiveInfinity : Math.Min(_maxPerMinute, _ceiling + Step());
                     _lastCeilingChange = _time.GetTimestamp();
@@ -122,10 +123,17 @@ namespace BentoSinks.Delivery
             lock (_gate)
             {
                 var now = _time.GetTimestamp();
-                var baseRate = double.IsPositiveInfinity(_ratePerMinute) ? Math.Max(2, ObservedRatePerMinute(now)) : _ratePerMinute;
-                _ratePerMinute = Math.Max(1, baseRate / 2);
-                _ceiling = _ratePerMinute;
-                _lastCeilingChange = now;
+                // 429s that arrive while a 429's block is in force (several sharers refused at once) are one signal:
+                // the rate is halved once, not once per refused request.
+                var alreadyBlocked = _blockedUntil != long.MinValue && _blockedUntil > now;
+                if (!alreadyBlocked)
+                {
+                    var baseRate = double.IsPositiveInfinity(_ratePerMinute) ? Math.Max(2, ObservedRatePerMinute(now)) : _ratePerMinute;
+                    _ratePerMinute = Math.Max(1, baseRate / 2);
+                    _ceiling = _ratePerMinute;
+                    _lastCeilingChange = now;
+                    _lastThrottled = now;
+                }
                 if (retryAfter > RetrySchedule.MaxRetryAfter) retryAfter = RetrySchedule.MaxRetryAfter;
                 if (retryAfter > TimeSpan.Zero)
                 {
@@ -172,7 +180,14 @@ namespace BentoSinks.Delivery
             lock (_gate)
             {
                 _maxPerMinute = maxRequestsPerMinute <= 0 ? double.PositiveInfinity : maxRequestsPerMinute;
-                if (_ceiling > _maxPerMinute) _ceiling = _maxPerMinute;
+                var throttledLately = _lastThrottled != long.MinValue && _time.GetElapsedTime(_lastThrottled) < QuietPeriod;
+                if (_ceiling > _maxPerMinute || !throttledLately)
+                {
+                    // Lowered: at once. Raised (the strictest sharer left): at once too, unless Bento said 429 lately,
+                    // in which case the ceiling climbs back as usual.
+                    _ceiling = _maxPerMinute;
+                    _ratePerMinute = _maxPerMinute;
+                }
                 if (_ratePerMinute > _ceiling) _ratePerMinute = _ceiling;
             }
         }

@@ -138,6 +138,8 @@ namespace BentoSinks.Diagnostics
                 _disposed = true;
                 _timer?.Dispose();
                 _timer = null;
+                // An armed timer that will never fire must not keep later drops from being written.
+                System.Threading.Volatile.Write(ref _timerArmed, 0);
             }
         }
 
