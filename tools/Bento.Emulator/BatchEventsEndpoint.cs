@@ -51,6 +51,7 @@ namespace Bento.Emulator
                 if (Refuse(request, doc) is { } refusal)
                 {
                     if (refusal.RetryAfter is { } seconds) request.Response.Headers["Retry-After"] = seconds.ToString(CultureInfo.InvariantCulture);
+                    if (_options.LogToConsole) Console.WriteLine($"[emulator] refused a request: HTTP {refusal.Status} {refusal.Reason}");
                     await request.AnswerAsync(refusal.Status, refusal.Error).ConfigureAwait(false);
                     return;
                 }
@@ -110,6 +111,10 @@ namespace Bento.Emulator
         }
 
         /// <summary>A failed check: the status, the JSON error body, and the <c>Retry-After</c> seconds of a 429.</summary>
-        private sealed record Refusal(int Status, object Error, int? RetryAfter = null);
+        private sealed record Refusal(int Status, object Error, int? RetryAfter = null)
+        {
+            /// <summary>The reason in words, as the error body gives it (never a credential or an event's content).</summary>
+            public string Reason => Error.GetType().GetProperty("error")?.GetValue(Error) as string ?? "";
+        }
     }
 }

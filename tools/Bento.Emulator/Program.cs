@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Bento.Emulator;
@@ -33,8 +34,11 @@ for (var i = 0; i < args.Length; i++)
 }
 
 await using var emulator = await BentoEmulator.StartAsync(options);
-Console.WriteLine($"Bento emulator listening: endpoint {emulator.ApiBase} (site {options.SiteUuid}); Ctrl+C to stop.");
+Console.WriteLine($"Bento emulator listening: endpoint {emulator.ApiBase} (site {options.SiteUuid}, publishable key {options.PublishableKey}, secret key {options.SecretKey}); Ctrl+C or SIGTERM to stop.");
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+// docker stop, Kubernetes and systemd send SIGTERM: stop cleanly (exit code 0) instead of being killed.
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
 try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
+Console.WriteLine("Bento emulator stopped.");
 return 0;
