@@ -173,19 +173,19 @@ namespace BentoSinks
         internal static void CheckSiteUuid(string? value, string paramName)
         {
             if (string.IsNullOrWhiteSpace(value))
-                throw new ArgumentException("A Bento site UUID is required (System > API Keys in Bento).", paramName);
+                throw new ArgumentException("A Bento site UUID is required (System > API Keys in Bento): set SiteUuid (siteUuid in WriteTo.Bento or appsettings.json) or the BENTO_SITE_UUID environment variable.", paramName);
         }
 
         internal static void CheckPublishableKey(string? value, string paramName)
         {
             if (string.IsNullOrWhiteSpace(value))
-                throw new ArgumentException("A Bento publishable key is required.", paramName);
+                throw new ArgumentException("A Bento publishable key is required: set PublishableKey (publishableKey in WriteTo.Bento or appsettings.json) or the BENTO_PUBLISHABLE_KEY environment variable.", paramName);
         }
 
         internal static void CheckSecretKey(string? value, string paramName)
         {
             if (string.IsNullOrWhiteSpace(value))
-                throw new ArgumentException("A Bento secret key is required.", paramName);
+                throw new ArgumentException("A Bento secret key is required: set SecretKey (secretKey in WriteTo.Bento or appsettings.json) or the BENTO_SECRET_KEY environment variable.", paramName);
         }
 
         internal static Uri CheckEndpoint(Uri? endpoint, string paramName, string? insecureHttpHost = null)

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Net.Http;
 using BentoSinks;
 using Serilog.Configuration;
@@ -12,14 +13,17 @@ namespace Serilog
     public static class BentoLoggerConfigurationExtensions
     {
         /// <summary>
-        /// Delivers log events tagged as analytics (property <c>AnalyticsEvent</c>) to Bento's batch events API.
-        /// Invalid settings throw an <see cref="ArgumentException"/> naming the argument when the logger is configured.
+        /// Delivers log events tagged as analytics (property <c>AnalyticsEvent</c>) to Bento's batch events API. Every
+        /// argument has a JSON form for Serilog.Settings.Configuration; the site UUID, keys and endpoint left out are read
+        /// from <c>BENTO_SITE_UUID</c>, <c>BENTO_PUBLISHABLE_KEY</c>, <c>BENTO_SECRET_KEY</c> and <c>BENTO_ENDPOINT</c>.
+        /// Invalid or missing settings throw an <see cref="ArgumentException"/> naming the argument (and its environment
+        /// variable) when the logger is configured, never later.
         /// </summary>
         /// <param name="loggerSinkConfiguration">The sink configuration.</param>
-        /// <param name="siteUuid">The Bento site UUID.</param>
-        /// <param name="publishableKey">The publishable key.</param>
-        /// <param name="secretKey">The secret key. Keep it on the server.</param>
-        /// <param name="endpoint">The API base; <c>https://app.bentonow.com/api/v1</c> when null.</param>
+        /// <param name="siteUuid">The Bento site UUID; <c>BENTO_SITE_UUID</c> when null.</param>
+        /// <param name="publishableKey">The publishable key; <c>BENTO_PUBLISHABLE_KEY</c> when null.</param>
+        /// <param name="secretKey">The secret key, kept on the server; <c>BENTO_SECRET_KEY</c> when null.</param>
+        /// <param name="endpoint">The API base; <c>BENTO_ENDPOINT</c>, else <c>https://app.bentonow.com/api/v1</c>, when null.</param>
         /// <param name="restrictedToMinimumLevel">The minimum level of events passed to the sink.</param>
         /// <param name="batchSizeLimit">The most events in one request, 1 to 1,000.</param>
         /// <param name="period">How long a batch may wait to fill; 10 seconds when null.</param>
@@ -27,12 +31,19 @@ namespace Serilog
         /// <param name="levelSwitch">A switch that changes the sink's minimum level at run time.</param>
         /// <param name="messageHandler">An HTTP handler to send through (a proxy, a test double).</param>
         /// <param name="insecureHttpHost">A non-loopback host allowed over plain <c>http://</c> (an emulator in a container); null: none.</param>
+        /// <param name="maxRequestsPerMinute">The account's request budget in this process (default 20; 0 lifts it).</param>
+        /// <param name="maxRequestBytes">The most bytes in one request body (default 4 MiB).</param>
+        /// <param name="retryTimeLimit">How long a streak of transient failures is retried; 10 minutes when null.</param>
+        /// <param name="requestTimeout">How long one request may take; 30 seconds when null.</param>
+        /// <param name="shutdownTimeout">How long disposal may take to deliver what is queued; 30 seconds when null.</param>
+        /// <param name="includedEventTypes">When not empty, only these event types are delivered.</param>
+        /// <param name="excludedEventTypes">Event types never delivered; <c>$view</c> when null.</param>
         /// <returns>The logger configuration, to chain calls.</returns>
         public static LoggerConfiguration Bento(
             this LoggerSinkConfiguration loggerSinkConfiguration,
-            string siteUuid,
-            string publishableKey,
-            string secretKey,
+            string? siteUuid = null,
+            string? publishableKey = null,
+            string? secretKey = null,
             string? endpoint = null,
             LogEventLevel restrictedToMinimumLevel = LevelAlias.Minimum,
             int batchSizeLimit = BentoOptions.MaxBatchSize,
@@ -40,9 +51,20 @@ namespace Serilog
             int queueLimit = BentoOptions.DefaultQueueLimit,
             LoggingLevelSwitch? levelSwitch = null,
             HttpMessageHandler? messageHandler = null,
-            string? insecureHttpHost = null)
+            string? insecureHttpHost = null,
+            int maxRequestsPerMinute = BentoOptions.DefaultMaxRequestsPerMinute,
+            int maxRequestBytes = BentoOptions.DefaultMaxRequestBytes,
+            TimeSpan? retryTimeLimit = null,
+            TimeSpan? requestTimeout = null,
+            TimeSpan? shutdownTimeout = null,
+            string[]? includedEventTypes = null,
+            string[]? excludedEventTypes = null)
         {
             if (loggerSinkConfiguration is null) throw new ArgumentNullException(nameof(loggerSinkConfiguration));
+            siteUuid = Or(siteUuid, BentoEnvironment.SiteUuid);
+            publishableKey = Or(publishableKey, BentoEnvironment.PublishableKey);
+            secretKey = Or(secretKey, BentoEnvironment.SecretKey);
+            endpoint = Or(endpoint, BentoEnvironment.Endpoint);
             // Each argument is checked by the option's own rule, named as the caller wrote it (siteUuid, batchSizeLimit, …).
             BentoOptions.CheckSiteUuid(siteUuid, nameof(siteUuid));
             BentoOptions.CheckPublishableKey(publishableKey, nameof(publishableKey));
@@ -51,14 +73,14 @@ namespace Serilog
             if (!string.IsNullOrWhiteSpace(endpoint))
             {
                 if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var parsed))
-                    throw new ArgumentException("The Bento endpoint must be an absolute https:// URI.", nameof(endpoint));
+                    throw new ArgumentException("The Bento endpoint must be an absolute https:// URI (argument endpoint or BENTO_ENDPOINT).", nameof(endpoint));
                 uri = BentoOptions.CheckEndpoint(parsed, nameof(endpoint), insecureHttpHost);
             }
             BentoOptions.CheckBatchSizeLimit(batchSizeLimit, nameof(batchSizeLimit));
             var batchPeriod = period ?? BentoOptions.DefaultPeriod;
             BentoOptions.CheckPeriod(batchPeriod, nameof(period));
             BentoOptions.CheckQueueLimit(queueLimit, nameof(queueLimit));
-            var sink = new BentoSink(new BentoSinkOptions
+            var options = new BentoSinkOptions
             {
                 SiteUuid = siteUuid,
                 PublishableKey = publishableKey,
@@ -69,9 +91,20 @@ namespace Serilog
                 Period = batchPeriod,
                 QueueLimit = queueLimit,
                 MessageHandler = messageHandler,
-            });
+                MaxRequestsPerMinute = maxRequestsPerMinute,
+                MaxRequestBytes = maxRequestBytes,
+            };
+            if (retryTimeLimit is { } retry) options.RetryTimeLimit = retry;
+            if (requestTimeout is { } request) options.RequestTimeout = request;
+            if (shutdownTimeout is { } shutdown) options.ShutdownTimeout = shutdown;
+            if (includedEventTypes != null) options.IncludedEventTypes = new HashSet<string>(includedEventTypes, StringComparer.Ordinal);
+            if (excludedEventTypes != null) options.ExcludedEventTypes = new HashSet<string>(excludedEventTypes, StringComparer.Ordinal);
+            // The rest (budget, byte limit, timeouts) is checked by the options' own rules, named as the options call them.
+            var sink = new BentoSink(options);
             return loggerSinkConfiguration.Sink(sink, restrictedToMinimumLevel, levelSwitch);
         }
+
+        private static string? Or(string? value, string? fallback) => string.IsNullOrWhiteSpace(value) ? fallback : value;
 
         /// <summary>Delivers log events tagged as analytics to Bento, configured through <see cref="BentoSinkOptions"/>.</summary>
         /// <param name="loggerSinkConfiguration">The sink configuration.</param>

@@ -22,6 +22,7 @@ namespace Serilog.Sinks.Bento
         {
             if (options is null) throw new ArgumentNullException(nameof(options));
             var snapshot = options.Snapshot();
+            BentoEnvironment.FillUnset(snapshot); // BENTO_* for what code and configuration leave unset, as the exporter does
             if (string.IsNullOrWhiteSpace(snapshot.AnalyticsEventPropertyName))
                 throw new ArgumentException("The analytics event property name must not be blank.", nameof(BentoSinkOptions.AnalyticsEventPropertyName));
             var settings = snapshot.Validate();
