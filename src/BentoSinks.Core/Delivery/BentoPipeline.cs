@@ -153,7 +153,8 @@ namespace BentoSinks.Delivery
         public bool TryEnqueue(T item)
         {
             _ledger.Offered();
-            if (!_closing)
+            // A plain read first: a full queue (overload) must not cost two contended atomic operations per event.
+            if (!_closing && Volatile.Read(ref _queued) < _settings.QueueLimit)
             {
                 if (Interlocked.Increment(ref _queued) <= _settings.QueueLimit && _channel.Writer.TryWrite(new Entry(item, null)))
                     return true;

@@ -73,7 +73,7 @@ namespace BentoSinks.Diagnostics
 
         private void ArmTimer()
         {
-            if (System.Threading.Interlocked.CompareExchange(ref _timerArmed, 1, 0) != 0) return;
+            if (System.Threading.Volatile.Read(ref _timerArmed) != 0 || System.Threading.Interlocked.CompareExchange(ref _timerArmed, 1, 0) != 0) return;
             var disposed = false;
             lock (_gate)
             {
