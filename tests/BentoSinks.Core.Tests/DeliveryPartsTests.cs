@@ -61,17 +61,16 @@ namespace BentoSinks.Core.Tests
         {
             var time = FakeClock.New();
             var budget = new RequestBudget(time, 60);
-            Assert.Equal(TimeSpan.Zero, budget.TimeUntilAvailable());
-            budget.OnRequest();
-            Assert.Equal(TimeSpan.FromSeconds(1), budget.TimeUntilAvailable());
-            Assert.Equal(TimeSpan.Zero, budget.TimeUntilUnblocked()); // a flush skips the spacing
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true)); // spent
+            Assert.Equal(TimeSpan.FromSeconds(1), budget.TryTake(honourSpacing: true)); // not spent: must wait
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false)); // a flush skips the spacing
             budget.OnThrottled(TimeSpan.FromSeconds(20));
             Assert.Equal(30, budget.CurrentRatePerMinute);
-            Assert.Equal(TimeSpan.FromSeconds(20), budget.TimeUntilUnblocked()); // but not a 429's block
+            Assert.Equal(TimeSpan.FromSeconds(20), budget.TryTake(honourSpacing: false)); // but not a 429's block
             time.Advance(TimeSpan.FromSeconds(20));
-            Assert.Equal(TimeSpan.Zero, budget.TimeUntilUnblocked());
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
             budget.OnThrottled(TimeSpan.FromDays(58));
-            Assert.Equal(RetrySchedule.MaxRetryAfter, budget.TimeUntilUnblocked()); // clamped, never a 58-day timer
+            Assert.Equal(RetrySchedule.MaxRetryAfter, budget.TryTake(honourSpacing: false)); // clamped, never a 58-day timer
         }
 
         [Fact]
@@ -88,7 +87,7 @@ namespace BentoSinks.Core.Tests
             Assert.Equal(TimeSpan.Zero, a.Budget.TryTake(honourSpacing: true));
             Assert.Equal(TimeSpan.FromSeconds(3), b.Budget.TryTake(honourSpacing: true)); // the other sharer spent it
             a.Budget.OnThrottled(TimeSpan.FromSeconds(30));
-            Assert.Equal(TimeSpan.FromSeconds(30), b.Budget.TimeUntilUnblocked()); // one 429 state
+            Assert.Equal(TimeSpan.FromSeconds(30), b.Budget.TryTake(honourSpacing: false)); // one 429 state
             using (var onAnotherClock = RequestBudget.Acquire("https://app.bentonow.com|site-a", FakeClock.New(), 20))
                 Assert.NotSame(a.Budget, onAnotherClock.Budget);
         }

@@ -70,18 +70,6 @@ namespace BentoSinks.Delivery
             get { lock (_gate) return _ratePerMinute; }
         }
 
-        /// <summary>How long until the next request may go; zero when it may go now.</summary>
-        public TimeSpan TimeUntilAvailable()
-        {
-            lock (_gate) return Wait(honourSpacing: true, _time.GetTimestamp());
-        }
-
-        /// <summary>How long until a 429's <c>Retry-After</c> has passed, ignoring the budget's spacing (flushes and shutdown use it); zero when no block is in force.</summary>
-        public TimeSpan TimeUntilUnblocked()
-        {
-            lock (_gate) return Wait(honourSpacing: false, _time.GetTimestamp());
-        }
-
         /// <summary>
         /// Spends one request if it may go now and returns zero; otherwise returns how long to wait. With
         /// <paramref name="honourSpacing"/> false (a flush or disposal is waiting) only a 429's block counts.
@@ -95,12 +83,6 @@ namespace BentoSinks.Delivery
                 if (wait <= TimeSpan.Zero) Record(now);
                 return wait;
             }
-        }
-
-        /// <summary>Spends one request now, whatever the budget says (tests; the pipeline uses <see cref="TryTake"/>).</summary>
-        public void OnRequest()
-        {
-            lock (_gate) Record(_time.GetTimestamp());
         }
 
         public void OnSuccess()
