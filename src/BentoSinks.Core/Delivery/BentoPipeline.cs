@@ -25,6 +25,9 @@ namespace BentoSinks.Delivery
     {
         private const int ScratchKeepBytes = 64 * 1024;
 
+        /// <summary>Room in the channel beyond <c>QueueLimit</c> for flush markers; a flush that finds none waits for room.</summary>
+        private const int MarkerRoom = 1024;
+
         /// <summary>How long disposal waits, in real time, for the loop to end after the hard stop.</summary>
         private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
@@ -77,12 +80,15 @@ namespace BentoSinks.Delivery
         {
             _settings = settings;
             _formatter = formatter;
-            // Unbounded underneath: QueueLimit is enforced by _queued, so that flush markers never compete for room.
-            _channel = Channel.CreateUnbounded<Entry>(new UnboundedChannelOptions
+            // QueueLimit is enforced by _queued, so events never take the room kept for flush markers. A bounded channel
+            // stores entries in one ring buffer that is reused, where an unbounded one allocates a new, ever larger
+            // segment (up to a million entries) each time the last one fills: about 24 B an event, and megabytes held.
+            _channel = Channel.CreateBounded<Entry>(new BoundedChannelOptions((int)Math.Min(int.MaxValue, (long)settings.QueueLimit + MarkerRoom))
             {
                 SingleReader = true,
                 SingleWriter = false,
                 AllowSynchronousContinuations = false,
+                FullMode = BoundedChannelFullMode.Wait,
             });
             Counters = new PipelineCounters();
             _reporter = new RateLimitedReporter(diagnostics, settings.TimeProvider, settings.WarningInterval);
@@ -199,13 +205,51 @@ namespace BentoSinks.Delivery
             var request = new FlushRequest();
             Interlocked.Increment(ref _flushesWaiting);
             if (!_channel.Writer.TryWrite(new Entry(default!, request)))
-            {
-                // Disposal has begun: it settles everything before the loop ends.
-                Interlocked.Decrement(ref _flushesWaiting);
-                return _loop.WaitWithCancellation(cancellationToken);
-            }
+                return _channel.Reader.Completion.IsCompleted || _closing
+                    ? NotQueued(cancellationToken)
+                    : FlushWhenRoomAsync(request, cancellationToken);
             Wake();
             return request.Done.Task.WaitWithCancellation(cancellationToken);
+        }
+
+        /// <summary>Disposal has begun: it settles everything before the loop ends.</summary>
+        private Task NotQueued(CancellationToken cancellationToken)
+        {
+            Interlocked.Decrement(ref _flushesWaiting);
+            return _loop.WaitWithCancellation(cancellationToken);
+        }
+
+        /// <summary>More than <see cref="MarkerRoom"/> flushes are waiting: this one waits for room for its marker.</summary>
+        private async Task FlushWhenRoomAsync(FlushRequest request, CancellationToken cancellationToken)
+        {
+            bool queued;
+            try
+            {
+                queued = await _channel.Writer.WaitToWriteAsync(cancellationToken).ConfigureAwait(false)
+                    && await WriteMarkerAsync(request).ConfigureAwait(false);
+            }
+            catch
+            {
+                Interlocked.Decrement(ref _flushesWaiting);
+                throw;
+            }
+            if (!queued)
+            {
+                await NotQueued(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            Wake();
+            await request.Done.Task.WaitWithCancellation(cancellationToken).ConfigureAwait(false);
+        }
+
+        private async Task<bool> WriteMarkerAsync(FlushRequest request)
+        {
+            // Not cancellable once room was seen: a marker written late only completes late, never early.
+            while (!_channel.Writer.TryWrite(new Entry(default!, request)))
+            {
+                if (!await _channel.Writer.WaitToWriteAsync(CancellationToken.None).ConfigureAwait(false)) return false;
+            }
+            return true;
         }
 
         public void Dispose() => ShutdownAsync(null).GetAwaiter().GetResult();

@@ -1,0 +1,68 @@
+using System;
+using System.Linq;
+using System.Threading.Tasks;
+using Bento.Emulator;
+using BentoSinks.Diagnostics;
+using Xunit;
+
+namespace BentoSinks.Core.Tests
+{
+    /// <summary>
+    /// The channel holds at most <c>QueueLimit</c> events plus a fixed room for flush markers. Flushes beyond that room
+    /// wait for it; none completes before the events offered ahead of it have settled, and events are never refused
+    /// for want of room while the queue counter has some.
+    /// </summary>
+    public class ChannelStorageTests
+    {
+        [Fact]
+        public async Task More_flushes_than_the_marker_room_all_wait_for_their_events_and_complete()
+        {
+            await using var h = await PipelineUnderTest.StartAsync(o => o.QueueLimit = 5, fakeTime: true);
+            // The first request is throttled for a minute: the loop is busy with that batch and reads nothing more.
+            h.Emulator.EnqueueFaults(Fault.WithStatus(429, "60"));
+            for (var i = 0; i < 3; i++) Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i)));
+            var first = h.Pipeline.FlushAsync();
+            await h.PumpUntil(() => h.Emulator.Requests.Count == 1 && h.Pipeline.IsParked(out _), TimeSpan.FromMilliseconds(10));
+
+            for (var i = 3; i < 5; i++) Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i)));
+            var flushes = Enumerable.Range(0, 1500).Select(_ => h.Pipeline.FlushAsync()).ToArray();
+            Assert.Equal(1501, h.Pipeline.FlushesWaiting);
+            Assert.False(first.IsCompleted);
+            Assert.DoesNotContain(flushes, f => f.IsCompleted);
+
+            await h.PumpUntil(() => first.IsCompleted && flushes.All(f => f.IsCompleted), TimeSpan.FromSeconds(1));
+            await Task.WhenAll(flushes.Append(first));
+            Assert.Equal(5, h.Emulator.EventCount);
+            Assert.Equal(5, h.Counters.Sent);
+            Assert.Equal(0, h.Counters.DroppedTotal);
+            Assert.Equal(0, h.Pipeline.FlushesWaiting);
+            h.AssertAccounted();
+        }
+
+        [Fact]
+        public async Task A_full_queue_refuses_events_by_count_and_the_channel_is_reused_after_draining()
+        {
+            await using var h = await PipelineUnderTest.StartAsync(o => o.QueueLimit = 100, fakeTime: true);
+            h.Emulator.EnqueueFaults(Fault.WithStatus(429, "60"));
+            Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(0)));
+            await h.PumpUntil(() => h.Emulator.Requests.Count == 1 && h.Pipeline.IsParked(out _), TimeSpan.FromMilliseconds(10));
+            // The batch in delivery is out of the queue: 100 more fit, the 101st is refused.
+            for (var i = 1; i <= 100; i++) Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i)), $"event {i}");
+            Assert.False(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(101)));
+            Assert.Equal(1, h.Counters.Dropped(DropReason.QueueFull));
+
+            await h.PumpUntil(() => h.Counters.Sent == 101, TimeSpan.FromSeconds(1));
+            // Drained: the same room is there again, several times over.
+            for (var round = 0; round < 3; round++)
+            {
+                for (var i = 0; i < 100; i++) Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(1000 + round * 100 + i)));
+                var flush = h.Pipeline.FlushAsync();
+                await h.PumpUntil(() => flush.IsCompleted, TimeSpan.FromMilliseconds(50));
+                await flush;
+            }
+            Assert.Equal(401, h.Emulator.EventCount);
+            Assert.Equal(1, h.Counters.DroppedTotal);
+            h.AssertAccounted();
+        }
+    }
+}
