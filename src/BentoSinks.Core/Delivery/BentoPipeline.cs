@@ -39,6 +39,7 @@ namespace BentoSinks.Delivery
         private readonly BentoHttpSender _sender;
         private readonly RequestBudget _budget;
         private readonly RequestBudget.Lease _budgetLease;
+        private readonly string _account;
         private readonly DeliveryLedger<T> _ledger;
         private readonly BatchDelivery<T> _delivery;
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
@@ -95,7 +96,8 @@ namespace BentoSinks.Delivery
             _metrics = new BentoMetrics(pipelineName, () => Math.Max(0, Counters.InFlight));
             _sender = new BentoHttpSender(settings, pipelineName);
             // One budget per account in the process: pipelines that send to the same endpoint and site UUID share it.
-            _budgetLease = RequestBudget.Acquire(settings.RequestUri.GetLeftPart(UriPartial.Authority) + "|" + settings.SiteUuid, settings.TimeProvider, settings.MaxRequestsPerMinute);
+            _account = settings.RequestUri.GetLeftPart(UriPartial.Authority) + "|" + settings.SiteUuid;
+            _budgetLease = RequestBudget.Acquire(_account, settings.TimeProvider, settings.MaxRequestsPerMinute);
             _budget = _budgetLease.Budget;
             _ledger = new DeliveryLedger<T>(Counters, _metrics, _reporter);
             _delivery = new BatchDelivery<T>(settings, _sender, _budget, _ledger, Counters, _metrics, _reporter, () => Urgent, ParkAsync);
@@ -259,8 +261,9 @@ namespace BentoSinks.Delivery
 
         /// <summary>
         /// Stops accepting events and delivers what is queued, for at most <paramref name="deadline"/> (when given) and
-        /// at most <c>ShutdownTimeout</c>; then stops hard and counts what is left as <c>shutdown</c>. Every call returns
-        /// once the loop has ended; the earliest deadline of concurrent calls wins.
+        /// at most <c>ShutdownTimeout</c>, and at most until the deadline of the account's other pipelines stopping at the
+        /// same time (<see cref="ShutdownWindow"/>); then stops hard and counts what is left as <c>shutdown</c>. Every call
+        /// returns once the loop has ended; the earliest deadline of concurrent calls wins.
         /// </summary>
         public async Task ShutdownAsync(TimeSpan? deadline)
         {
@@ -268,6 +271,9 @@ namespace BentoSinks.Delivery
             if (deadline is { } d && d < timeout) timeout = d < TimeSpan.Zero ? TimeSpan.Zero : d;
             if (Interlocked.Exchange(ref _shutdownStarted, 1) == 0)
             {
+                // Pipelines of one account that stop together share one deadline (see ShutdownWindow).
+                timeout = ShutdownWindow.Enter(_account, _settings.TimeProvider, timeout, out var window);
+                _ = _loop.ContinueWith(static (_, w) => ((ShutdownWindow)w!).Leave(), window, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 _closing = true;
                 _channel.Writer.TryComplete();
                 Wake();

@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+
+namespace BentoSinks.Delivery
+{
+    /// <summary>
+    /// One shutdown deadline for the pipelines of a process that stop together. A host disposes its Serilog logger,
+    /// tracer provider and logger provider one after another; with Bento down each would wait its whole
+    /// <c>ShutdownTimeout</c>, and three pipelines would hold the process three times as long, past an orchestrator's
+    /// grace period. Here the first pipeline to stop opens a window of its timeout; every pipeline of the same account
+    /// (and clock) that starts stopping while the window is in use, or within <see cref="Chain"/> of the last one
+    /// ending, must end by the same deadline.
+    /// </summary>
+    /// <remarks>
+    /// A later pipeline loses no time when the earlier ones delivered quickly: it gets what is left of the window.
+    /// Only when the earlier ones spent the whole window (Bento unreachable) does a later one stop at once, counting
+    /// what it still holds as <c>shutdown</c>. Pipelines of different accounts or clocks (tests with fake clocks) keep
+    /// separate windows.
+    /// </remarks>
+    internal sealed class ShutdownWindow
+    {
+        /// <summary>How soon after the last pipeline of a wave stopped another one still belongs to the same wave.</summary>
+        internal static readonly TimeSpan Chain = TimeSpan.FromSeconds(1);
+
+        private static readonly Dictionary<string, ShutdownWindow> Windows = new Dictionary<string, ShutdownWindow>(StringComparer.Ordinal);
+
+        private readonly TimeProvider _time;
+        private long _deadline;
+        private long _lastEnded;
+        private int _active;
+
+        private ShutdownWindow(TimeProvider time) => _time = time;
+
+        /// <summary>
+        /// A pipeline of <paramref name="account"/> starts stopping with <paramref name="timeout"/>: returns how long it
+        /// may take (never more than <paramref name="timeout"/>). Call <see cref="Leave"/> once it has stopped.
+        /// </summary>
+        public static TimeSpan Enter(string account, TimeProvider time, TimeSpan timeout, out ShutdownWindow window)
+        {
+            lock (Windows)
+            {
+                if (Windows.Count > 64) Prune();
+                if (!Windows.TryGetValue(account, out var w) || w._time != time)
+                {
+                    w = new ShutdownWindow(time);
+                    // Another clock on the same account (a test's fake one) gets its own window, not shared.
+                    if (!Windows.ContainsKey(account)) Windows[account] = w;
+                }
+                window = w;
+                var now = time.GetTimestamp();
+                var inWave = w._active > 0 || (w._lastEnded != 0 && time.GetElapsedTime(w._lastEnded, now) <= Chain);
+                w._active++;
+                if (!inWave)
+                {
+                    var ticks = ToTicks(time, timeout);
+                    w._deadline = ticks > long.MaxValue - now ? long.MaxValue : now + ticks;
+                    return timeout;
+                }
+                var left = w._deadline - now;
+                if (left <= 0) return TimeSpan.Zero;
+                var remaining = TimeSpan.FromSeconds(left / (double)time.TimestampFrequency);
+                return remaining < timeout ? remaining : timeout;
+            }
+        }
+
+        /// <summary>A pipeline that entered this window has stopped.</summary>
+        public void Leave()
+        {
+            lock (Windows)
+            {
+                _active--;
+                _lastEnded = _time.GetTimestamp();
+                if (_lastEnded == 0) _lastEnded = 1;
+            }
+        }
+
+        /// <summary>Forgets windows whose wave is over (many accounts or clocks come and go in a test run).</summary>
+        private static void Prune()
+        {
+            var over = new List<string>();
+            foreach (var pair in Windows)
+            {
+                var w = pair.Value;
+                if (w._active == 0 && (w._lastEnded == 0 || w._time.GetElapsedTime(w._lastEnded) > Chain)) over.Add(pair.Key);
+            }
+            foreach (var key in over) Windows.Remove(key);
+        }
+
+        private static long ToTicks(TimeProvider time, TimeSpan span)
+        {
+            var ticks = span.TotalSeconds * time.TimestampFrequency;
+            return ticks >= long.MaxValue / 2 ? long.MaxValue / 2 : (long)ticks;
+        }
+    }
+}

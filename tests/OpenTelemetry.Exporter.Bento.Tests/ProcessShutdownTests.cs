@@ -1,0 +1,83 @@
+using System;
+using System.Diagnostics;
+using System.Threading.Tasks;
+using Bento.Emulator;
+using BentoSinks.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Trace;
+using Serilog;
+using Serilog.Context;
+
+namespace OpenTelemetry.Exporter.Bento.Tests
+{
+    /// <summary>
+    /// One shutdown deadline per process: a Serilog sink, a trace exporter and a log exporter to the same account,
+    /// stopped one after another with Bento down, take one <c>ShutdownTimeout</c> in all, not one each (here the SDK's 5 s
+    /// disposal deadline for each provider, then 30 s for the Serilog sink: 40 s without a shared deadline).
+    /// </summary>
+    [Collection("Exporter")]
+    public class ProcessShutdownTests
+    {
+        private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
+
+        [Fact]
+        public async Task Serilog_traces_and_logs_stopped_in_turn_with_Bento_down_take_one_shutdown_timeout_in_all()
+        {
+            var time = FakeClock.New();
+            await using var emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { TimeProvider = time });
+            emulator.SetRandomFaults(1.0, 7, Fault.WithStatus(503)); // Bento is down for the whole test
+            var sourceName = "bento.tests." + Guid.NewGuid();
+
+            var serilog = new LoggerConfiguration().Enrich.FromLogContext()
+                .WriteTo.Bento(o => Configure(o, emulator, time))
+                .CreateLogger();
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            builder.Services.AddOpenTelemetry()
+                .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o => Configure(o, emulator, time)))
+                .WithLogging(l => l.AddBentoExporter(o => Configure(o, emulator, time)));
+            var host = builder.Build();
+            await host.StartAsync();
+
+            using (LogContext.PushProperty("Email", "ada@example.com"))
+                serilog.ForAnalytics("from_serilog").Information("signed up");
+            using (var source = new ActivitySource(sourceName))
+            using (var a = source.StartActivity("request")!)
+            {
+                a.SetTag("user.email", "ada@example.com");
+                a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
+            }
+            host.Services.GetRequiredService<ILogger<ProcessShutdownTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
+            // Each pipeline is retrying its batch against the 503s.
+            await emulator.AdvanceClockUntilAsync(() => emulator.RequestCount >= 3, () => time.Advance(TimeSpan.FromSeconds(1)), maxSteps: 60);
+
+            // The order a host and Program.cs use: the host's providers, then the Serilog logger.
+            var started = time.GetUtcNow();
+            var stop = Task.Run(async () =>
+            {
+                await host.StopAsync();
+                host.Dispose();
+                serilog.Dispose();
+            });
+            await emulator.AdvanceClockUntilAsync(() => stop.IsCompleted, () => time.Advance(TimeSpan.FromMilliseconds(250)), maxSteps: 2_000);
+            await stop;
+            var took = time.GetUtcNow() - started;
+
+            Assert.True(took <= ShutdownTimeout + TimeSpan.FromSeconds(1),
+                $"three pipelines with Bento down took {took.TotalSeconds:0.0} s (fake clock) to stop; one ShutdownTimeout is {ShutdownTimeout.TotalSeconds} s");
+            Assert.Equal(0, emulator.EventCount);
+        }
+
+        private static void Configure(global::BentoSinks.BentoOptions o, BentoEmulator emulator, TimeProvider time)
+        {
+            EmulatorOptions.Configure(o, emulator);
+            o.TimeProvider = time;
+            o.Period = TimeSpan.FromSeconds(1);
+            o.ShutdownTimeout = ShutdownTimeout;
+            o.RetryTimeLimit = TimeSpan.FromHours(1);
+        }
+    }
+}
