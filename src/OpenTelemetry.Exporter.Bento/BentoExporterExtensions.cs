@@ -34,7 +34,7 @@ namespace OpenTelemetry.Trace
         {
             if (builder is null) throw new ArgumentNullException(nameof(builder));
             builder.ConfigureServices(services => BentoExporterRegistration.Register(services, name, configure));
-            return builder.AddProcessor(sp => new BentoActivityProcessor(BentoExporterRegistration.Resolve(sp, name, configure)));
+            return builder.AddProcessor(sp => new BentoActivityProcessor(BentoExporterRegistration.Resolve(sp, name, configure), sp));
         }
     }
 }
@@ -66,7 +66,7 @@ namespace OpenTelemetry.Logs
         {
             if (builder is null) throw new ArgumentNullException(nameof(builder));
             builder.ConfigureServices(services => BentoExporterRegistration.Register(services, name, configure));
-            return builder.AddProcessor(sp => new BentoLogProcessor(BentoExporterRegistration.Resolve(sp, name, configure)));
+            return builder.AddProcessor(sp => new BentoLogProcessor(BentoExporterRegistration.Resolve(sp, name, configure), sp));
         }
     }
 }

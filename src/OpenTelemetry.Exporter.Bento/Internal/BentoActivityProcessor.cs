@@ -10,8 +10,8 @@ namespace OpenTelemetry.Exporter.Bento
     /// </summary>
     internal sealed class BentoActivityProcessor : BentoProcessorBase<Activity, ActivityEventItem, ActivityEventFormatter>
     {
-        public BentoActivityProcessor(BentoExporterOptions options)
-            : base(options, "traces", o => new ActivityEventFormatter(o))
+        public BentoActivityProcessor(BentoExporterOptions options, IServiceProvider? services = null)
+            : base(options, "traces", o => new ActivityEventFormatter(o), services)
         {
         }
 

@@ -10,8 +10,8 @@ namespace OpenTelemetry.Exporter.Bento
     /// </summary>
     internal sealed class BentoLogProcessor : BentoProcessorBase<LogRecord, LogRecordItem, LogRecordFormatter>
     {
-        public BentoLogProcessor(BentoExporterOptions options)
-            : base(options, "logs", o => new LogRecordFormatter(o))
+        public BentoLogProcessor(BentoExporterOptions options, IServiceProvider? services = null)
+            : base(options, "logs", o => new LogRecordFormatter(o), services)
         {
         }
 

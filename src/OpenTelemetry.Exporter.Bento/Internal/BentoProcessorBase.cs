@@ -8,8 +8,8 @@ namespace OpenTelemetry.Exporter.Bento
     internal abstract class BentoProcessorBase<T, TItem, TFormatter> : BaseProcessor<T>
         where TFormatter : IBentoEventFormatter<TItem>
     {
-        protected BentoProcessorBase(BentoExporterOptions options, string signal, Func<BentoExporterOptions, TFormatter> createFormatter)
-            => Host = new ProcessorPipeline<TItem, TFormatter>(options, signal, createFormatter);
+        protected BentoProcessorBase(BentoExporterOptions options, string signal, Func<BentoExporterOptions, TFormatter> createFormatter, IServiceProvider? services)
+            => Host = new ProcessorPipeline<TItem, TFormatter>(options, signal, createFormatter, services);
 
         protected ProcessorPipeline<TItem, TFormatter> Host { get; }
 

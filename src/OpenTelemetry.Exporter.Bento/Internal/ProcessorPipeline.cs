@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using System.Threading.Tasks;
 using BentoSinks.Delivery;
+using BentoSinks.Diagnostics;
 
 namespace OpenTelemetry.Exporter.Bento
 {
@@ -9,14 +10,16 @@ namespace OpenTelemetry.Exporter.Bento
     internal sealed class ProcessorPipeline<TItem, TFormatter>
         where TFormatter : IBentoEventFormatter<TItem>
     {
-        public ProcessorPipeline(BentoExporterOptions options, string signal, Func<BentoExporterOptions, TFormatter> createFormatter)
+        public ProcessorPipeline(BentoExporterOptions options, string signal, Func<BentoExporterOptions, TFormatter> createFormatter, IServiceProvider? services = null)
         {
             if (options is null) throw new ArgumentNullException(nameof(options));
             Options = options.Snapshot();
             var settings = Options.Validate();
             settings.SendScope = () => SuppressInstrumentationScope.Begin();
             Formatter = createFormatter(Options);
-            Pipeline = new BentoPipeline<TItem>(settings, Formatter, BentoExporterEventSource.Log, "OpenTelemetry " + signal);
+            IBentoDiagnostics diagnostics = BentoExporterEventSource.Log;
+            if (services != null) diagnostics = new HostLogDiagnostics(diagnostics, new HostLoggerFactoryLog(services).Write);
+            Pipeline = new BentoPipeline<TItem>(settings, Formatter, diagnostics, "OpenTelemetry " + signal);
         }
 
         public BentoExporterOptions Options { get; }

@@ -27,7 +27,7 @@ namespace Serilog.Sinks.Bento
                 throw new ArgumentException("The analytics event property name must not be blank.", nameof(BentoSinkOptions.AnalyticsEventPropertyName));
             var settings = snapshot.Validate();
             _formatter = new LogEventFormatter(snapshot);
-            _pipeline = new BentoPipeline<LogEvent>(settings, _formatter, SelfLogDiagnostics.Instance, "Serilog");
+            _pipeline = new BentoPipeline<LogEvent>(settings, _formatter, new HostLogDiagnostics(SelfLogDiagnostics.Instance, SerilogHostLog.Write), "Serilog");
         }
 
         public void Emit(LogEvent logEvent)
