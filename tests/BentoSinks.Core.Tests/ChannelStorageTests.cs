@@ -40,6 +40,27 @@ namespace BentoSinks.Core.Tests
         }
 
         [Fact]
+        public async Task A_filling_batch_wakes_the_loop_once_enough_events_are_queued_not_for_each_event()
+        {
+            await using var h = await PipelineUnderTest.StartAsync(o => o.Period = TimeSpan.FromHours(1), fakeTime: true);
+            Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(0)));
+            await PipelineUnderTest.Until(() => h.Pipeline.IsParked(out _));
+            Assert.True(h.Pipeline.IsParked(out var parks));
+
+            // 998 more: not enough to fill the batch of 1,000, so the loop sleeps on (it would have woken for each).
+            for (var i = 1; i < 999; i++) Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i)));
+            Assert.True(h.Pipeline.IsParked(out var parksAfter), "the loop woke before the batch could be filled");
+            Assert.Equal(parks, parksAfter);
+            Assert.Equal(0, h.Emulator.RequestCount);
+
+            // The 1,000th: the batch can be full, so the loop wakes and sends it without waiting for the hour.
+            Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(999)));
+            await h.Emulator.WaitForEventsAsync(1000, TimeSpan.FromSeconds(20));
+            Assert.Equal(1, h.Emulator.RequestCount);
+            h.AssertAccounted();
+        }
+
+        [Fact]
         public async Task A_full_queue_refuses_events_by_count_and_the_channel_is_reused_after_draining()
         {
             await using var h = await PipelineUnderTest.StartAsync(o => o.QueueLimit = 100, fakeTime: true);

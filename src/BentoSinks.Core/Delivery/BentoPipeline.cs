@@ -46,6 +46,7 @@ namespace BentoSinks.Delivery
         private readonly Task _stopped;
         private readonly Task _loop;
         private int _queued;
+        private int _wakeAtQueued = int.MaxValue;
         private int _flushesWaiting;
         private int _shutdownStarted;
         private int _released;
@@ -164,8 +165,13 @@ namespace BentoSinks.Delivery
             // A plain read first: a full queue (overload) must not cost two contended atomic operations per event.
             if (!_closing && Volatile.Read(ref _queued) < _settings.QueueLimit)
             {
-                if (Interlocked.Increment(ref _queued) <= _settings.QueueLimit && _channel.Writer.TryWrite(new Entry(item, null)))
+                var queued = Interlocked.Increment(ref _queued);
+                if (queued <= _settings.QueueLimit && _channel.Writer.TryWrite(new Entry(item, null)))
+                {
+                    // The loop waits for a batch to fill without reading each event: wake it once there are enough.
+                    if (queued >= Volatile.Read(ref _wakeAtQueued)) Wake();
                     return true;
+                }
                 Interlocked.Decrement(ref _queued);
             }
             _ledger.DroppedByCaller(_closing ? DropReason.Shutdown : DropReason.QueueFull, item);
@@ -385,7 +391,7 @@ namespace BentoSinks.Delivery
                     var due = _settings.Period - _settings.TimeProvider.GetElapsedTime(_batchStarted);
                     if (due > TimeSpan.Zero)
                     {
-                        await ParkAsync(due, read: true, wakeable: true, stop).ConfigureAwait(false);
+                        await ParkFillingAsync(due, stop).ConfigureAwait(false);
                         return true;
                     }
                 }
@@ -394,7 +400,8 @@ namespace BentoSinks.Delivery
                 var wait = _budget.TryTake(honourSpacing: !urgent);
                 if (wait > TimeSpan.Zero)
                 {
-                    await ParkAsync(wait, read: !full, wakeable: true, stop).ConfigureAwait(false);
+                    if (full) await ParkAsync(wait, read: false, wakeable: true, stop).ConfigureAwait(false);
+                    else await ParkFillingAsync(wait, stop).ConfigureAwait(false);
                     return true;
                 }
                 _delivery.Begin(_batch.Count);
@@ -572,6 +579,28 @@ namespace BentoSinks.Delivery
         /// Waits until the stop, and (as asked) the delay, an event to read, or a wake (a flush, disposal). Throws
         /// <see cref="OperationCanceledException"/> on the stop.
         /// </summary>
+        /// <summary>
+        /// Waits while a batch that is not full fills: until <paramref name="delay"/>, a wake (flush, shutdown), or enough
+        /// events queued to fill the batch or half the queue. The loop does not wake for every event: on a busy app that
+        /// would cost a thread-pool hop and a core per event, and requests would not get any fuller.
+        /// </summary>
+        private async Task ParkFillingAsync(TimeSpan delay, CancellationToken stop)
+        {
+            var threshold = Math.Max(1, Math.Min(_settings.BatchSizeLimit - _batch.Count, _settings.QueueLimit / 2));
+            // A full fence: the read of _queued below must not move before this write (writers increment, then read it).
+            Interlocked.Exchange(ref _wakeAtQueued, threshold);
+            try
+            {
+                // A writer that looked at the threshold before it was set did not wake the loop: look at the queue now.
+                if (Volatile.Read(ref _queued) >= threshold) return;
+                await ParkAsync(delay, read: false, wakeable: true, stop).ConfigureAwait(false);
+            }
+            finally
+            {
+                Volatile.Write(ref _wakeAtQueued, int.MaxValue);
+            }
+        }
+
         private async Task ParkAsync(TimeSpan? delay, bool read, bool wakeable, CancellationToken stop)
         {
             stop.ThrowIfCancellationRequested();
