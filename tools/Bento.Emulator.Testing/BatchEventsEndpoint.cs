@@ -81,7 +81,7 @@ namespace Bento.Emulator
             if (!request.Headers.TryGetValue("authorization", out var auth) || string.IsNullOrEmpty(auth))
                 return new Refusal(401, new { error = "Unauthorized: bad credentials" }, "missing credentials (no Authorization header)");
             if (!string.Equals(auth, _expectedAuthorization, StringComparison.Ordinal))
-                return new Refusal(401, new { error = "Unauthorized: bad credentials" }, "wrong credentials (the Basic publishable:secret key pair does not match)");
+                return new Refusal(401, new { error = "Unauthorized: bad credentials" }, "wrong credentials (the publishable and secret keys are not the emulator's)");
 
             if (!_rateLimit.TryTake(out var retryAfter))
                 return new Refusal(429, new { error = "Too Many Requests" },

@@ -68,6 +68,7 @@ async function loadSummary() {
     : s.evicted.toLocaleString() + ' oldest events let go (keeps ' + s.max_recorded_events.toLocaleString() + ')';
   renderCounts($('by-type'), s.by_type, 'type', 'type');
   renderCounts($('by-user'), s.top_users, 'email', 'email');
+  return s.version;
 }
 
 function eventRow(item) {
@@ -128,9 +129,13 @@ async function refresh() {
   if (state.busy) { state.again = true; return; }
   state.busy = true;
   try {
-    await Promise.all([loadSummary(), loadEvents(), loadRefused()]);
+    const [version] = await Promise.all([loadSummary(), loadEvents(), loadRefused()]);
+    $('error').hidden = true;
+    // The log's version this render shows (tests wait for it before reading rows that would otherwise be re-rendered).
+    if (!state.again) document.body.dataset.version = version;
   } catch (error) {
-    console.warn(error);
+    $('error').textContent = 'Could not refresh: ' + error.message;
+    $('error').hidden = false;
   } finally {
     state.busy = false;
     if (state.again) { state.again = false; refresh(); }
