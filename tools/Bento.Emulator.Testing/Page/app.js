@@ -115,7 +115,7 @@ async function loadRefused() {
       el('td', {}, '#' + r.id),
       el('td', { className: 'status-code' }, r.status === 0 ? 'aborted' : r.status),
       el('td', { className: 'reason' }, r.reason),
-      el('td', {}, r.first_bad_event_index === null ? '' : 'first bad: #' + r.first_bad_event_index),
+      el('td', {}, r.first_bad_event_index === null ? '' : '#' + r.first_bad_event_index),
       el('td', { className: 'ua' }, r.user_agent ?? '(none)'));
     tr.dataset.status = r.status;
     return tr;
