@@ -146,7 +146,7 @@ namespace Bento.Emulator
             lock (_gate)
             {
                 var byType = _countsByType.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
-                var byUser = _countsByUser.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(topUsers).ToList();
+                var byUser = Top(_countsByUser, topUsers);
                 return new LogSummary(_eventCount, _requestCount, _refusedCount, _evicted, _countsByUser.Count, byType, byUser, Version);
             }
         }
@@ -167,6 +167,23 @@ namespace Bento.Emulator
                 if (match(e)) return e;
             }
             return null;
+        }
+
+        /// <summary>The <paramref name="count"/> largest counts, largest first: one pass with a heap of that size, not a sort of every user.</summary>
+        private static List<KeyValuePair<string, int>> Top(Dictionary<string, int> counts, int count)
+        {
+            var heap = new PriorityQueue<KeyValuePair<string, int>, (int Count, string Key)>(Comparer<(int Count, string Key)>.Create(
+                (a, b) => a.Count != b.Count ? a.Count.CompareTo(b.Count) : string.CompareOrdinal(b.Key, a.Key)));
+            foreach (var pair in counts)
+            {
+                if (count <= 0) break;
+                if (heap.Count < count) heap.Enqueue(pair, (pair.Value, pair.Key));
+                else heap.EnqueueDequeue(pair, (pair.Value, pair.Key));
+            }
+            var top = new List<KeyValuePair<string, int>>(heap.Count);
+            while (heap.Count > 0) top.Add(heap.Dequeue());
+            top.Reverse();
+            return top;
         }
 
         private static LogPage<T> Page<T>(List<T> items, Func<T, long> id, Func<T, bool> matches, long? before, int limit)
