@@ -198,7 +198,7 @@ namespace BentoSinks.Benchmarks
             {
                 var dll = System.IO.Path.Combine(AppContext.BaseDirectory, "Bento.Emulator.dll");
                 var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
-                foreach (var a in new[] { dll, "--urls", "http://127.0.0.1:0", "--quiet" }) start.ArgumentList.Add(a);
+                foreach (var a in new[] { dll, "--urls", "http://127.0.0.1:0", "--quiet", "--counts-only" }) start.ArgumentList.Add(a);
                 var process = Process.Start(start)!;
                 var line = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the emulator did not start");
                 var marker = "endpoint ";

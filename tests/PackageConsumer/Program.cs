@@ -7,8 +7,9 @@ using OpenTelemetry.Trace;
 using Serilog;
 
 // Consumes the packed .nupkg files as a user would, checks their contents, and logs through both to the emulator.
-// Usage: dotnet run --project tests/PackageConsumer -- <folder holding the .nupkg files>
+// Usage: dotnet run --project tests/PackageConsumer -- <folder holding the .nupkg files> [<the installed bento-emulator tool>]
 var folder = args.Length > 0 ? args[0] : "artifacts/packages";
+var tool = args.Length > 1 ? args[1] : null;
 var failures = new List<string>();
 
 foreach (var id in new[] { "BentoSinks.Core", "Serilog.Sinks.Bento", "OpenTelemetry.Exporter.Bento" })
@@ -46,6 +47,25 @@ foreach (var id in new[] { "BentoSinks.Core", "Serilog.Sinks.Bento", "OpenTeleme
     }
 }
 
+// The emulator's two packages: the test package (a library) and the .NET tool.
+foreach (var (id, expected) in new[]
+{
+    ("BentoSinks.Emulator.Testing", new[] { "lib/net8.0/Bento.Emulator.Testing.dll", "lib/net8.0/Bento.Emulator.Testing.xml", "README.md" }),
+    ("BentoSinks.Emulator.Tool", new[] { "tools/net8.0/any/Bento.Emulator.dll", "tools/net8.0/any/Bento.Emulator.Testing.dll", "tools/net8.0/any/DotnetToolSettings.xml", "README.md" }),
+})
+{
+    var nupkg = Directory.GetFiles(folder, id + ".*.nupkg").Where(f => !f.EndsWith(".snupkg")).OrderBy(f => f).LastOrDefault();
+    if (nupkg is null) { failures.Add($"{id}: no .nupkg in {folder}"); continue; }
+    using var zip = ZipFile.OpenRead(nupkg);
+    var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+    foreach (var entry in expected) if (!names.Contains(entry)) failures.Add($"{id}: no {entry}");
+    if (id.EndsWith(".Tool", StringComparison.Ordinal))
+    {
+        using var settings = new StreamReader(zip.GetEntry("tools/net8.0/any/DotnetToolSettings.xml")!.Open());
+        if (!settings.ReadToEnd().Contains("Name=\"bento-emulator\"")) failures.Add($"{id}: the command is not bento-emulator");
+    }
+}
+
 await using var emulator = await BentoEmulator.StartAsync();
 void Configure(BentoSinks.BentoOptions o)
 {
@@ -69,7 +89,56 @@ using (Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter
 
 var types = emulator.Events.Select(e => e.Type).OrderBy(t => t).ToArray();
 if (!types.SequenceEqual(new[] { "signup_completed", "trial_started" })) failures.Add("the emulator received: " + string.Join(", ", types));
+// The test package's assertions, as a user's test would make them.
+var signup = await emulator.WaitForEventAsync(e => e.Type == "signup_completed", TimeSpan.FromSeconds(10));
+if (signup.Email != "ada@example.com" || emulator.EventsFor("ada@example.com").Count != 2) failures.Add("the test package's EventsFor/WaitForEventAsync disagree with what was sent");
+
+if (tool is null) failures.Add("no bento-emulator tool path given (.ci/run installs it with dotnet tool install)");
+else await CheckToolAsync(tool, failures);
 
 foreach (var f in failures) Console.Error.WriteLine("package check failed: " + f);
-Console.WriteLine(failures.Count == 0 ? "packages: contents checked; Serilog and OpenTelemetry consumers delivered to the emulator" : $"packages: {failures.Count} problem(s)");
+Console.WriteLine(failures.Count == 0
+    ? "packages: contents checked; Serilog and OpenTelemetry consumers delivered to the emulator (test package); the bento-emulator tool served its page and API and stopped on SIGTERM"
+    : $"packages: {failures.Count} problem(s)");
 return failures.Count == 0 ? 0 : 1;
+
+// The installed tool: start it on a free port, log through Serilog to the endpoint it prints, read the inspection API,
+// and stop it with SIGTERM (exit code 0).
+static async Task CheckToolAsync(string tool, List<string> failures)
+{
+    var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, UseShellExecute = false };
+    foreach (var a in new[] { "--urls", "http://127.0.0.1:0", "--quiet" }) start.ArgumentList.Add(a);
+    using var process = Process.Start(start)!;
+    try
+    {
+        var banner = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)) ?? "";
+        var marker = "endpoint ";
+        var at = banner.IndexOf(marker, StringComparison.Ordinal);
+        if (at < 0) { failures.Add("bento-emulator printed no endpoint: " + banner); return; }
+        var endpoint = new Uri(banner[(at + marker.Length)..].Split(' ')[0]);
+        var logger = new LoggerConfiguration().WriteTo.Bento(o =>
+        {
+            o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
+            o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
+            o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
+            o.Endpoint = endpoint;
+        }).CreateLogger();
+        logger.ForAnalytics("tool_checked").ForContext("Email", "grace@example.com").Information("Checked the tool");
+        await logger.DisposeAsync();
+        using var http = new HttpClient();
+        var root = new Uri(endpoint, "/");
+        var events = await http.GetStringAsync(new Uri(root, "_emulator/events?type=tool_checked"));
+        if (!events.Contains("\"email\":\"grace@example.com\"")) failures.Add("bento-emulator's inspection API did not list the event: " + events);
+        var page = await http.GetStringAsync(root);
+        if (!page.Contains("Bento emulator")) failures.Add("bento-emulator served no page at /");
+        if (OperatingSystem.IsWindows()) process.Kill();
+        else using (var kill = Process.Start("kill", $"-TERM {process.Id}")) await kill!.WaitForExitAsync();
+        using var stopped = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await process.WaitForExitAsync(stopped.Token);
+        if (!OperatingSystem.IsWindows() && process.ExitCode != 0) failures.Add($"bento-emulator exited with {process.ExitCode} on SIGTERM");
+    }
+    finally
+    {
+        if (!process.HasExited) process.Kill(entireProcessTree: true);
+    }
+}

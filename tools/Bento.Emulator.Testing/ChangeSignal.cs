@@ -20,21 +20,22 @@ namespace Bento.Emulator
         /// <summary>
         /// Waits until <paramref name="condition"/> holds, testing it again at every <see cref="Notify"/> (and every
         /// <paramref name="poll"/>, for a condition that also reads something outside the emulator); returns false when
-        /// <paramref name="timeout"/> (real time) passes first.
+        /// <paramref name="timeout"/> (real time) passes, or <paramref name="cancellationToken"/> is cancelled, first.
         /// </summary>
-        public async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout, TimeSpan? poll = null)
+        public async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout, TimeSpan? poll = null, CancellationToken cancellationToken = default)
         {
             var elapsed = Stopwatch.StartNew();
-            using var expired = new CancellationTokenSource(timeout);
+            using var expired = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            expired.CancelAfter(timeout);
             var timedOut = Task.Delay(Timeout.Infinite, expired.Token);
             while (true)
             {
                 // Take the signal before testing: a change after the test completes this very task.
                 var changed = Volatile.Read(ref _changed).Task;
                 if (condition()) return true;
-                if (elapsed.Elapsed >= timeout) return false;
+                if (elapsed.Elapsed >= timeout || cancellationToken.IsCancellationRequested) return false;
                 var woken = poll is { } interval
-                    ? await Task.WhenAny(changed, timedOut, Task.Delay(interval)).ConfigureAwait(false)
+                    ? await Task.WhenAny(changed, timedOut, Task.Delay(interval, CancellationToken.None)).ConfigureAwait(false)
                     : await Task.WhenAny(changed, timedOut).ConfigureAwait(false);
                 if (woken == timedOut) return condition();
             }

@@ -69,33 +69,33 @@ namespace Bento.Emulator
             switch (fault.Kind)
             {
                 case FaultKind.Abort:
-                    request.Record(0);
+                    request.RecordRefused(0, "injected fault: connection aborted");
                     request.Context.Abort();
                     return true;
                 case FaultKind.Status:
                     if (fault.RetryAfter != null) response.Headers["Retry-After"] = fault.RetryAfter;
-                    await request.AnswerAsync(fault.Status, new { error = $"injected {fault.Status}" }).ConfigureAwait(false);
+                    await request.AnswerAsync(fault.Status, new { error = $"injected {fault.Status}" }, $"injected fault: HTTP {fault.Status}").ConfigureAwait(false);
                     return true;
                 case FaultKind.Html:
-                    request.Record(200);
+                    request.RecordRefused(200, "injected fault: an HTML block page with 200");
                     response.StatusCode = 200;
                     response.ContentType = "text/html";
                     await response.WriteAsync("<!DOCTYPE html><html><body>Attention Required!</body></html>").ConfigureAwait(false);
                     return true;
                 case FaultKind.Body:
-                    request.Record(fault.Status);
+                    request.RecordRefused(fault.Status, $"injected fault: HTTP {fault.Status} with a scripted body");
                     response.StatusCode = fault.Status;
                     if (fault.RetryAfter != null) response.Headers["Retry-After"] = fault.RetryAfter;
                     if (fault.ContentType != null) response.ContentType = fault.ContentType;
                     if (!string.IsNullOrEmpty(fault.Body)) await response.WriteAsync(fault.Body).ConfigureAwait(false);
                     return true;
                 case FaultKind.Redirect:
-                    request.Record(fault.Status);
+                    request.RecordRefused(fault.Status, $"injected fault: redirect {fault.Status}");
                     response.StatusCode = fault.Status;
                     response.Headers["Location"] = fault.Location;
                     return true;
                 case FaultKind.StallBody:
-                    request.Record(200);
+                    request.RecordRefused(200, "injected fault: the answer stalled midway");
                     response.StatusCode = 200;
                     response.ContentType = "application/json";
                     response.ContentLength = 1024;
@@ -105,7 +105,7 @@ namespace Bento.Emulator
                     return true;
                 case FaultKind.Delay:
                     if (await WaitAsync(fault.Delay, request)) return false; // then Bento's normal answer
-                    request.Record(0);
+                    request.RecordRefused(0, "injected fault: delayed answer, the client went away first");
                     return true;
                 default:
                     return false;

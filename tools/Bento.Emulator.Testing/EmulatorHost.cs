@@ -8,11 +8,15 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Bento.Emulator
 {
-    /// <summary>The Kestrel server on loopback and its routes: Bento's batch events route, the peers' routes, and the stats route.</summary>
+    /// <summary>
+    /// The Kestrel server on loopback and its routes: Bento's batch events route, the peers' routes, the stats route, the
+    /// live page at <c>/</c> and the inspection API under <c>/_emulator/</c>.
+    /// </summary>
     internal sealed class EmulatorHost : IAsyncDisposable
     {
         private readonly WebApplication _app;
@@ -28,12 +32,14 @@ namespace Bento.Emulator
 
         /// <summary>Starts Kestrel on <see cref="BentoEmulatorOptions.Url"/> with the routes mapped.</summary>
         public static async Task<EmulatorHost> StartAsync(BentoEmulatorOptions options, BatchEventsEndpoint bento, PeerEndpoints peers,
-            Func<object> stats, CancellationToken cancellationToken)
+            InspectionEndpoints inspection, Func<object> stats, CancellationToken cancellationToken)
         {
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
             builder.Logging.ClearProviders();
             builder.WebHost.UseUrls(options.Url);
             builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 256L * 1024 * 1024);
+            // Stop promptly: the page's event streams end at ApplicationStopping; nothing else runs long.
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
             var app = builder.Build();
             app.MapPost("/api/v1/batch/events", bento.HandleAsync);
             // Peers' ingestion routes, for side-by-side benchmarks on the same loopback server.
@@ -43,6 +49,15 @@ namespace Bento.Emulator
             app.MapPost("/v1/logs", peers.HandleOtlpAsync);
             // Counters for a client in another process (benchmarks run the emulator out of process).
             app.MapGet("/_emulator/stats", (HttpContext c) => c.Response.WriteAsJsonAsync(stats()));
+            // For people: the live page and the inspection API it reads (documented in the README).
+            var page = new EmulatorPage();
+            app.MapGet("/", page.GetIndexAsync);
+            app.MapGet("/_emulator/page/{name}", (HttpContext c, string name) => page.GetAssetAsync(c, name));
+            app.MapGet("/_emulator/events", inspection.GetEventsAsync);
+            app.MapGet("/_emulator/requests", inspection.GetRequestsAsync);
+            app.MapGet("/_emulator/summary", inspection.GetSummaryAsync);
+            app.MapPost("/_emulator/reset", inspection.ResetAsync);
+            app.MapGet("/_emulator/stream", inspection.StreamAsync);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             return new EmulatorHost(app, new Uri(address.EndsWith("/", StringComparison.Ordinal) ? address : address + "/"));

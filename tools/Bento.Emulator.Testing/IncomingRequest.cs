@@ -37,13 +37,16 @@ namespace Bento.Emulator
             return new IncomingRequest(context, log, body);
         }
 
-        /// <summary>Records the request with the status answered (0: aborted) and the events accepted, if any.</summary>
-        public void Record(int status, JsonElement? accepted = null) => _log.Record(this, status, accepted);
+        /// <summary>Records the accepted request with the status answered and its events.</summary>
+        public void RecordAccepted(int status, JsonElement accepted) => _log.Record(this, status, null, accepted);
 
-        /// <summary>Records the request, then answers <paramref name="status"/> with <paramref name="json"/> as the body.</summary>
-        public async Task AnswerAsync(int status, object json)
+        /// <summary>Records the refused request with the status answered (0: aborted) and why, in words.</summary>
+        public void RecordRefused(int status, string reason, int? firstBadEventIndex = null) => _log.Record(this, status, reason, null, firstBadEventIndex);
+
+        /// <summary>Records the refused request, then answers <paramref name="status"/> with <paramref name="json"/> as the body.</summary>
+        public async Task AnswerAsync(int status, object json, string reason, int? firstBadEventIndex = null)
         {
-            Record(status);
+            RecordRefused(status, reason, firstBadEventIndex);
             Response.StatusCode = status;
             await Response.WriteAsJsonAsync(json).ConfigureAwait(false);
         }

@@ -36,6 +36,12 @@ namespace Bento.Emulator
         /// <summary>Print one line per received batch to the console.</summary>
         public bool LogToConsole { get; set; }
 
+        /// <summary>
+        /// The most events (and requests) kept for assertions, the page and the inspection API: past it the oldest are let
+        /// go, a tenth at a time, and counted (<see cref="BentoEmulator.EvictedEvents"/>, shown on the page). 1,000,000 by default.
+        /// </summary>
+        public int MaxRecordedEvents { get; set; } = 1_000_000;
+
         /// <summary>Keep every accepted event's JSON (for assertions). Benchmarks turn it off and read counts only.</summary>
         public bool RecordEvents { get; set; } = true;
     }

@@ -51,12 +51,12 @@ namespace Bento.Emulator
                 if (Refuse(request, doc) is { } refusal)
                 {
                     if (refusal.RetryAfter is { } seconds) request.Response.Headers["Retry-After"] = seconds.ToString(CultureInfo.InvariantCulture);
-                    if (_options.LogToConsole) Console.WriteLine($"[emulator] refused a request: HTTP {refusal.Status} {refusal.Reason}");
-                    await request.AnswerAsync(refusal.Status, refusal.Error).ConfigureAwait(false);
+                    await request.AnswerAsync(refusal.Status, refusal.Error, refusal.Reason, refusal.Index).ConfigureAwait(false);
+                    if (_options.LogToConsole) Console.WriteLine($"[emulator] refused a request: HTTP {refusal.Status}, {refusal.Reason}");
                     return;
                 }
                 var events = doc!.RootElement.GetProperty("events");
-                request.Record(200, events);
+                request.RecordAccepted(200, events);
                 if (_options.LogToConsole) Console.WriteLine(Describe(events));
                 request.Response.StatusCode = 200;
                 await request.Response.WriteAsJsonAsync(new { results = events.GetArrayLength(), failed = 0 }).ConfigureAwait(false);
@@ -67,37 +67,41 @@ namespace Bento.Emulator
         private Refusal? Refuse(IncomingRequest request, JsonDocument? doc)
         {
             if (!request.Headers.TryGetValue("user-agent", out var ua) || string.IsNullOrWhiteSpace(ua))
-                return new Refusal(403, new { error = "Forbidden: a User-Agent is required" });
+                return new Refusal(403, new { error = "Forbidden: a User-Agent is required" }, "missing User-Agent (Bento's edge blocks it)");
 
             string? querySite = request.Context.Request.Query.TryGetValue("site_uuid", out var q) ? q.ToString() : null;
             string? bodySite = doc != null && doc.RootElement.ValueKind == JsonValueKind.Object &&
                                doc.RootElement.TryGetProperty("site_uuid", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-            if ((querySite is null && bodySite is null) ||
-                (querySite != null && querySite != _options.SiteUuid) ||
-                (bodySite != null && bodySite != _options.SiteUuid))
-                return new Refusal(401, new { error = "Unauthorized: missing or unknown site_uuid" });
+            var siteError = new { error = "Unauthorized: missing or unknown site_uuid" };
+            if (querySite is null && bodySite is null)
+                return new Refusal(401, siteError, "missing site_uuid (neither in the query nor in the body)");
+            if ((querySite != null && querySite != _options.SiteUuid) || (bodySite != null && bodySite != _options.SiteUuid))
+                return new Refusal(401, siteError, "unknown site_uuid (not the emulator's site)");
 
-            if (!request.Headers.TryGetValue("authorization", out var auth) || !string.Equals(auth, _expectedAuthorization, StringComparison.Ordinal))
-                return new Refusal(401, new { error = "Unauthorized: bad credentials" });
+            if (!request.Headers.TryGetValue("authorization", out var auth) || string.IsNullOrEmpty(auth))
+                return new Refusal(401, new { error = "Unauthorized: bad credentials" }, "missing credentials (no Authorization header)");
+            if (!string.Equals(auth, _expectedAuthorization, StringComparison.Ordinal))
+                return new Refusal(401, new { error = "Unauthorized: bad credentials" }, "wrong credentials (the publishable and secret keys are not the emulator's)");
 
             if (!_rateLimit.TryTake(out var retryAfter))
-                return new Refusal(429, new { error = "Too Many Requests" }, retryAfter);
+                return new Refusal(429, new { error = "Too Many Requests" },
+                    $"rate limited: over {_options.RateLimitPerMinute} requests a minute (Retry-After {retryAfter} s)", RetryAfter: retryAfter);
 
-            if (_options.MaxRequestBytes is { } max && Encoding.UTF8.GetByteCount(request.Body) > max)
-                return new Refusal(413, new { error = "Payload Too Large" });
+            if (_options.MaxRequestBytes is { } max && Encoding.UTF8.GetByteCount(request.Body) is var bytes && bytes > max)
+                return new Refusal(413, new { error = "Payload Too Large" }, $"payload too large: {bytes} bytes, over the limit of {max}");
 
             if (doc is null)
-                return new Refusal(400, new { error = "the body is not valid JSON" });
+                return new Refusal(400, new { error = "the body is not valid JSON" }, "the body is not valid JSON");
 
             if (!BentoValidation.TryValidate(doc.RootElement, out var error, out var index))
-                return new Refusal(400, new { error, index });
+                return new Refusal(400, new { error, index }, error, index >= 0 ? index : null);
 
             if (Poison is { } poison)
             {
                 var i = 0;
                 foreach (var e in doc.RootElement.GetProperty("events").EnumerateArray())
                 {
-                    if (poison(e)) return new Refusal(PoisonStatus, new { error = $"event {i} was refused", index = i });
+                    if (poison(e)) return new Refusal(PoisonStatus, new { error = $"event {i} was refused", index = i }, $"event {i} was refused (the test's poison rule)", i);
                     i++;
                 }
             }
@@ -110,11 +114,10 @@ namespace Bento.Emulator
             return $"[emulator] batch of {events.GetArrayLength()} events accepted: {string.Join(", ", byType)}";
         }
 
-        /// <summary>A failed check: the status, the JSON error body, and the <c>Retry-After</c> seconds of a 429.</summary>
-        private sealed record Refusal(int Status, object Error, int? RetryAfter = null)
-        {
-            /// <summary>The reason in words, as the error body gives it (never a credential or an event's content).</summary>
-            public string Reason => Error.GetType().GetProperty("error")?.GetValue(Error) as string ?? "";
-        }
+        /// <summary>
+        /// A failed check: the status, the JSON error body (as Bento words it), the reason in words for the request log
+        /// (never a credential or an event's content), the first bad event's index, and the <c>Retry-After</c> seconds of a 429.
+        /// </summary>
+        private sealed record Refusal(int Status, object Error, string Reason, int? Index = null, int? RetryAfter = null);
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -14,11 +15,13 @@ namespace Bento.Emulator
     /// The parts, one job each: <see cref="EmulatorHost"/> (Kestrel and the routes), <see cref="BatchEventsEndpoint"/>
     /// (Bento's contract), <see cref="FaultInjector"/> (which fault, and playing it), <see cref="RequestLog"/> (what was
     /// received), <see cref="ChangeSignal"/> (the one signal every wait below is built on) and
-    /// <see cref="PeerEndpoints"/> (the benchmarks' Seq and OTLP routes).
+    /// <see cref="PeerEndpoints"/> (the benchmarks' Seq and OTLP routes); for people, <see cref="EmulatorPage"/> (the live
+    /// page at <c>/</c>) and <see cref="InspectionEndpoints"/> (the JSON inspection API under <c>/_emulator/</c>).
     /// </remarks>
     public sealed class BentoEmulator : IAsyncDisposable
     {
         private static readonly TimeSpan DefaultStartedTimeout = TimeSpan.FromSeconds(20);
+        private static readonly TimeSpan DefaultWaitTimeout = TimeSpan.FromSeconds(30);
         private static readonly TimeSpan MaxAnswerWait = TimeSpan.FromMilliseconds(200);
         private static readonly TimeSpan ClientPoll = TimeSpan.FromMilliseconds(2);
 
@@ -42,6 +45,9 @@ namespace Bento.Emulator
         /// <summary>The server's root, e.g. <c>http://127.0.0.1:54321/</c>.</summary>
         public Uri BaseAddress => _host.BaseAddress;
 
+        /// <summary>The live web page of what the emulator received and refused: <see cref="BaseAddress"/> itself.</summary>
+        public Uri PageAddress => BaseAddress;
+
         /// <summary>The API base to configure a client with: <c>{BaseAddress}api/v1</c>.</summary>
         public Uri ApiBase => new Uri(BaseAddress, "api/v1");
 
@@ -54,6 +60,16 @@ namespace Bento.Emulator
         /// <summary>A snapshot of every event accepted, in arrival order (empty when <see cref="BentoEmulatorOptions.RecordEvents"/> is off).</summary>
         public IReadOnlyList<ReceivedEvent> Events => _log.Events;
 
+        /// <summary>A snapshot of the requests whose events were not accepted (refused by Bento's rules, or given an injected fault), in arrival order.</summary>
+        public IReadOnlyList<ReceivedRequest> RefusedRequests => _log.Requests.Where(r => !r.Accepted).ToList();
+
+        /// <summary>The accepted events sent for <paramref name="email"/> (compared without case), in arrival order.</summary>
+        public IReadOnlyList<ReceivedEvent> EventsFor(string email)
+            => _log.Events.Where(e => string.Equals(e.Email, email, StringComparison.OrdinalIgnoreCase)).ToList();
+
+        /// <summary>The accepted events of type <paramref name="type"/>, in arrival order.</summary>
+        public IReadOnlyList<ReceivedEvent> EventsOfType(string type) => _log.Events.Where(e => e.Type == type).ToList();
+
         /// <summary>How many requests have reached the handler, including those still being answered.</summary>
         public int RequestsStarted => _log.RequestsStarted;
 
@@ -62,6 +78,12 @@ namespace Bento.Emulator
 
         /// <summary>Accepted events counted by type.</summary>
         public IReadOnlyDictionary<string, int> CountsByType => _log.CountsByType;
+
+        /// <summary>Accepted events counted by email (compared without case).</summary>
+        public IReadOnlyDictionary<string, int> CountsByUser => _log.CountsByUser;
+
+        /// <summary>Events let go to stay within <see cref="BentoEmulatorOptions.MaxRecordedEvents"/> since the start or the last reset.</summary>
+        public int EvictedEvents => _log.Evicted;
 
         /// <summary>When set, an event for which it returns true is refused: the request gets <see cref="PoisonStatus"/> (400 by default) naming its index.</summary>
         public Func<JsonElement, bool>? Poison { get => _bento.Poison; set => _bento.Poison = value; }
@@ -76,7 +98,8 @@ namespace Bento.Emulator
         public static async Task<BentoEmulator> StartAsync(BentoEmulatorOptions? options = null, CancellationToken cancellationToken = default)
         {
             var emulator = new BentoEmulator(options ?? new BentoEmulatorOptions());
-            emulator._host = await EmulatorHost.StartAsync(emulator._options, emulator._bento, emulator._peers, emulator.Stats, cancellationToken).ConfigureAwait(false);
+            var inspection = new InspectionEndpoints(emulator._log, emulator._options);
+            emulator._host = await EmulatorHost.StartAsync(emulator._options, emulator._bento, emulator._peers, inspection, emulator.Stats, cancellationToken).ConfigureAwait(false);
             return emulator;
         }
 
@@ -113,6 +136,43 @@ namespace Bento.Emulator
                 advance();
             }
             return done();
+        }
+
+        /// <summary>
+        /// Forgets every request and event recorded so far (what <c>POST /_emulator/reset</c> and the page's Clear button
+        /// do); ids go on increasing. Requests still being answered are recorded when they finish.
+        /// </summary>
+        public void Reset() => _log.Reset();
+
+        /// <summary>
+        /// Waits for an accepted event for which <paramref name="match"/> holds (already received, or arriving later) and
+        /// returns it; woken by the emulator's change signal, never by sleeping. Throws <see cref="TimeoutException"/> past
+        /// <paramref name="timeout"/> (real time; 30 s by default).
+        /// </summary>
+        public async Task<ReceivedEvent> WaitForEventAsync(Func<ReceivedEvent, bool> match, TimeSpan? timeout = null)
+        {
+            if (match is null) throw new ArgumentNullException(nameof(match));
+            ReceivedEvent? found = null;
+            long scanned = 0;
+            var wait = timeout ?? DefaultWaitTimeout;
+            if (!await _changed.WaitUntilAsync(() => (found = _log.FindEventAfter(ref scanned, match)) != null, wait).ConfigureAwait(false))
+                throw new TimeoutException($"No matching event arrived within {wait} ({EventCount} events received).");
+            return found!;
+        }
+
+        /// <summary>
+        /// Waits for a request whose events were not accepted (refused, or given an injected fault) for which
+        /// <paramref name="match"/> holds (any, when null), and returns it; woken by the change signal. Throws
+        /// <see cref="TimeoutException"/> past <paramref name="timeout"/> (real time; 30 s by default).
+        /// </summary>
+        public async Task<ReceivedRequest> WaitForRefusedRequestAsync(Func<ReceivedRequest, bool>? match = null, TimeSpan? timeout = null)
+        {
+            ReceivedRequest? found = null;
+            var wait = timeout ?? DefaultWaitTimeout;
+            bool Found() => (found = _log.QueryRequests(refusedOnly: true, before: null, limit: int.MaxValue).Items.LastOrDefault(r => match?.Invoke(r) != false)) != null;
+            if (!await _changed.WaitUntilAsync(Found, wait).ConfigureAwait(false))
+                throw new TimeoutException($"No matching refused request arrived within {wait} ({RequestCount} requests received).");
+            return found!;
         }
 
         /// <summary>Waits until at least <paramref name="count"/> events were accepted; throws <see cref="TimeoutException"/> past <paramref name="timeout"/> (real time).</summary>

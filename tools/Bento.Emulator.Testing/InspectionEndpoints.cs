@@ -1,0 +1,242 @@
+using System;
+using System.Globalization;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Bento.Emulator
+{
+    /// <summary>
+    /// The inspection API under <c>/_emulator/</c>, for people and for tests in another process: received events and
+    /// refused requests as JSON pages (newest first, by cursor, with filters), totals and counts, a reset, and a stream
+    /// of server-sent events that says when something changed. Credentials and the Authorization header are never shown.
+    /// </summary>
+    internal sealed class InspectionEndpoints
+    {
+        /// <summary>A page's size when the query names none, and the most a query may ask for.</summary>
+        public const int DefaultLimit = 100, MaxLimit = 1000;
+        private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
+        private static readonly TimeSpan StreamThrottle = TimeSpan.FromMilliseconds(250);
+        private readonly RequestLog _log;
+        private readonly BentoEmulatorOptions _options;
+
+        public InspectionEndpoints(RequestLog log, BentoEmulatorOptions options)
+        {
+            _log = log;
+            _options = options;
+        }
+
+        /// <summary><c>GET /_emulator/events?email=&amp;type=&amp;before=&amp;limit=</c>: accepted events, newest first.</summary>
+        public async Task GetEventsAsync(HttpContext context)
+        {
+            var query = context.Request.Query;
+            if (ReadPaging(context, out var before, out var limit) is { } error)
+            {
+                await BadRequestAsync(context, error).ConfigureAwait(false);
+                return;
+            }
+            var page = _log.QueryEvents(query["email"].ToString(), query["type"].ToString(), before, limit);
+            await WriteJsonAsync(context, w =>
+            {
+                w.WriteStartObject();
+                w.WriteNumber("matched", page.Matched);
+                WriteCursor(w, page.Next);
+                w.WriteStartArray("events");
+                foreach (var e in page.Items)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("id", e.Id);
+                    w.WriteNumber("request_id", e.Request.Id);
+                    w.WriteString("received_at", e.ReceivedAt);
+                    w.WriteString("user_agent", e.Request.UserAgent);
+                    w.WriteString("type", e.Type);
+                    w.WriteString("email", e.Email);
+                    w.WritePropertyName("event");
+                    e.Json.WriteTo(w);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }).ConfigureAwait(false);
+        }
+
+        /// <summary><c>GET /_emulator/requests?refused=true&amp;before=&amp;limit=</c>: requests, newest first, with the reason of each refusal.</summary>
+        public async Task GetRequestsAsync(HttpContext context)
+        {
+            if (ReadPaging(context, out var before, out var limit) is { } error)
+            {
+                await BadRequestAsync(context, error).ConfigureAwait(false);
+                return;
+            }
+            var refusedOnly = string.Equals(context.Request.Query["refused"].ToString(), "true", StringComparison.OrdinalIgnoreCase);
+            var page = _log.QueryRequests(refusedOnly, before, limit);
+            await WriteJsonAsync(context, w =>
+            {
+                w.WriteStartObject();
+                w.WriteNumber("matched", page.Matched);
+                WriteCursor(w, page.Next);
+                w.WriteStartArray("requests");
+                foreach (var r in page.Items)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("id", r.Id);
+                    w.WriteString("received_at", r.At);
+                    w.WriteNumber("status", r.Status);
+                    w.WriteBoolean("accepted", r.Accepted);
+                    w.WriteString("reason", r.Reason);
+                    if (r.FirstBadEventIndex is { } index) w.WriteNumber("first_bad_event_index", index);
+                    else w.WriteNull("first_bad_event_index");
+                    w.WriteNumber("event_count", r.EventCount);
+                    w.WriteString("user_agent", r.UserAgent);
+                    w.WriteString("path", r.PathAndQuery);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }).ConfigureAwait(false);
+        }
+
+        /// <summary><c>GET /_emulator/summary?top_users=20</c>: totals, counts by type, the users with the most events, and where to send.</summary>
+        public async Task GetSummaryAsync(HttpContext context)
+        {
+            var top = 20;
+            if (context.Request.Query.TryGetValue("top_users", out var t) &&
+                (!int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top > MaxLimit))
+            {
+                await BadRequestAsync(context, $"top_users must be 0 to {MaxLimit}").ConfigureAwait(false);
+                return;
+            }
+            var summary = _log.Summarize(top);
+            var request = context.Request;
+            await WriteJsonAsync(context, w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("endpoint", $"{request.Scheme}://{request.Host}{request.PathBase}/api/v1");
+                w.WriteString("site_uuid", _options.SiteUuid);
+                w.WriteNumber("events", summary.Events);
+                w.WriteNumber("requests", summary.Requests);
+                w.WriteNumber("refused", summary.Refused);
+                w.WriteNumber("evicted", summary.Evicted);
+                w.WriteNumber("max_recorded_events", _options.MaxRecordedEvents);
+                w.WriteBoolean("recording_events", _options.RecordEvents);
+                w.WriteNumber("users", summary.Users);
+                w.WriteNumber("version", summary.Version);
+                w.WriteStartArray("by_type");
+                foreach (var p in summary.ByType)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("type", p.Key);
+                    w.WriteNumber("count", p.Value);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteStartArray("top_users");
+                foreach (var p in summary.TopUsers)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("email", p.Key);
+                    w.WriteNumber("count", p.Value);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }).ConfigureAwait(false);
+        }
+
+        /// <summary><c>POST /_emulator/reset</c>: forgets every request and event; answers 204.</summary>
+        public Task ResetAsync(HttpContext context)
+        {
+            _log.Reset();
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            return Task.CompletedTask;
+        }
+
+        /// <summary>
+        /// <c>GET /_emulator/stream</c>: server-sent events, one <c>data: {version}</c> message when the log changes (at
+        /// most four a second), a comment every 15 s otherwise; ends when the client leaves or the emulator stops.
+        /// </summary>
+        public async Task StreamAsync(HttpContext context)
+        {
+            var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+            var token = done.Token;
+            var response = context.Response;
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-cache";
+            long sent = -1;
+            try
+            {
+                while (!token.IsCancellationRequested)
+                {
+                    var changed = await _log.Changed.WaitUntilAsync(() => _log.Version != sent, KeepAlive, cancellationToken: token).ConfigureAwait(false);
+                    if (token.IsCancellationRequested) break;
+                    if (changed)
+                    {
+                        sent = _log.Version;
+                        await response.WriteAsync("data: " + sent.ToString(CultureInfo.InvariantCulture) + "\n\n", token).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await response.WriteAsync(": keep-alive\n\n", token).ConfigureAwait(false);
+                    }
+                    await response.Body.FlushAsync(token).ConfigureAwait(false);
+                    await Task.Delay(StreamThrottle, token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The page went away or the emulator is stopping: the stream simply ends.
+            }
+        }
+
+        /// <summary>Reads <c>before</c> and <c>limit</c>; returns what is wrong with them, or null.</summary>
+        private static string? ReadPaging(HttpContext context, out long? before, out int limit)
+        {
+            var query = context.Request.Query;
+            before = null;
+            limit = DefaultLimit;
+            string? error = null;
+            if (query.TryGetValue("before", out var b))
+            {
+                if (long.TryParse(b, NumberStyles.None, CultureInfo.InvariantCulture, out var cursor)) before = cursor;
+                else error = "before must be an id (the 'next' of the previous page)";
+            }
+            if (query.TryGetValue("limit", out var l) &&
+                (!int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxLimit))
+                error = $"limit must be 1 to {MaxLimit}";
+            return error;
+        }
+
+        private static Task BadRequestAsync(HttpContext context, string error)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return WriteJsonAsync(context, w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("error", error);
+                w.WriteEndObject();
+            });
+        }
+
+        private static void WriteCursor(Utf8JsonWriter w, long? next)
+        {
+            if (next is { } cursor) w.WriteNumber("next", cursor);
+            else w.WriteNull("next");
+        }
+
+        private static async Task WriteJsonAsync(HttpContext context, Action<Utf8JsonWriter> write)
+        {
+            context.Response.ContentType = "application/json; charset=utf-8";
+            context.Response.Headers.CacheControl = "no-store";
+            // The writer buffers the page (at most MaxLimit items) and writes it out asynchronously at the flush.
+            await using (var writer = new Utf8JsonWriter(context.Response.Body))
+            {
+                write(writer);
+                await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+    }
+}
