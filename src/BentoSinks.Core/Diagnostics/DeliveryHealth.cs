@@ -43,8 +43,13 @@ namespace BentoSinks.Diagnostics
         public void Dropped(DropReason reason)
         {
             if (reason == DropReason.Excluded) return;
+            var now = _time.GetTimestamp();
+            // A flood of drops (a full queue under load, on many threads) reads the shared line instead of writing it:
+            // a time noted less than a second ago, for the same reason, is close enough for a window of minutes.
+            var last = Volatile.Read(ref _lastDrop);
+            if (last != None && Volatile.Read(ref _lastDropReason) == (int)reason && now - last >= 0 && now - last < _time.TimestampFrequency) return;
             Volatile.Write(ref _lastDropReason, (int)reason);
-            Volatile.Write(ref _lastDrop, _time.GetTimestamp());
+            Volatile.Write(ref _lastDrop, now);
         }
 
         /// <summary>A transient failure is being retried: the streak starts now unless it already runs.</summary>
