@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Xml.Linq;
 using Bento.Emulator;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
 using Serilog;
@@ -12,7 +14,7 @@ var folder = args.Length > 0 ? args[0] : "artifacts/packages";
 var tool = args.Length > 1 ? args[1] : null;
 var failures = new List<string>();
 
-foreach (var id in new[] { "BentoSinks.Core", "Serilog.Sinks.Bento", "OpenTelemetry.Exporter.Bento" })
+foreach (var id in new[] { "BentoSinks.Core", "Serilog.Sinks.Bento", "OpenTelemetry.Exporter.Bento", "BentoSinks.HealthChecks" })
 {
     var nupkg = Directory.GetFiles(folder, id + ".*.nupkg").Where(f => !f.EndsWith(".snupkg")).OrderBy(f => f).LastOrDefault();
     if (nupkg is null) { failures.Add($"{id}: no .nupkg in {folder}"); continue; }
@@ -77,6 +79,18 @@ void Configure(BentoSinks.BentoOptions o)
 
 var logger = new LoggerConfiguration().WriteTo.Bento(o => Configure(o)).CreateLogger();
 logger.ForAnalytics("signup_completed").ForContext("Email", "ada@example.com").Information("Signed up for {plan}", "pro");
+
+// The health check sees the live Serilog pipeline.
+var services = new ServiceCollection();
+services.AddLogging();
+services.AddHealthChecks().AddBentoHealthCheck();
+await using (var provider = services.BuildServiceProvider())
+{
+    var report = await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+    var bento = report.Entries["bento"];
+    if (bento.Status != HealthStatus.Healthy || !Equals(bento.Data["pipelines"], 1))
+        failures.Add($"health check: {bento.Status}, {bento.Description}");
+}
 await logger.DisposeAsync();
 
 using var source = new ActivitySource("PackageConsumer");

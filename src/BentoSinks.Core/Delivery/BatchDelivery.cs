@@ -90,6 +90,7 @@ namespace BentoSinks.Delivery
                     case SendOutcomeKind.Success:
                         _budget.OnSuccess();
                         EndFailureStreak();
+                        _counters.Health.Succeeded();
                         var failed = Math.Max(0, Math.Min(outcome.Failed, count));
                         _work.Pop();
                         _ledger.Sent(count - failed);
@@ -133,11 +134,13 @@ namespace BentoSinks.Delivery
                         break;
 
                     case SendOutcomeKind.Unauthorized:
+                        _counters.Health.Unauthorized();
                         _reporter.Problem("unauthorized", $"Bento refused the request ({outcome.Detail}): check the site UUID, the publishable and secret keys, and that the account is active.", error: true);
                         DropRemaining(items, DropReason.Unauthorized);
                         break;
 
                     case SendOutcomeKind.Redirect:
+                        EndFailureStreak(); // a definitive answer
                         _reporter.Problem("redirect", $"Bento's endpoint answered with a redirect ({outcome.Detail}): check the Endpoint setting; it must be Bento's API base, e.g. https://app.bentonow.com/api/v1.", error: true);
                         DropRemaining(items, DropReason.Rejected);
                         break;
@@ -189,7 +192,12 @@ namespace BentoSinks.Delivery
             var time = _settings.TimeProvider;
             if (_failingSince == long.MinValue) _failingSince = time.GetTimestamp();
             var delay = RetrySchedule.Next(_attempt, time.GetElapsedTime(_failingSince), retryAfter, _settings.RetryTimeLimit, _random.NextDouble(), _random.NextDouble());
-            if (delay is null) return null;
+            if (delay is null)
+            {
+                _counters.Health.RetryEnded();
+                return null;
+            }
+            _counters.Health.Retrying();
             _attempt++;
             _counters.AddRetry();
             _metrics.Retry();
@@ -200,6 +208,7 @@ namespace BentoSinks.Delivery
         {
             _failingSince = long.MinValue;
             _attempt = 0;
+            _counters.Health.RetryEnded();
         }
 
         private async Task TakeBudgetAsync(CancellationToken stop)

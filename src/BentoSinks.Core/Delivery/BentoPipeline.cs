@@ -92,7 +92,7 @@ namespace BentoSinks.Delivery
                 AllowSynchronousContinuations = false,
                 FullMode = BoundedChannelFullMode.Wait,
             });
-            Counters = new PipelineCounters();
+            Counters = new PipelineCounters(settings.TimeProvider);
             _reporter = new RateLimitedReporter(diagnostics, settings.TimeProvider, settings.WarningInterval);
             _metrics = new BentoMetrics(pipelineName, () => Math.Max(0, Counters.InFlight));
             _sender = new BentoHttpSender(settings, pipelineName);
@@ -105,6 +105,7 @@ namespace BentoSinks.Delivery
             _batch = new Batch(settings.SiteUuid);
             _writer = new Utf8JsonWriter(_scratch, BentoJson.WriterOptions);
             _stopped = Task.Delay(Timeout.Infinite, _stop.Token);
+            Counters.Health.Open(_metrics.PipelineTag); // listed in BentoDeliveryStatus until released
 
             // The loop must not inherit the creator's ambient state (Activity.Current, log context, baggage).
             if (ExecutionContext.IsFlowSuppressed())
@@ -315,6 +316,7 @@ namespace BentoSinks.Delivery
             _sender.Dispose();
             _metrics.Dispose();
             _budgetLease.Dispose();
+            Counters.Health.Close();
         }
 
         private static TaskCompletionSource<bool> NewSignal() => new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -13,7 +13,7 @@ namespace BentoSinks.Diagnostics
     /// </summary>
     internal sealed class BentoMetrics : IDisposable
     {
-        public const string MeterName = "BentoSinks.Core";
+        public const string MeterName = BentoDiagnosticNames.MeterName;
 
         private static readonly KeyValuePair<string, object?>[][] ReasonTags = CreateReasonTags();
 
@@ -39,7 +39,7 @@ namespace BentoSinks.Diagnostics
             _instance = Acquire(pipelineName);
             PipelineTag = _instance == 1 ? pipelineName : pipelineName + "#" + _instance.ToString(CultureInfo.InvariantCulture);
             _meter = new Meter(MeterName, typeof(BentoMetrics).Assembly.GetName().Version?.ToString());
-            _pipelineTag = new KeyValuePair<string, object?>("bento.pipeline", PipelineTag);
+            _pipelineTag = new KeyValuePair<string, object?>(BentoDiagnosticNames.PipelineTagName, PipelineTag);
             _sent = _meter.CreateCounter<long>("bento.events.sent", "{event}", "Events Bento accepted.");
             _dropped = _meter.CreateCounter<long>("bento.events.dropped", "{event}", "Events not delivered, by reason.");
             _retries = _meter.CreateCounter<long>("bento.requests.retries", "{request}", "Requests retried after 429, 5xx, a timeout or a network failure.");

@@ -16,6 +16,13 @@ namespace BentoSinks.Diagnostics
         private long _answered;
         private readonly long[] _dropped = new long[DropReasons.Count];
 
+        public PipelineCounters() : this(System.TimeProvider.System) { }
+
+        public PipelineCounters(System.TimeProvider time) => Health = new DeliveryHealth(this, time);
+
+        /// <summary>The pipeline's delivery state beyond its counts (for <see cref="BentoDeliveryStatus"/>).</summary>
+        public DeliveryHealth Health { get; }
+
         public long Offered => Volatile.Read(ref _offered);
         public long Sent => Volatile.Read(ref _sent);
         public long Requests => Volatile.Read(ref _requests);
@@ -40,7 +47,12 @@ namespace BentoSinks.Diagnostics
 
         internal void AddOffered() => Interlocked.Increment(ref _offered);
         internal void AddSent(long n) => Interlocked.Add(ref _sent, n);
-        internal void AddDropped(DropReason reason, long n) => Interlocked.Add(ref _dropped[(int)reason], n);
+        internal void AddDropped(DropReason reason, long n)
+        {
+            Interlocked.Add(ref _dropped[(int)reason], n);
+            Health.Dropped(reason);
+        }
+
         internal void AddRequest() => Interlocked.Increment(ref _requests);
         internal void AddRetry() => Interlocked.Increment(ref _retries);
         internal void AddAnswered() => Interlocked.Increment(ref _answered);

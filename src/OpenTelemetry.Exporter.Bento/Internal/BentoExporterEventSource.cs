@@ -9,7 +9,7 @@ namespace OpenTelemetry.Exporter.Bento
     /// an HTTP status) and, last, the readable line; <see cref="Warning"/> and <see cref="Error"/> carry the rest. No
     /// payload ever holds a key, the Authorization value, an email or an event body.
     /// </summary>
-    [EventSource(Name = "OpenTelemetry-Exporter-Bento")]
+    [EventSource(Name = BentoExporterDiagnostics.EventSourceName)]
     internal sealed class BentoExporterEventSource : EventSource, IBentoDiagnosticEvents
     {
         public static readonly BentoExporterEventSource Log = new BentoExporterEventSource();
