@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Linq;
 using System.Threading.Tasks;
 using Bento.Emulator;
 using BentoSinks.Testing;
@@ -62,13 +63,83 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 host.Dispose();
                 serilog.Dispose();
             });
-            await emulator.AdvanceClockUntilAsync(() => stop.IsCompleted, () => time.Advance(TimeSpan.FromMilliseconds(250)), maxSteps: 2_000);
+            await emulator.AdvanceClockUntilAsync(() => stop.IsCompleted, () => time.Advance(TimeSpan.FromMilliseconds(50)), maxSteps: 10_000);
             await stop;
             var took = time.GetUtcNow() - started;
 
             Assert.True(took <= ShutdownTimeout + TimeSpan.FromSeconds(1),
                 $"three pipelines with Bento down took {took.TotalSeconds:0.0} s (fake clock) to stop; one ShutdownTimeout is {ShutdownTimeout.TotalSeconds} s");
             Assert.Equal(0, emulator.EventCount);
+        }
+
+        [Fact]
+        public async Task In_a_host_with_Bento_down_everything_stops_within_the_hosts_shutdown_timeout()
+        {
+            var time = FakeClock.New();
+            await using var emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { TimeProvider = time });
+            emulator.SetRandomFaults(1.0, 7, Fault.WithStatus(503));
+            var sourceName = "bento.tests." + Guid.NewGuid();
+            var serilog = new LoggerConfiguration().Enrich.FromLogContext().WriteTo.Bento(o => Configure(o, emulator, time)).CreateLogger();
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(3)); // under the SDK's own 5 s disposal deadline
+            builder.Services.AddOpenTelemetry()
+                .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o => Configure(o, emulator, time)))
+                .WithLogging(l => l.AddBentoExporter(o => Configure(o, emulator, time)));
+            var host = builder.Build();
+            await host.StartAsync();
+            Emit(serilog, host, sourceName);
+            await emulator.AdvanceClockUntilAsync(() => emulator.RequestCount >= 3, () => time.Advance(TimeSpan.FromSeconds(1)), maxSteps: 60);
+
+            var started = time.GetUtcNow();
+            var stop = Task.Run(async () =>
+            {
+                await host.StopAsync();
+                host.Dispose();
+                serilog.Dispose();
+            });
+            await emulator.AdvanceClockUntilAsync(() => stop.IsCompleted, () => time.Advance(TimeSpan.FromMilliseconds(50)), maxSteps: 10_000);
+            await stop;
+            var took = time.GetUtcNow() - started;
+            Assert.True(took < TimeSpan.FromSeconds(3), $"with HostOptions.ShutdownTimeout = 3 s the process took {took.TotalSeconds:0.0} s (fake clock) to stop its three pipelines");
+            Assert.Equal(0, emulator.EventCount);
+        }
+
+        [Fact]
+        public async Task In_a_host_stopping_delivers_what_the_exporters_hold_before_the_providers_are_disposed()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            var sourceName = "bento.tests." + Guid.NewGuid();
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            builder.Services.AddOpenTelemetry()
+                .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o => { EmulatorOptions.Configure(o, emulator); o.Period = TimeSpan.FromHours(1); }))
+                .WithLogging(l => l.AddBentoExporter(o => { EmulatorOptions.Configure(o, emulator); o.Period = TimeSpan.FromHours(1); }));
+            using var host = builder.Build();
+            await host.StartAsync();
+            using (var source = new ActivitySource(sourceName))
+            using (var a = source.StartActivity("request")!)
+            {
+                a.SetTag("user.email", "ada@example.com");
+                a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
+            }
+            host.Services.GetRequiredService<ILogger<ProcessShutdownTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
+
+            await host.StopAsync(); // the providers are not disposed yet
+            Assert.Equal(new[] { "from_logs", "from_traces" }, emulator.Events.Select(e => e.Type).OrderBy(t => t, StringComparer.Ordinal).ToArray());
+        }
+
+        private static void Emit(Serilog.ILogger serilog, IHost host, string sourceName)
+        {
+            using (LogContext.PushProperty("Email", "ada@example.com"))
+                serilog.ForAnalytics("from_serilog").Information("signed up");
+            using (var source = new ActivitySource(sourceName))
+            using (var a = source.StartActivity("request")!)
+            {
+                a.SetTag("user.email", "ada@example.com");
+                a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
+            }
+            host.Services.GetRequiredService<ILogger<ProcessShutdownTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
         }
 
         private static void Configure(global::BentoSinks.BentoOptions o, BentoEmulator emulator, TimeProvider time)

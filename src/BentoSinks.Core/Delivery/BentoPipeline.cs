@@ -118,6 +118,12 @@ namespace BentoSinks.Delivery
             }
         }
 
+        /// <summary>The account this pipeline sends to (endpoint authority and site UUID): the key its budget and shutdown window share.</summary>
+        internal string Account => _account;
+
+        /// <summary>The pipeline's validated settings.</summary>
+        internal PipelineSettings Settings => _settings;
+
         /// <summary>The pipeline's accounting.</summary>
         public PipelineCounters Counters { get; }
 

@@ -1,6 +1,7 @@
 using System;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace OpenTelemetry.Exporter.Bento
@@ -18,6 +19,9 @@ namespace OpenTelemetry.Exporter.Bento
             // Environment variables first, so that values set in code (configure) win.
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<BentoExporterOptions>, BentoEnvironmentOptions>());
             if (name != null && configure != null) services.Configure(name, configure);
+            // In a host: flush every exporter when the host stops, within its shutdown timeout (see HostStopFlush).
+            services.TryAddSingleton<HostPipelines>();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, HostStopFlush>());
         }
 
         /// <summary>

@@ -20,6 +20,7 @@ namespace OpenTelemetry.Exporter.Bento
             IBentoDiagnostics diagnostics = BentoExporterEventSource.Log;
             if (services != null) diagnostics = new HostLogDiagnostics(diagnostics, new HostLoggerFactoryLog(services).Write);
             Pipeline = new BentoPipeline<TItem>(settings, Formatter, diagnostics, "OpenTelemetry " + signal);
+            if (services?.GetService(typeof(HostPipelines)) is HostPipelines host) host.Add(Pipeline.Settings, Pipeline.Account, Pipeline.FlushAsync);
         }
 
         public BentoExporterOptions Options { get; }
