@@ -142,6 +142,13 @@ namespace OpenTelemetry.Exporter.Bento
             internal void Visit(KeyValuePair<string, object?> pair, bool fromScope)
             {
                 var key = pair.Key;
+                if (key.Length > 1 && key[0] == '@')
+                {
+                    // A message template's {@Purchase}: Microsoft.Extensions.Logging keeps the '@' in the name, Serilog drops
+                    // it; drop it here too, so one template means the same on both paths.
+                    key = key.Substring(1);
+                    pair = new KeyValuePair<string, object?>(key, pair.Value);
+                }
                 if (key == _owner._marker)
                 {
                     if (Type is null && pair.Value is string s && s.Length > 0) Type = s;
