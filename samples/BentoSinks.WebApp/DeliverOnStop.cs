@@ -25,12 +25,22 @@ namespace BentoSinks.WebApp
             _serilog = serilog;
         }
 
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        private TracerProvider? _tracerProvider;
+        private LoggerProvider? _loggerProvider;
+
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            // Resolved now: a host may be stopped twice (WebApplicationFactory stops it after the app's own RunAsync
+            // has), the second time with its services already disposed.
+            _tracerProvider = _services.GetService<TracerProvider>();
+            _loggerProvider = _services.GetService<LoggerProvider>();
+            return Task.CompletedTask;
+        }
 
         public async Task StopAsync(CancellationToken cancellationToken)
         {
-            _services.GetService<TracerProvider>()?.ForceFlush();
-            _services.GetService<LoggerProvider>()?.ForceFlush();
+            _tracerProvider?.ForceFlush();
+            _loggerProvider?.ForceFlush();
             if (_serilog != null) await _serilog.DisposeAsync().ConfigureAwait(false);
         }
     }
