@@ -21,6 +21,8 @@ using Serilog;
 // signed-in user's email and names, through Serilog and OpenTelemetry. Development without Bento:Endpoint starts the
 // embedded emulator on 127.0.0.1 (no credentials needed).
 //   dotnet run --project samples/BentoSinks.WebApp
+//   TOKEN=$(curl -s "http://127.0.0.1:5088/dev/token?email=ada@example.com&firstName=Ada&lastName=Lovelace")
+//   curl -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:5088/signup
 var builder = WebApplication.CreateBuilder(args);
 
 BentoEmulator? emulator = null;
@@ -36,6 +38,9 @@ if (builder.Environment.IsDevelopment() && string.IsNullOrEmpty(builder.Configur
     });
     Console.WriteLine($"Bento: the embedded emulator at {emulator.ApiBase} (Development)");
 }
+
+// The Serilog sink's diagnostics (an event dropped for want of an email, a refused request); never an email or a key.
+if (builder.Environment.IsDevelopment()) Serilog.Debugging.SelfLog.Enable(Console.Error);
 
 var bento = builder.Configuration.GetSection("Bento");
 var jwt = builder.Configuration.GetSection("Jwt");
@@ -93,7 +98,14 @@ app.UseAuthentication();
 app.UseBentoIdentity(); // after UseAuthentication: the signed-in user identifies every analytics event of the request
 app.UseAuthorization();
 
-app.MapGet("/", () => "BentoSinks web sample: POST /signup, /trial, /purchase with a bearer token");
+app.MapGet("/", () => "BentoSinks web sample: POST /signup, /trial, /purchase, /upgrade with a bearer token (Development: GET /dev/token?email=…)");
+
+// Development only: a test-signed token, so that the sample can be tried with curl.
+if (app.Environment.IsDevelopment())
+{
+    app.MapGet("/dev/token", (string email, string? firstName, string? lastName) =>
+        SampleTokens.Create(jwt["SigningKey"] ?? "", jwt["Issuer"] ?? "", jwt["Audience"] ?? "", email, firstName ?? "", lastName ?? ""));
+}
 
 // Through ILogger<T>: Serilog or OpenTelemetry logs, as configured.
 app.MapPost("/signup", (ILogger<Telemetry> logger) =>
