@@ -35,8 +35,9 @@ namespace OpenTelemetry.Exporter.Bento
 
     /// <summary>
     /// Traces: every lookup an activity event needs, and its Bento event. On the caller's thread (<c>OnEnd</c>):
-    /// <see cref="IsAnalytics"/> and <see cref="Capture"/> (the email). On the reader loop: the fields, looked up like the
-    /// email, and the event's other tags as details, handed to <see cref="BentoEventWriter"/>.
+    /// <see cref="IsAnalytics"/> and <see cref="Capture"/> (the email and the fields' values, which may come from unfinished
+    /// parents, baggage or the ambient identity). On the reader loop: the event's other tags as details, handed with the
+    /// captured values to <see cref="BentoEventWriter"/>.
     /// </summary>
     internal sealed class ActivityEventFormatter : IBentoEventFormatter<ActivityEventItem>, IBentoEventSource<ActivityEventItem, object?>
     {
