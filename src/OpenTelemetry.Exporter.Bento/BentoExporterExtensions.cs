@@ -65,7 +65,11 @@ namespace OpenTelemetry.Logs
         public static LoggerProviderBuilder AddBentoExporter(this LoggerProviderBuilder builder, string? name, Action<BentoExporterOptions>? configure)
         {
             if (builder is null) throw new ArgumentNullException(nameof(builder));
-            builder.ConfigureServices(services => BentoExporterRegistration.Register(services, name, configure));
+            builder.ConfigureServices(services =>
+            {
+                BentoExporterRegistration.Register(services, name, configure);
+                services.TryAddSingleton<LogsExporterMarker>(); // for the startup check of BentoSinks.AspNetCore
+            });
             return builder.AddProcessor(sp => new BentoLogProcessor(BentoExporterRegistration.Resolve(sp, name, configure), sp));
         }
     }

@@ -14,14 +14,15 @@ var folder = args.Length > 0 ? args[0] : "artifacts/packages";
 var tool = args.Length > 1 ? args[1] : null;
 var failures = new List<string>();
 
-foreach (var id in new[] { "BentoSinks.Core", "Serilog.Sinks.Bento", "OpenTelemetry.Exporter.Bento", "BentoSinks.HealthChecks" })
+foreach (var id in new[] { "BentoSinks.Core", "Serilog.Sinks.Bento", "OpenTelemetry.Exporter.Bento", "BentoSinks.HealthChecks", "BentoSinks.AspNetCore" })
 {
     var nupkg = Directory.GetFiles(folder, id + ".*.nupkg").Where(f => !f.EndsWith(".snupkg")).OrderBy(f => f).LastOrDefault();
     if (nupkg is null) { failures.Add($"{id}: no .nupkg in {folder}"); continue; }
     if (!File.Exists(Path.ChangeExtension(nupkg, ".snupkg"))) failures.Add($"{id}: no symbol package");
     using var zip = ZipFile.OpenRead(nupkg);
     var names = zip.Entries.Select(e => e.FullName).ToHashSet();
-    foreach (var tfm in new[] { "netstandard2.0", "net8.0" })
+    var aspNetCore = id == "BentoSinks.AspNetCore"; // net8.0 only: the ASP.NET Core shared framework
+    foreach (var tfm in aspNetCore ? new[] { "net8.0" } : new[] { "netstandard2.0", "net8.0" })
     {
         if (!names.Contains($"lib/{tfm}/{id}.dll")) failures.Add($"{id}: no lib/{tfm}/{id}.dll");
         if (!names.Contains($"lib/{tfm}/{id}.xml")) failures.Add($"{id}: no XML docs for {tfm}");
@@ -37,7 +38,7 @@ foreach (var id in new[] { "BentoSinks.Core", "Serilog.Sinks.Bento", "OpenTeleme
         // The front ends call the core's internals: each depends on exactly the core it was packed with, [version].
         var metadata = XDocument.Parse(nuspec).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
         var version = metadata.Elements().Single(e => e.Name.LocalName == "version").Value;
-        var groups = metadata.Descendants().Where(e => e.Name.LocalName == "group").ToList();
+        var groups = metadata.Elements().Where(e => e.Name.LocalName == "dependencies").Elements().Where(e => e.Name.LocalName == "group").ToList();
         foreach (var group in groups)
         {
             var core = group.Elements().Where(e => e.Name.LocalName == "dependency" && (string?)e.Attribute("id") == "BentoSinks.Core").ToList();
@@ -45,7 +46,7 @@ foreach (var id in new[] { "BentoSinks.Core", "Serilog.Sinks.Bento", "OpenTeleme
             if (range != $"[{version}]")
                 failures.Add($"{id}: the {group.Attribute("targetFramework")?.Value} dependency on BentoSinks.Core is {range ?? "missing"}, not [{version}]");
         }
-        if (groups.Count != 2) failures.Add($"{id}: {groups.Count} dependency groups, not 2");
+        if (groups.Count != (aspNetCore ? 1 : 2)) failures.Add($"{id}: {groups.Count} dependency groups, not {(aspNetCore ? 1 : 2)}");
     }
 }
 
@@ -91,6 +92,9 @@ await using (var provider = services.BuildServiceProvider())
     if (bento.Status != HealthStatus.Healthy || !Equals(bento.Data["pipelines"], 1))
         failures.Add($"health check: {bento.Status}, {bento.Description}");
 }
+// BentoSinks.AspNetCore's options resolve from its package; BentoIdentity (core) identifies an event without an email.
+if (new BentoSinks.AspNetCore.BentoIdentityOptions().EmailClaimTypes.Count != 2) failures.Add("BentoSinks.AspNetCore: unexpected default email claims");
+using (BentoSinks.BentoIdentity.Push("grace@example.com", "Grace", "Hopper")) logger.ForAnalytics("identified").Information("From the ambient identity");
 await logger.DisposeAsync();
 
 using var source = new ActivitySource("PackageConsumer");
@@ -102,7 +106,7 @@ using (Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter
 }
 
 var types = emulator.Events.Select(e => e.Type).OrderBy(t => t).ToArray();
-if (!types.SequenceEqual(new[] { "signup_completed", "trial_started" })) failures.Add("the emulator received: " + string.Join(", ", types));
+if (!types.SequenceEqual(new[] { "identified", "signup_completed", "trial_started" })) failures.Add("the emulator received: " + string.Join(", ", types));
 // The test package's assertions, as a user's test would make them.
 var signup = await emulator.WaitForEventAsync(e => e.Type == "signup_completed", TimeSpan.FromSeconds(10));
 if (signup.Email != "ada@example.com" || emulator.EventsFor("ada@example.com").Count != 2) failures.Add("the test package's EventsFor/WaitForEventAsync disagree with what was sent");

@@ -65,6 +65,24 @@ namespace BentoSinks.Json
         /// <summary>The index of a source name, when it is mapped.</summary>
         public bool TryGetSource(string name, out int source) => _sourceIndex.TryGetValue(name, out source);
 
+        /// <summary>The first source name mapped to the Bento field <paramref name="field"/> (e.g. <c>first_name</c>), or null.</summary>
+        public string? FirstSourceOf(string field)
+        {
+            for (var f = 0; f < _fields.Length; f++)
+            {
+                if (_fields[f].Value == field) return _firstSource[f] < _firstSource[f + 1] ? _sources[_firstSource[f]] : null;
+            }
+            return null;
+        }
+
+        /// <summary>The field that source <paramref name="source"/> is mapped to.</summary>
+        public int FieldOfSource(int source)
+        {
+            var f = 0;
+            while (_firstSource[f + 1] <= source) f++;
+            return f;
+        }
+
         /// <summary>Whether <paramref name="name"/> is a source of some field.</summary>
         public bool IsSource(string name) => _sourceIndex.ContainsKey(name);
     }

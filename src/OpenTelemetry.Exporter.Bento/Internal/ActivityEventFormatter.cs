@@ -9,32 +9,35 @@ using BentoSinks.Json;
 namespace OpenTelemetry.Exporter.Bento
 {
     /// <summary>
-    /// What the trace exporter queues for an analytics activity event: references only (activities are not pooled; the
-    /// event's tags, and the fields looked up like the email, are read on the reader loop), and the email found on the
-    /// caller's thread, where <see cref="Baggage.Current"/> is.
+    /// What the trace exporter queues for an analytics activity event: the activity and the event by reference (activities
+    /// are not pooled; the event's tags are read on the reader loop), and what was looked up on the caller's thread, where
+    /// <see cref="Baggage.Current"/>, <see cref="BentoIdentity.Current"/> and the unfinished parents are: the email and the
+    /// fields' values.
     /// </summary>
     internal readonly struct ActivityEventItem
     {
-        public ActivityEventItem(Activity activity, in ActivityEvent activityEvent, Baggage baggage, string? email)
+        public ActivityEventItem(Activity activity, in ActivityEvent activityEvent, string? email, object?[]? fields)
         {
             Activity = activity;
             Event = activityEvent;
-            Baggage = baggage;
             Email = email ?? "";
+            Fields = fields;
         }
 
         public Activity Activity { get; }
         public ActivityEvent Event { get; }
-        public Baggage Baggage { get; }
         /// <summary>The email, or empty when none was found (the pipeline counts the event <c>no_email</c>).</summary>
         public string Email { get; }
         public bool HasEmail => Email.Length > 0;
+        /// <summary>The values of the field mappings' sources, by source index (<see cref="BentoFieldMap"/>), found on the caller's thread; null when none was found.</summary>
+        public object?[]? Fields { get; }
     }
 
     /// <summary>
     /// Traces: every lookup an activity event needs, and its Bento event. On the caller's thread (<c>OnEnd</c>):
-    /// <see cref="IsAnalytics"/> and <see cref="Capture"/> (the email). On the reader loop: the fields, looked up like the
-    /// email, and the event's other tags as details, handed to <see cref="BentoEventWriter"/>.
+    /// <see cref="IsAnalytics"/> and <see cref="Capture"/> (the email and the fields' values, which may come from unfinished
+    /// parents, baggage or the ambient identity). On the reader loop: the event's other tags as details, handed with the
+    /// captured values to <see cref="BentoEventWriter"/>.
     /// </summary>
     internal sealed class ActivityEventFormatter : IBentoEventFormatter<ActivityEventItem>, IBentoEventSource<ActivityEventItem, object?>
     {
@@ -47,6 +50,8 @@ namespace OpenTelemetry.Exporter.Bento
         private readonly BentoFieldMap _fieldTags;
         private readonly HashSet<string> _notDetails;
         private readonly bool _traceContext;
+        private readonly int _firstNameSource;
+        private readonly int _lastNameSource;
         private readonly BentoEventWriter _events = new BentoEventWriter();
 
         public ActivityEventFormatter(BentoExporterOptions options)
@@ -59,7 +64,12 @@ namespace OpenTelemetry.Exporter.Bento
             _notDetails = new HashSet<string>(StringComparer.Ordinal) { _marker };
             foreach (var key in _emailKeys) _notDetails.Add(key);
             for (var s = 0; s < _fieldTags.SourceCount; s++) _notDetails.Add(_fieldTags.Source(s));
+            _firstNameSource = SourceIndex(_fieldTags, "first_name");
+            _lastNameSource = SourceIndex(_fieldTags, "last_name");
         }
+
+        private static int SourceIndex(BentoFieldMap map, string field)
+            => map.FirstSourceOf(field) is { } name && map.TryGetSource(name, out var source) ? source : -1;
 
         /// <summary>Whether an activity event is an analytics event: the filter, else the marker tag set to true. No allocation.</summary>
         public bool IsAnalytics(in ActivityEvent activityEvent)
@@ -73,14 +83,50 @@ namespace OpenTelemetry.Exporter.Bento
             return false;
         }
 
-        /// <summary>On the caller's thread: the item to queue, with the email and the current baggage.</summary>
+        /// <summary>
+        /// On the caller's thread: the item to queue. The email, for each key: the event's tags, the activity's tags, its
+        /// in-process parents' tags (nearest first), the activity's baggage, then <see cref="Baggage.Current"/>; none of
+        /// them: the ambient <see cref="BentoIdentity.Current"/>, then the identity attached to the activity or a parent
+        /// (<c>UseBentoIdentity</c> attaches it to the request's activity). The fields are looked up like the email; an
+        /// identity's names fill the fields left empty only for an event that identity identified.
+        /// </summary>
         public ActivityEventItem Capture(Activity activity, in ActivityEvent activityEvent)
         {
             var baggage = Baggage.Current;
-            return new ActivityEventItem(activity, activityEvent, baggage, FindEmail(activity, activityEvent, baggage));
+            var email = FindEmail(activity, activityEvent, baggage);
+            var identity = email is null ? BentoIdentity.Current ?? BentoIdentity.AttachedTo(activity) : null;
+            object?[]? fields = null;
+            for (var s = 0; s < _fieldTags.SourceCount; s++)
+            {
+                var value = Lookup(activity, activityEvent, baggage, _fieldTags.Source(s));
+                if (value is null) continue;
+                fields ??= new object?[_fieldTags.SourceCount];
+                fields[s] = value;
+            }
+            if (identity != null)
+            {
+                FillName(ref fields, _firstNameSource, identity.FirstName);
+                FillName(ref fields, _lastNameSource, identity.LastName);
+            }
+            return new ActivityEventItem(activity, activityEvent, email ?? identity?.Email, fields);
         }
 
-        /// <summary>The email: for each key, the event's tags, the activity's tags, then baggage.</summary>
+        private void FillName(ref object?[]? fields, int source, string? name)
+        {
+            if (source < 0 || name is null) return;
+            var field = _fieldTags.FieldOfSource(source);
+            if (fields != null)
+            {
+                for (var s = _fieldTags.FirstSource(field); s < _fieldTags.FirstSource(field + 1); s++)
+                {
+                    if (BentoJson.IsScalar(fields[s])) return; // the event's own value wins
+                }
+            }
+            fields ??= new object?[_fieldTags.SourceCount];
+            fields[source] = name;
+        }
+
+        /// <summary>The email: for each key, the event's tags, the activity's and its parents' tags, then baggage.</summary>
         private string? FindEmail(Activity activity, in ActivityEvent activityEvent, in Baggage baggage)
         {
             foreach (var key in _emailKeys)
@@ -96,8 +142,11 @@ namespace OpenTelemetry.Exporter.Bento
             {
                 if (tag.Key == key && tag.Value != null) return tag.Value;
             }
-            var fromActivity = activity.GetTagItem(key);
-            if (fromActivity != null) return fromActivity;
+            for (var a = activity; a != null; a = a.Parent)
+            {
+                var fromActivity = a.GetTagItem(key);
+                if (fromActivity != null) return fromActivity;
+            }
             return activity.GetBaggageItem(key) ?? baggage.GetBaggage(key);
         }
 
@@ -106,13 +155,13 @@ namespace OpenTelemetry.Exporter.Bento
 
         public void AddFields(in ActivityEventItem item, ref BentoFields fields)
         {
-            var activityEvent = item.Event;
-            var baggage = item.Baggage;
+            var values = item.Fields;
+            if (values is null) return;
             for (var f = 0; f < _fieldTags.FieldCount; f++)
             {
                 for (var s = _fieldTags.FirstSource(f); s < _fieldTags.FirstSource(f + 1); s++)
                 {
-                    if (fields.Add(_fieldTags.Field(f), Lookup(item.Activity, activityEvent, baggage, _fieldTags.Source(s)))) break;
+                    if (fields.Add(_fieldTags.Field(f), values[s])) break;
                 }
             }
         }

@@ -1,4 +1,5 @@
 using System;
+using BentoSinks;
 using OpenTelemetry.Logs;
 
 namespace OpenTelemetry.Exporter.Bento
@@ -6,7 +7,8 @@ namespace OpenTelemetry.Exporter.Bento
     /// <summary>
     /// Filters log records in <see cref="OnEnd"/>: a record whose attributes or scopes hold the analytics marker is
     /// copied (records are pooled by the SDK) and queued; every other record costs a pass over its attributes and
-    /// scopes. The lookups are <see cref="LogRecordFormatter"/>'s.
+    /// scopes. The lookups are <see cref="LogRecordFormatter"/>'s. A record Serilog forwarded to the logging providers
+    /// is skipped while a Serilog Bento sink is alive (<see cref="SerilogBridge"/>): the sink delivers it.
     /// </summary>
     internal sealed class BentoLogProcessor : BentoProcessorBase<LogRecord, LogRecordItem, LogRecordFormatter>
     {
@@ -20,6 +22,9 @@ namespace OpenTelemetry.Exporter.Bento
             try
             {
                 if (data is null) return;
+                // Serilog forwarded this record (AddSerilog(writeToProviders: true)) and a Serilog Bento sink is alive:
+                // that sink delivers the event, so it reaches Bento once.
+                if (FrontEndPresence.SerilogSinkAlive && SerilogBridge.Forwarded(data)) return;
                 var capture = Formatter.Capture(data);
                 if (capture.Type is null || !Pipeline.AdmitType(capture.Type)) return;
                 var item = capture.ToItem();

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Text.Json;
 using BentoSinks;
 using BentoSinks.Delivery;
@@ -46,6 +47,8 @@ namespace OpenTelemetry.Exporter.Bento
         private readonly Dictionary<string, int> _emailNames = new Dictionary<string, int>(StringComparer.Ordinal);
         private readonly BentoFieldMap _fieldMap;
         private readonly BentoEventWriter _events = new BentoEventWriter();
+        private readonly int _firstNameSource;
+        private readonly int _lastNameSource;
 
         [ThreadStatic] private static LogRecordCapture? t_capture;
 
@@ -55,7 +58,12 @@ namespace OpenTelemetry.Exporter.Bento
             foreach (var name in options.LogEmailAttributeNames)
                 if (!_emailNames.ContainsKey(name)) _emailNames[name] = _emailNames.Count;
             _fieldMap = new BentoFieldMap(options.LogFieldMappings);
+            _firstNameSource = SourceIndex(_fieldMap, "first_name");
+            _lastNameSource = SourceIndex(_fieldMap, "last_name");
         }
+
+        private static int SourceIndex(BentoFieldMap map, string field)
+            => map.FirstSourceOf(field) is { } name && map.TryGetSource(name, out var source) ? source : -1;
 
         /// <summary>
         /// On the caller's thread: one pass over the record's attributes and scopes. The capture belongs to the calling
@@ -134,6 +142,13 @@ namespace OpenTelemetry.Exporter.Bento
             internal void Visit(KeyValuePair<string, object?> pair, bool fromScope)
             {
                 var key = pair.Key;
+                if (key.Length > 1 && key[0] == '@')
+                {
+                    // A message template's {@Purchase}: Microsoft.Extensions.Logging keeps the '@' in the name, Serilog drops
+                    // it; drop it here too, so one template means the same on both paths.
+                    key = key.Substring(1);
+                    pair = new KeyValuePair<string, object?>(key, pair.Value);
+                }
                 if (key == _owner._marker)
                 {
                     if (Type is null && pair.Value is string s && s.Length > 0) Type = s;
@@ -156,9 +171,35 @@ namespace OpenTelemetry.Exporter.Bento
                 if (!fromScope && key != OriginalFormat) _details.Add(pair);
             }
 
-            /// <summary>A copy for the queue (the record and this capture are reused).</summary>
+            /// <summary>
+            /// A copy for the queue (the record and this capture are reused). A record without an email of its own takes the
+            /// ambient <see cref="BentoIdentity.Current"/> (or the identity attached to the current activity), whose names
+            /// fill the name fields the record left empty.
+            /// </summary>
             public LogRecordItem ToItem()
-                => new LogRecordItem(Type!, Email, _date, _anyField ? (object?[])_fields.Clone() : null, _details.ToArray());
+            {
+                var email = Email;
+                if (email is null && (BentoIdentity.Current ?? BentoIdentity.AttachedTo(Activity.Current)) is { } identity)
+                {
+                    email = identity.Email;
+                    FillName(_owner._firstNameSource, identity.FirstName);
+                    FillName(_owner._lastNameSource, identity.LastName);
+                }
+                return new LogRecordItem(Type!, email, _date, _anyField ? (object?[])_fields.Clone() : null, _details.ToArray());
+            }
+
+            private void FillName(int source, string? name)
+            {
+                if (source < 0 || name is null) return;
+                var map = _owner._fieldMap;
+                var field = map.FieldOfSource(source);
+                for (var s = map.FirstSource(field); s < map.FirstSource(field + 1); s++)
+                {
+                    if (BentoJson.IsScalar(_fields[s])) return; // the record's own value wins
+                }
+                _fields[source] = name;
+                _anyField = true;
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using System.Threading.Tasks;
 using BentoSinks;
 using BentoSinks.Delivery;
@@ -17,6 +18,7 @@ namespace Serilog.Sinks.Bento
     {
         private readonly BentoPipeline<LogEvent> _pipeline;
         private readonly LogEventFormatter _formatter;
+        private int _stopped;
 
         public BentoSink(BentoSinkOptions options)
         {
@@ -28,6 +30,7 @@ namespace Serilog.Sinks.Bento
             var settings = snapshot.Validate();
             _formatter = new LogEventFormatter(snapshot);
             _pipeline = new BentoPipeline<LogEvent>(settings, _formatter, new HostLogDiagnostics(SelfLogDiagnostics.Instance, SerilogHostLog.Write), "Serilog");
+            FrontEndPresence.SerilogSinkStarted();
         }
 
         public void Emit(LogEvent logEvent)
@@ -36,6 +39,8 @@ namespace Serilog.Sinks.Bento
             {
                 if (logEvent is null || !_formatter.TryGetType(logEvent, out var type)) return;
                 if (!_pipeline.AdmitType(type)) return;
+                if (_formatter.FindEmail(logEvent) is null && BentoIdentity.Current is { } identity && _formatter.WithIdentity(logEvent, identity) is { } identified)
+                    logEvent = identified; // the ambient identity (BentoIdentity.Push, UseBentoIdentity): an email on the event wins
                 _pipeline.EnqueueIfIdentified(logEvent, _formatter.FindEmail(logEvent) != null);
             }
             catch (Exception ex)
@@ -56,8 +61,21 @@ namespace Serilog.Sinks.Bento
                     items, null);
         }
 
-        public void Dispose() => _pipeline.Dispose();
+        public void Dispose()
+        {
+            MarkStopped();
+            _pipeline.Dispose();
+        }
 
-        public ValueTask DisposeAsync() => _pipeline.DisposeAsync();
+        public ValueTask DisposeAsync()
+        {
+            MarkStopped();
+            return _pipeline.DisposeAsync();
+        }
+
+        private void MarkStopped()
+        {
+            if (Interlocked.Exchange(ref _stopped, 1) == 0) FrontEndPresence.SerilogSinkStopped();
+        }
     }
 }

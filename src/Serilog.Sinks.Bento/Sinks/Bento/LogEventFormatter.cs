@@ -26,6 +26,9 @@ namespace Serilog.Sinks.Bento
         private readonly HashSet<string> _notDetails;
         private readonly bool _typeTag;
         private readonly BentoEventWriter _events = new BentoEventWriter();
+        private readonly string? _identityEmailName;
+        private readonly string? _identityFirstNameName;
+        private readonly string? _identityLastNameName;
 
         // Property names repeat as the same string instances (message templates are parsed once, enrichers use
         // literals): classify each name once, looked up by reference. Reader loop only; bounded.
@@ -43,6 +46,36 @@ namespace Serilog.Sinks.Bento
             _notDetails = new HashSet<string>(options.ExcludedProperties, StringComparer.Ordinal) { _marker };
             foreach (var name in _emailNames) _notDetails.Add(name);
             if (_fieldsProperty.Length > 0) _notDetails.Add(_fieldsProperty);
+            _identityEmailName = _emailNames.Length > 0 ? _emailNames[0] : null;
+            _identityFirstNameName = _fieldMap.FirstSourceOf("first_name");
+            _identityLastNameName = _fieldMap.FirstSourceOf("last_name");
+        }
+
+        /// <summary>
+        /// On the caller's thread, for an analytics event without an email of its own: a copy of the event carrying the
+        /// ambient <see cref="BentoIdentity"/> under the first email property and the first sources of <c>first_name</c> and
+        /// <c>last_name</c> (names only where the event has none). A copy, because other sinks share the event; null when
+        /// no email property is configured.
+        /// </summary>
+        public LogEvent? WithIdentity(LogEvent logEvent, BentoIdentity identity)
+        {
+            if (_identityEmailName is null) return null;
+            var source = logEvent.Properties;
+            var properties = new List<LogEventProperty>(source.Count + 3);
+            foreach (var p in source)
+            {
+                if (p.Key != _identityEmailName) properties.Add(new LogEventProperty(p.Key, p.Value));
+            }
+            properties.Add(new LogEventProperty(_identityEmailName, new ScalarValue(identity.Email)));
+            AddName(properties, source, _identityFirstNameName, identity.FirstName);
+            AddName(properties, source, _identityLastNameName, identity.LastName);
+            return new LogEvent(logEvent.Timestamp, logEvent.Level, logEvent.Exception, logEvent.MessageTemplate, properties, logEvent.TraceId ?? default, logEvent.SpanId ?? default);
+        }
+
+        private static void AddName(List<LogEventProperty> properties, IReadOnlyDictionary<string, LogEventPropertyValue> source, string? name, string? value)
+        {
+            if (name is null || value is null || source.ContainsKey(name)) return;
+            properties.Add(new LogEventProperty(name, new ScalarValue(value)));
         }
 
         /// <summary>Whether the event carries the analytics marker with a string value. No allocation.</summary>

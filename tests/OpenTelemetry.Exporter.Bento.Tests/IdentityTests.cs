@@ -1,0 +1,113 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading.Tasks;
+using Bento.Emulator;
+using BentoSinks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Trace;
+
+namespace OpenTelemetry.Exporter.Bento.Tests
+{
+    /// <summary>
+    /// The user's identity on the OpenTelemetry paths: tags on in-process parents, the ambient <see cref="BentoIdentity"/>,
+    /// and an email on the event winning over both.
+    /// </summary>
+    [Collection("Exporter")]
+    public class IdentityTests
+    {
+        private static ActivityEvent Analytics(string type, params (string, object?)[] tags)
+        {
+            var collection = new ActivityTagsCollection { ["analytics.event"] = true };
+            foreach (var (k, v) in tags) collection[k] = v;
+            return new ActivityEvent(type, DateTimeOffset.UtcNow, collection);
+        }
+
+        private static ServiceProvider Logging(BentoEmulator emulator)
+        {
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddOpenTelemetry().WithLogging(b => b.AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)), o => o.IncludeScopes = true);
+            return services.BuildServiceProvider();
+        }
+
+        [Fact]
+        public async Task A_child_activitys_event_finds_the_email_and_names_tagged_once_on_the_request_activity()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
+            {
+                using var request = source.StartActivity("POST /trial")!;
+                request.SetTag("user.email", "ada@example.com");
+                request.SetTag("user.first_name", "Ada");
+                using (var child = source.StartActivity("start trial")!)
+                using (var grandchild = source.StartActivity("billing")!)
+                {
+                    grandchild.AddEvent(Analytics("trial_started"));
+                }
+                request.Stop();
+            }
+            var e = Assert.Single(emulator.Events);
+            Assert.Equal("ada@example.com", e.Email);
+            Assert.Equal("Ada", e.Field("first_name")?.GetString());
+        }
+
+        [Fact]
+        public async Task The_ambient_identity_identifies_activity_events_and_log_records_and_an_explicit_email_wins()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using (var tracer = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
+            await using (var logs = Logging(emulator))
+            {
+                var logger = logs.GetRequiredService<ILogger<IdentityTests>>();
+                using (BentoIdentity.Push("ada@example.com", "Ada", "Lovelace"))
+                {
+                    using (var a = source.StartActivity("work")!)
+                    {
+                        a.AddEvent(Analytics("from_identity"));
+                        a.AddEvent(Analytics("explicit", ("user.email", "grace@example.com")));
+                    }
+#pragma warning disable CA1848, CA2254 // the test's own messages
+                    logger.LogInformation("{AnalyticsEvent}", "log_from_identity");
+                    logger.LogInformation("{AnalyticsEvent} {Email} {FirstName}", "log_explicit", "grace@example.com", "Grace");
+                }
+                logger.LogInformation("{AnalyticsEvent}", "after_the_scope"); // no identity any more: no_email
+#pragma warning restore CA1848, CA2254
+            }
+            var byType = emulator.Events.ToDictionary(e => e.Type);
+            Assert.Equal(new[] { "explicit", "from_identity", "log_explicit", "log_from_identity" }, byType.Keys.OrderBy(k => k, StringComparer.Ordinal));
+            Assert.Equal("ada@example.com", byType["from_identity"].Email);
+            Assert.Equal("Lovelace", byType["from_identity"].Field("last_name")?.GetString());
+            Assert.Equal("ada@example.com", byType["log_from_identity"].Email);
+            Assert.Equal("Ada", byType["log_from_identity"].Field("first_name")?.GetString());
+            // An email on the event wins, and the identity's names never join another user's email.
+            Assert.Equal("grace@example.com", byType["explicit"].Email);
+            Assert.Null(byType["explicit"].Field("first_name"));
+            Assert.Equal("grace@example.com", byType["log_explicit"].Email);
+            Assert.Equal("Grace", byType["log_explicit"].Field("first_name")?.GetString());
+            Assert.Null(byType["log_explicit"].Field("last_name"));
+        }
+
+        [Fact]
+        public async Task An_identity_attached_to_a_finished_request_activity_identifies_its_events_after_the_scope_ended()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
+            {
+                // As UseBentoIdentity does: the request's activity ends after the middleware's scope.
+                var request = source.StartActivity("POST /trial")!;
+                new BentoIdentity("ada@example.com", "Ada").AttachTo(request);
+                request.AddEvent(Analytics("trial_requested"));
+                request.Stop();
+            }
+            var e = Assert.Single(emulator.Events);
+            Assert.Equal(("trial_requested", "ada@example.com", "Ada"), (e.Type, e.Email, e.Field("first_name")?.GetString()));
+        }
+    }
+}
