@@ -38,6 +38,7 @@ namespace Serilog
         /// <param name="shutdownTimeout">How long disposal may take to deliver what is queued; 30 seconds when null.</param>
         /// <param name="includedEventTypes">When not empty, only these event types are delivered.</param>
         /// <param name="excludedEventTypes">Event types never delivered; <c>$view</c> when null.</param>
+        /// <param name="bufferDirectory">A directory of this instance's own where events are written ahead of delivery (survives crashes and outages); <c>BENTO_BUFFER_DIRECTORY</c>, else memory only, when null.</param>
         /// <returns>The logger configuration, to chain calls.</returns>
         public static LoggerConfiguration Bento(
             this LoggerSinkConfiguration loggerSinkConfiguration,
@@ -58,7 +59,8 @@ namespace Serilog
             TimeSpan? requestTimeout = null,
             TimeSpan? shutdownTimeout = null,
             string[]? includedEventTypes = null,
-            string[]? excludedEventTypes = null)
+            string[]? excludedEventTypes = null,
+            string? bufferDirectory = null)
         {
             if (loggerSinkConfiguration is null) throw new ArgumentNullException(nameof(loggerSinkConfiguration));
             siteUuid = Or(siteUuid, BentoEnvironment.SiteUuid);
@@ -93,6 +95,7 @@ namespace Serilog
                 MessageHandler = messageHandler,
                 MaxRequestsPerMinute = maxRequestsPerMinute,
                 MaxRequestBytes = maxRequestBytes,
+                BufferDirectory = bufferDirectory,
             };
             if (retryTimeLimit is { } retry) options.RetryTimeLimit = retry;
             if (requestTimeout is { } request) options.RequestTimeout = request;

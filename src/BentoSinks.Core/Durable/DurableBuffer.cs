@@ -310,18 +310,38 @@ namespace BentoSinks.Durable
 
         // ----- limits -----
 
+        /// <summary>
+        /// Drops the oldest waiting events first, whole segments at a time: past the age limit, then past the size limit.
+        /// Segments holding the batch in flight (read, not yet acknowledged) are kept: it is being delivered, so the
+        /// directory may pass its size limit by up to one batch.
+        /// </summary>
         private void ApplyLimits()
         {
             if (_segments.Count == 0) return;
             var cutoff = _time.GetUtcNow().ToUnixTimeMilliseconds() - (long)_ageLimit.TotalMilliseconds;
-            while (_segments.Count > 0 && _segments[0].NewestWritten != long.MinValue && _segments[0].NewestWritten < cutoff)
+            for (var i = 0; i < _segments.Count;)
             {
-                if (_segments[0] == _active) Seal();
-                DropSegment(_segments[0], DropReason.Expired);
+                var segment = _segments[i];
+                if (InFlight(segment) || segment.NewestWritten == long.MinValue || segment.NewestWritten >= cutoff) break;
+                if (segment == _active) Seal();
+                DropSegment(segment, DropReason.Expired);
             }
-            while (_totalBytes > _sizeLimit && _segments.Count > 1 && _segments[0] != _active)
-                DropSegment(_segments[0], DropReason.BufferFull);
+            for (var i = 0; i < _segments.Count && _totalBytes > _sizeLimit;)
+            {
+                var segment = _segments[i];
+                if (segment == _active) break;
+                if (InFlight(segment))
+                {
+                    i++;
+                    continue;
+                }
+                DropSegment(segment, DropReason.BufferFull);
+            }
         }
+
+        /// <summary>Whether the reader has taken records from the segment that Bento has not settled yet.</summary>
+        private bool InFlight(SegmentInfo segment)
+            => segment.Id <= _readAfterId || (segment == _readSegment && _reader != null && _reader.Position > segment.Start);
 
         /// <summary>Deletes the oldest segment past a limit; its records not read yet are counted under <paramref name="reason"/>.</summary>
         private void DropSegment(SegmentInfo segment, DropReason reason)
