@@ -183,6 +183,16 @@ namespace BentoSinks.Durable
                 return;
             }
             var length = RecordFrame.FramedLength(json.Length);
+            // A group commit never makes a segment much larger than its size: the limits drop whole segments.
+            if (_pendingCount > 0 && _pendingCount + length > _segmentBytes)
+            {
+                Commit();
+                if (_failed)
+                {
+                    KeepInMemory(json.ToArray(), sequence);
+                    return;
+                }
+            }
             if (_pendingCount + length > _pending.Length)
             {
                 var size = _pending.Length;
@@ -221,7 +231,7 @@ namespace BentoSinks.Durable
                     _pendingCount = 0;
                     _pendingRecords = 0;
                     if (_pending.Length > 1024 * 1024) _pending = new byte[64 * 1024];
-                    if (active.Length >= _segmentBytes) Seal();
+                    if (active.Length + RecordFrame.HeaderLength >= _segmentBytes) Seal();
                 }
                 catch (Exception ex) when (IsIoFailure(ex))
                 {
