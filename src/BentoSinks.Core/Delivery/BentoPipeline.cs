@@ -40,6 +40,7 @@ namespace BentoSinks.Delivery
         private readonly DeliveryLedger<T> _ledger;
         private readonly BatchDelivery<T> _delivery;
         private readonly DurableBuffer? _durable; // BufferDirectory set: events go through disk (see Spool)
+        private Task? _commitTimer; // durable: real time, brings the loop back for a group commit
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
         private readonly Task _stopped;
         private readonly Task _loop;
@@ -527,7 +528,7 @@ namespace BentoSinks.Delivery
         /// Durable mode: reads the channel (as <see cref="Fill"/> does), serializes each event and appends it to the buffer,
         /// then writes the group to the OS in one commit. Returns how many events were read.
         /// </summary>
-        private int Spool(int max = 4096)
+        private int Spool(int max = 4096, bool commitNow = false)
         {
             var durable = _durable!;
             var read = 0;
@@ -553,7 +554,7 @@ namespace BentoSinks.Delivery
                 }
                 durable.Append(_scratch.WrittenSpan, sequence);
             }
-            durable.Commit();
+            durable.CommitIfDue(commitNow || Urgent);
             return read;
         }
 
@@ -603,7 +604,9 @@ namespace BentoSinks.Delivery
                 var left = delay - time.GetElapsedTime(started);
                 if (left <= TimeSpan.Zero) return;
                 await ParkAsync(left, read: true, wakeable, stop).ConfigureAwait(false);
-                if (Spool() == 0) return;
+                Spool();
+                // A flush or disposal cuts a wakeable wait short, as without the buffer; a retry's backoff is kept.
+                if (wakeable && Urgent) return;
             }
         }
 
@@ -614,7 +617,8 @@ namespace BentoSinks.Delivery
             {
                 var readable = ReadWait(stop);
                 if (readable.IsCompleted && !_channel.Reader.TryPeek(out _)) return; // completed and drained
-                await Task.WhenAny(sending, readable).ConfigureAwait(false);
+                if (_durable!.HasPending) await Task.WhenAny(sending, readable, CommitTimer()).ConfigureAwait(false);
+                else await Task.WhenAny(sending, readable).ConfigureAwait(false);
                 Spool();
             }
         }
@@ -630,7 +634,7 @@ namespace BentoSinks.Delivery
             _channel.Writer.TryComplete();
             try
             {
-                while (Spool(int.MaxValue) > 0) { }
+                while (Spool(int.MaxValue, commitNow: true) > 0) { }
                 _delivery.Abandon();
                 ClearBatch();
                 _hasHeld = false;
@@ -647,6 +651,14 @@ namespace BentoSinks.Delivery
                 Counters.AddDeferred(deferred);
                 _reporter.Problem("buffer:deferred", "Bento: " + deferred + " undelivered events stay in the buffer directory; the next process on it sends them first.", error: false);
             }
+        }
+
+        /// <summary>Durable mode: a real-time timer for the pending group commit (the fake clock of tests does not move it).</summary>
+        private Task CommitTimer()
+        {
+            if (_commitTimer is null || _commitTimer.IsCompleted)
+                _commitTimer = Task.Delay(_durable!.CommitDueIn + TimeSpan.FromMilliseconds(1));
+            return _commitTimer;
         }
 
         private bool Serialize(T item)
@@ -698,6 +710,7 @@ namespace BentoSinks.Delivery
                 waits.Add(wake.Task);
             }
             if (delay is { } d) waits.Add(DelayFor(d, stop));
+            if (_durable != null && _durable.HasPending) waits.Add(CommitTimer());
             var any = Task.WhenAny(waits);
             Volatile.Write(ref _parkedReading, read);
             Volatile.Write(ref _parkedWakeable, wakeable);

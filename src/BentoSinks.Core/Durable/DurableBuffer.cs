@@ -30,6 +30,12 @@ namespace BentoSinks.Durable
         /// <summary>How often the active segment is fsynced, at most (real time: durability is about the machine's clock).</summary>
         public static readonly TimeSpan SyncInterval = TimeSpan.FromMilliseconds(500);
 
+        /// <summary>How long appended records may wait for their group commit (the write to the OS), at most.</summary>
+        public static readonly TimeSpan CommitWindow = TimeSpan.FromMilliseconds(20);
+
+        /// <summary>A group commit this large is written at once.</summary>
+        private const int CommitBytes = 256 * 1024;
+
         private readonly BufferFileSystem _files;
         private readonly string _directory;
         private readonly long _sizeLimit;
@@ -58,6 +64,7 @@ namespace BentoSinks.Durable
         private int _pendingCount;
         private int _pendingRecords;
         private long _pendingNewest;
+        private long _pendingSince; // Stopwatch timestamp of the oldest pending record
         private long _totalBytes;
 
         // Reading
@@ -199,10 +206,34 @@ namespace BentoSinks.Durable
                 while (size < _pendingCount + length) size *= 2;
                 Array.Resize(ref _pending, size);
             }
+            if (_pendingCount == 0) _pendingSince = System.Diagnostics.Stopwatch.GetTimestamp();
             RecordFrame.Write(_pending.AsSpan(_pendingCount, length), json, sequence, now);
             _pendingCount += length;
             _pendingRecords++;
             _pendingNewest = now;
+        }
+
+        /// <summary>Whether appended records wait for their group commit.</summary>
+        public bool HasPending => _pendingCount > 0;
+
+        /// <summary>How long until the pending records must be written (zero when due).</summary>
+        public TimeSpan CommitDueIn
+        {
+            get
+            {
+                if (_pendingCount == 0) return CommitWindow;
+                var elapsed = TimeSpan.FromSeconds((System.Diagnostics.Stopwatch.GetTimestamp() - _pendingSince) / (double)System.Diagnostics.Stopwatch.Frequency);
+                return elapsed >= CommitWindow ? TimeSpan.Zero : CommitWindow - elapsed;
+            }
+        }
+
+        /// <summary>
+        /// The group commit: writes what is pending once it is <see cref="CommitWindow"/> old or large, or when
+        /// <paramref name="now"/> (a flush, disposal); the loop comes back for it within the window.
+        /// </summary>
+        public void CommitIfDue(bool now)
+        {
+            if (now || _pendingCount == 0 || _pendingCount >= CommitBytes || CommitDueIn == TimeSpan.Zero) Commit();
         }
 
         /// <summary>Writes the pending records to the OS (one write), rotates segments and applies the limits.</summary>
