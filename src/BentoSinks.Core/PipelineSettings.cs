@@ -26,6 +26,10 @@ namespace BentoSinks
             ShutdownTimeout = options.ShutdownTimeout;
             MessageHandler = options.MessageHandler;
             TimeProvider = options.TimeProvider;
+            BufferDirectory = string.IsNullOrWhiteSpace(options.BufferDirectory) ? null : System.IO.Path.GetFullPath(options.BufferDirectory!.Trim());
+            BufferSizeLimit = options.BufferSizeLimit;
+            BufferAgeLimit = options.BufferAgeLimit;
+            BufferFileSystem = options.BufferFileSystem;
             Included = options.IncludedEventTypes is { Count: > 0 } inc ? new HashSet<string>(inc, StringComparer.Ordinal) : null;
             Excluded = options.ExcludedEventTypes is { Count: > 0 } exc ? new HashSet<string>(exc, StringComparer.Ordinal) : null;
         }
@@ -44,6 +48,12 @@ namespace BentoSinks
         public TimeSpan ShutdownTimeout { get; }
         public HttpMessageHandler? MessageHandler { get; }
         public TimeProvider TimeProvider { get; }
+        /// <summary>The durable buffer's directory, as a full path; null: memory only.</summary>
+        public string? BufferDirectory { get; }
+        public long BufferSizeLimit { get; }
+        public TimeSpan BufferAgeLimit { get; }
+        /// <summary>Tests: the I/O seam of the durable buffer (null: the real file system).</summary>
+        public Durable.BufferFileSystem? BufferFileSystem { get; }
         private HashSet<string>? Included { get; }
         private HashSet<string>? Excluded { get; }
 

@@ -38,6 +38,9 @@ namespace Serilog
         /// <param name="shutdownTimeout">How long disposal may take to deliver what is queued; 30 seconds when null.</param>
         /// <param name="includedEventTypes">When not empty, only these event types are delivered.</param>
         /// <param name="excludedEventTypes">Event types never delivered; <c>$view</c> when null.</param>
+        /// <param name="bufferDirectory">A directory of this instance's own where events are written ahead of delivery (survives crashes and outages); <c>BENTO_BUFFER_DIRECTORY</c>, else memory only, when null.</param>
+        /// <param name="bufferSizeLimit">The most bytes the buffer directory holds (default 256 MiB); past it the oldest waiting events are dropped.</param>
+        /// <param name="bufferAgeLimit">How long an event may wait in the buffer directory; 7 days when null.</param>
         /// <returns>The logger configuration, to chain calls.</returns>
         public static LoggerConfiguration Bento(
             this LoggerSinkConfiguration loggerSinkConfiguration,
@@ -58,7 +61,10 @@ namespace Serilog
             TimeSpan? requestTimeout = null,
             TimeSpan? shutdownTimeout = null,
             string[]? includedEventTypes = null,
-            string[]? excludedEventTypes = null)
+            string[]? excludedEventTypes = null,
+            string? bufferDirectory = null,
+            long bufferSizeLimit = BentoOptions.DefaultBufferSizeLimit,
+            TimeSpan? bufferAgeLimit = null)
         {
             if (loggerSinkConfiguration is null) throw new ArgumentNullException(nameof(loggerSinkConfiguration));
             siteUuid = Or(siteUuid, BentoEnvironment.SiteUuid);
@@ -93,7 +99,10 @@ namespace Serilog
                 MessageHandler = messageHandler,
                 MaxRequestsPerMinute = maxRequestsPerMinute,
                 MaxRequestBytes = maxRequestBytes,
+                BufferDirectory = bufferDirectory,
+                BufferSizeLimit = bufferSizeLimit,
             };
+            if (bufferAgeLimit is { } age) options.BufferAgeLimit = age;
             if (retryTimeLimit is { } retry) options.RetryTimeLimit = retry;
             if (requestTimeout is { } request) options.RequestTimeout = request;
             if (shutdownTimeout is { } shutdown) options.ShutdownTimeout = shutdown;

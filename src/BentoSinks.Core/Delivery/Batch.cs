@@ -69,6 +69,13 @@ namespace BentoSinks.Delivery
             _eventBytes += eventJson.Length;
         }
 
+        /// <summary>The JSON of event <paramref name="index"/>.</summary>
+        public ReadOnlySpan<byte> EventJson(int index)
+        {
+            var (offset, length) = _events[index];
+            return new ReadOnlySpan<byte>(_bytes.RawBuffer, offset, length);
+        }
+
         /// <summary>Empties the batch; its buffer is kept for the next one (see <see cref="ReleaseMemory"/>).</summary>
         public void Clear()
         {

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using BentoSinks.Diagnostics;
+using BentoSinks.Durable;
 
 namespace BentoSinks.Delivery
 {
@@ -47,6 +48,16 @@ namespace BentoSinks.Delivery
             _pause = pause;
         }
 
+        /// <summary>
+        /// Durable mode: the batch's events are records in the buffer directory (the pipeline passes placeholders for
+        /// the items, so drops are counted, not handed to listeners); while the buffer is healthy the retry time limit
+        /// does not apply (the events wait on disk); events Bento refuses go to its dead-letter file.
+        /// </summary>
+        internal DurableBuffer? Durable { get; set; }
+
+        /// <summary>Durable mode: awaited while a request is on the wire, so that the loop keeps writing new events to disk.</summary>
+        internal Func<Task, CancellationToken, Task>? WhileSending { get; set; }
+
         /// <summary>Whether part of a batch is still to be settled.</summary>
         public bool InProgress => _work.Count > 0;
 
@@ -75,7 +86,9 @@ namespace BentoSinks.Delivery
                 SendOutcome outcome;
                 try
                 {
-                    outcome = await _sender.SendAsync(batch, start, count, stop).ConfigureAwait(false);
+                    var sending = _sender.SendAsync(batch, start, count, stop);
+                    if (WhileSending != null) await WhileSending(sending, stop).ConfigureAwait(false);
+                    outcome = await sending.ConfigureAwait(false);
                 }
                 catch (Exception ex) when (!stop.IsCancellationRequested)
                 {
@@ -97,7 +110,12 @@ namespace BentoSinks.Delivery
                         if (failed > 0)
                         {
                             _reporter.Problem("failed", $"Bento accepted a request but counted {failed} of its {count} events as failed.", error: false);
-                            _ledger.Failed(failed, items.GetRange(start, count));
+                            if (Durable is null) _ledger.Failed(failed, items.GetRange(start, count));
+                            else
+                            {
+                                _ledger.Count(DropReason.Rejected, failed);
+                                DeadLetter(batch, start, count, outcome.Status, $"Bento counted {failed} of these {count} events as failed without saying which");
+                            }
                         }
                         break;
 
@@ -122,7 +140,8 @@ namespace BentoSinks.Delivery
                         {
                             var reason = outcome.Kind == SendOutcomeKind.TooLarge ? DropReason.TooLarge : DropReason.Rejected;
                             _reporter.Problem("refused:" + outcome.Status, $"Bento refused an event ({outcome.Detail}).", error: false);
-                            _ledger.Dropped(reason, items[start]);
+                            DeadLetter(batch, start, 1, outcome.Status, outcome.Detail);
+                            Drop(reason, items, start, 1);
                         }
                         else
                         {
@@ -149,7 +168,8 @@ namespace BentoSinks.Delivery
                         EndFailureStreak();
                         _work.Pop();
                         _reporter.Problem("rejected:" + outcome.Status, $"Bento rejected a request of {count} events ({outcome.Detail}).", error: true);
-                        _ledger.Dropped(DropReason.Rejected, items.GetRange(start, count));
+                        DeadLetter(batch, start, count, outcome.Status, outcome.Detail);
+                        Drop(DropReason.Rejected, items, start, count);
                         break;
                 }
             }
@@ -177,7 +197,24 @@ namespace BentoSinks.Delivery
                 var (start, count) = _work.Pop();
                 for (var i = start; i < start + count; i++) dropped.Add(items[i]);
             }
-            _ledger.Dropped(reason, dropped);
+            if (Durable is null) _ledger.Dropped(reason, dropped);
+            else _ledger.Count(reason, dropped.Count);
+        }
+
+        /// <summary>Durable mode, at a hard stop: the batch's records stay in the buffer directory for the next process.</summary>
+        public void Abandon() => _work.Clear();
+
+        private void Drop(DropReason reason, List<T> items, int start, int count)
+        {
+            if (Durable != null) _ledger.Count(reason, count);
+            else if (count == 1) _ledger.Dropped(reason, items[start]);
+            else _ledger.Dropped(reason, items.GetRange(start, count));
+        }
+
+        private void DeadLetter(Batch batch, int start, int count, int status, string? reason)
+        {
+            if (Durable is null) return;
+            for (var i = start; i < start + count; i++) Durable.DeadLetter(batch.EventJson(i), status, reason ?? "refused");
         }
 
         private int Remaining()
@@ -191,7 +228,9 @@ namespace BentoSinks.Delivery
         {
             var time = _settings.TimeProvider;
             if (_failingSince == long.MinValue) _failingSince = time.GetTimestamp();
-            var delay = RetrySchedule.Next(_attempt, time.GetElapsedTime(_failingSince), retryAfter, _settings.RetryTimeLimit, _random.NextDouble(), _random.NextDouble());
+            // In durable mode the events wait on disk, with their original date, for as long as the outage lasts.
+            var limit = Durable is { Healthy: true } ? TimeSpan.MaxValue : _settings.RetryTimeLimit;
+            var delay = RetrySchedule.Next(_attempt, time.GetElapsedTime(_failingSince), retryAfter, limit, _random.NextDouble(), _random.NextDouble());
             if (delay is null)
             {
                 _counters.Health.RetryEnded();

@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
 using BentoSinks.Diagnostics;
+using BentoSinks.Durable;
 using BentoSinks.Json;
 
 namespace BentoSinks.Delivery
@@ -42,6 +43,8 @@ namespace BentoSinks.Delivery
         private readonly string _account;
         private readonly DeliveryLedger<T> _ledger;
         private readonly BatchDelivery<T> _delivery;
+        private readonly DurableBuffer? _durable; // BufferDirectory set: events go through disk (see Spool)
+        private Task? _commitTimer; // durable: real time, brings the loop back for a group commit
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
         private readonly Task _stopped;
         private readonly Task _loop;
@@ -67,6 +70,8 @@ namespace BentoSinks.Delivery
         private bool _deliveryBegun; // the batch was handed to _delivery: once its work is empty it must be cleared, never resent
         private T _heldItem = default!;
         private long _heldSequence;
+        private BufferPosition _heldEnd = BufferPosition.None;
+        private BufferPosition _batchEnd = BufferPosition.None; // durable: acknowledged once the batch has settled
         private Task<bool>? _readWait;
         private Task? _delayTask;
         private long _delayTarget;
@@ -82,6 +87,8 @@ namespace BentoSinks.Delivery
         {
             _settings = settings;
             _formatter = formatter;
+            // First: a directory locked by another process must fail the build of the sink before anything else starts.
+            if (settings.BufferDirectory != null) _durable = DurableBuffer.Open(settings);
             // QueueLimit is enforced by _queued, so events never take the room kept for flush markers. A bounded channel
             // stores entries in one ring buffer that is reused, where an unbounded one allocates a new, ever larger
             // segment (up to a million entries) each time the last one fills: about 24 B an event, and megabytes held.
@@ -101,7 +108,13 @@ namespace BentoSinks.Delivery
             _budgetLease = RequestBudget.Acquire(_account, settings.TimeProvider, settings.MaxRequestsPerMinute);
             _budget = _budgetLease.Budget;
             _ledger = new DeliveryLedger<T>(Counters, _metrics, _reporter);
-            _delivery = new BatchDelivery<T>(settings, _sender, _budget, _ledger, Counters, _metrics, _reporter, () => Urgent, ParkAsync);
+            _delivery = new BatchDelivery<T>(settings, _sender, _budget, _ledger, Counters, _metrics, _reporter, () => Urgent, _durable is null ? ParkAsync : PauseAsync);
+            if (_durable != null)
+            {
+                _delivery.Durable = _durable;
+                _delivery.WhileSending = SpoolWhileSendingAsync;
+                _durable.Attach(_ledger.Offered, _ledger.Count, _reporter.Problem);
+            }
             _batch = new Batch(settings.SiteUuid);
             _writer = new Utf8JsonWriter(_scratch, BentoJson.WriterOptions);
             _stopped = Task.Delay(Timeout.Infinite, _stop.Token);
@@ -355,6 +368,7 @@ namespace BentoSinks.Delivery
                         if (_deliveryBegun && !_delivery.InProgress)
                         {
                             // Every event of the batch has settled (perhaps just before the exception): never resend it.
+                            AcknowledgeBatch();
                             ClearBatch();
                             CompleteFlushes();
                         }
@@ -374,6 +388,7 @@ namespace BentoSinks.Delivery
         {
             // Take the wake signal before looking at the state, so that a wake raised after this point is not lost.
             if (Volatile.Read(ref _wake).Task.IsCompleted) Volatile.Write(ref _wake, NewSignal());
+            if (_durable != null) Spool();
 
             if (!_delivery.InProgress)
             {
@@ -419,6 +434,7 @@ namespace BentoSinks.Delivery
             // One request at a time. (Filling a second batch while a request is on the wire was measured slower end to
             // end on 2 cores: see benchmarks/README.md.)
             await _delivery.RunAsync(_batch, _items, stop).ConfigureAwait(false);
+            AcknowledgeBatch();
             ClearBatch();
             CompleteFlushes();
             return true;
@@ -429,6 +445,7 @@ namespace BentoSinks.Delivery
         {
             if (!_hasHeld || _batch.Count != 0) return;
             AddToBatch(_heldBytes.WrittenSpan, _heldItem, _heldSequence);
+            if (!_heldEnd.IsNone) _batchEnd = _heldEnd;
             _heldBytes.Clear();
             _heldItem = default!;
             _hasHeld = false;
@@ -437,6 +454,11 @@ namespace BentoSinks.Delivery
         /// <summary>Reads, serializes and adds events until the batch is full, an event must wait for the next batch, or the channel is empty.</summary>
         private void Fill()
         {
+            if (_durable != null)
+            {
+                FillFromBuffer();
+                return;
+            }
             while (!_hasHeld && _batch.Count < _settings.BatchSizeLimit && _channel.Reader.TryRead(out var entry))
             {
                 if (entry.Flush != null)
@@ -490,12 +512,14 @@ namespace BentoSinks.Delivery
             _batch.Clear();
             _items.Clear();
             _deliveryBegun = false;
+            _batchEnd = BufferPosition.None;
         }
 
         /// <summary>Completes the flushes whose events have all settled: none at or before their target is still held.</summary>
         private void CompleteFlushes()
         {
             var oldestHeld = _batch.Count > 0 ? _batchFirstSequence : _hasHeld ? _heldSequence : long.MaxValue;
+            if (_durable != null) oldestHeld = Math.Min(oldestHeld, _durable.OldestUnreadSequence);
             while (_flushes.Count > 0 && _flushes.Peek().Target < oldestHeld)
                 CompleteFlush(_flushes.Dequeue());
         }
@@ -527,6 +551,11 @@ namespace BentoSinks.Delivery
             var left = new List<T>();
             try
             {
+                if (_durable != null)
+                {
+                    SettleDurable();
+                    return;
+                }
                 if (_delivery.InProgress) _delivery.DropRemaining(_items, DropReason.Shutdown);
                 else if (!_deliveryBegun) left.AddRange(_items); // a begun batch with no work left has settled
                 ClearBatch();
@@ -556,6 +585,145 @@ namespace BentoSinks.Delivery
                 _delayCts?.Cancel();
                 _delayCts?.Dispose();
             }
+        }
+
+        // ----- Durable mode (BufferDirectory): the channel is spooled to disk, batches are read back from it. -----
+
+        /// <summary>
+        /// Durable mode: reads the channel (as <see cref="Fill"/> does), serializes each event and appends it to the buffer,
+        /// then writes the group to the OS in one commit. Returns how many events were read.
+        /// </summary>
+        private int Spool(int max = 4096, bool commitNow = false)
+        {
+            var durable = _durable!;
+            var read = 0;
+            while (read < max && _channel.Reader.TryRead(out var entry))
+            {
+                if (entry.Flush != null)
+                {
+                    entry.Flush.Target = _readSequence;
+                    _flushes.Enqueue(entry.Flush);
+                    continue;
+                }
+                Interlocked.Decrement(ref _queued);
+                var sequence = ++_readSequence;
+                read++;
+                var item = entry.Item;
+                if (!Serialize(item)) continue;
+                if (_batch.SingleEventBodyLength(_scratch.WrittenCount) > _settings.MaxRequestBytes)
+                {
+                    _ledger.Dropped(DropReason.TooLarge, item);
+                    _scratch.Clear();
+                    _scratch.TrimIfLargerThan(ScratchKeepBytes);
+                    continue;
+                }
+                durable.Append(_scratch.WrittenSpan, sequence);
+            }
+            durable.CommitIfDue(commitNow || Urgent);
+            return read;
+        }
+
+        /// <summary>Durable mode: fills the batch from the buffer (records earlier processes left come first).</summary>
+        private void FillFromBuffer()
+        {
+            var durable = _durable!;
+            while (!_hasHeld && _batch.Count < _settings.BatchSizeLimit && durable.TryPeek(out var json, out var sequence, out var end))
+            {
+                if (_batch.SingleEventBodyLength(json.Length) > _settings.MaxRequestBytes)
+                {
+                    // Written by a process with a larger MaxRequestBytes.
+                    durable.Consume();
+                    _ledger.Count(DropReason.TooLarge, 1);
+                    continue;
+                }
+                if (_batch.Count > 0 && _batch.BodyLengthWith(json.Length) > _settings.MaxRequestBytes)
+                {
+                    _heldBytes.Clear();
+                    _heldBytes.Write(json);
+                    _heldItem = default!;
+                    _heldSequence = sequence;
+                    _heldEnd = end;
+                    _hasHeld = true;
+                    durable.Consume();
+                    return;
+                }
+                AddToBatch(json, default!, sequence);
+                if (!end.IsNone) _batchEnd = end;
+                durable.Consume();
+            }
+        }
+
+        /// <summary>Durable mode: Bento has settled the batch, so the buffer's read position moves past it.</summary>
+        private void AcknowledgeBatch()
+        {
+            if (_durable != null && !_batchEnd.IsNone) _durable.Acknowledge(_batchEnd);
+        }
+
+        /// <summary>Durable mode: retry and budget waits keep writing new events to disk, so none waits in memory for long.</summary>
+        private async Task PauseAsync(TimeSpan delay, bool wakeable, CancellationToken stop)
+        {
+            var time = _settings.TimeProvider;
+            var started = time.GetTimestamp();
+            while (true)
+            {
+                var left = delay - time.GetElapsedTime(started);
+                if (left <= TimeSpan.Zero) return;
+                await ParkAsync(left, read: true, wakeable, stop).ConfigureAwait(false);
+                Spool();
+                // A flush or disposal cuts a wakeable wait short, as without the buffer; a retry's backoff is kept.
+                if (wakeable && Urgent) return;
+            }
+        }
+
+        /// <summary>Durable mode: while a request is on the wire, new events are still written to disk as they come.</summary>
+        private async Task SpoolWhileSendingAsync(Task sending, CancellationToken stop)
+        {
+            while (!sending.IsCompleted)
+            {
+                var readable = ReadWait(stop);
+                if (readable.IsCompleted && !_channel.Reader.TryPeek(out _)) return; // completed and drained
+                if (_durable!.HasPending) await Task.WhenAny(sending, readable, CommitTimer()).ConfigureAwait(false);
+                else await Task.WhenAny(sending, readable).ConfigureAwait(false);
+                Spool();
+            }
+        }
+
+        /// <summary>
+        /// Durable mode, when the loop ends: what is queued goes to disk, and what is on disk (the batch in hand included)
+        /// stays there for the next process, counted as deferred rather than dropped.
+        /// </summary>
+        private void SettleDurable()
+        {
+            var durable = _durable!;
+            _closing = true;
+            _channel.Writer.TryComplete();
+            try
+            {
+                while (Spool(int.MaxValue, commitNow: true) > 0) { }
+                _delivery.Abandon();
+                ClearBatch();
+                _hasHeld = false;
+                // Events kept in memory after the disk failed cannot outlive the process.
+                if (durable.InMemory > 0) _ledger.Count(DropReason.Shutdown, durable.InMemory);
+            }
+            finally
+            {
+                durable.Dispose();
+            }
+            var deferred = Counters.InFlight;
+            if (deferred > 0)
+            {
+                Counters.AddDeferred(deferred);
+                _reporter.Problem("buffer:deferred", "Bento: " + deferred + " undelivered events stay in the buffer directory; the next process on it sends them first.", error: false);
+            }
+        }
+
+        /// <summary>Durable mode: a real-time timer for the pending group commit (the fake clock of tests does not move it).</summary>
+        private Task CommitTimer()
+        {
+            if (_commitTimer is null || _commitTimer.IsCompleted)
+                _commitTimer = Task.Delay(_durable!.CommitDueIn + TimeSpan.FromMilliseconds(1));
+            return _commitTimer;
         }
 
         private bool Serialize(T item)
@@ -594,6 +762,12 @@ namespace BentoSinks.Delivery
         /// </summary>
         private async Task ParkFillingAsync(TimeSpan delay, CancellationToken stop)
         {
+            if (_durable != null)
+            {
+                // Durable mode writes each event ahead to disk within its commit window: read them as they come.
+                await ParkAsync(delay, read: true, wakeable: true, stop).ConfigureAwait(false);
+                return;
+            }
             var threshold = Math.Max(1, Math.Min(_settings.BatchSizeLimit - _batch.Count, _settings.QueueLimit / 2));
             // A full fence: the read of _queued below must not move before this write (writers increment, then read it).
             Interlocked.Exchange(ref _wakeAtQueued, threshold);
@@ -629,6 +803,7 @@ namespace BentoSinks.Delivery
                 waits.Add(wake.Task);
             }
             if (delay is { } d) waits.Add(DelayFor(d, stop));
+            if (_durable != null && _durable.HasPending) waits.Add(CommitTimer());
             var any = Task.WhenAny(waits);
             Volatile.Write(ref _parkedReading, read);
             Volatile.Write(ref _parkedWakeable, wakeable);

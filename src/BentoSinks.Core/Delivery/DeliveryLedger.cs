@@ -42,6 +42,9 @@ namespace BentoSinks.Delivery
 
         public void Offered() => _counters.AddOffered();
 
+        /// <summary>Events that enter from the buffer directory (left by an earlier process).</summary>
+        public void Offered(long count) => _counters.AddOffered(count);
+
         public void Sent(long count)
         {
             if (count <= 0) return;

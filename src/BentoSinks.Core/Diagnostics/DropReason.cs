@@ -21,15 +21,21 @@ namespace BentoSinks.Diagnostics
         Unauthorized,
         /// <summary>The pipeline was disposed before the event could be delivered.</summary>
         Shutdown,
+        /// <summary>The event's record in the buffer directory was damaged or torn (a crash mid-write, bad bytes on disk).</summary>
+        Corrupt,
+        /// <summary>The buffer directory reached <c>BufferSizeLimit</c>: its oldest events were dropped first.</summary>
+        BufferFull,
+        /// <summary>The event waited in the buffer directory longer than <c>BufferAgeLimit</c>.</summary>
+        Expired,
     }
 
     internal static class DropReasons
     {
-        public const int Count = 9;
+        public const int Count = 12;
 
         private static readonly string[] Names =
         {
-            "queue_full", "no_email", "excluded", "invalid", "too_large", "rejected", "retries_exhausted", "unauthorized", "shutdown",
+            "queue_full", "no_email", "excluded", "invalid", "too_large", "rejected", "retries_exhausted", "unauthorized", "shutdown", "corrupt", "buffer_full", "expired",
         };
 
         private static readonly string[] Explanations =
@@ -43,6 +49,9 @@ namespace BentoSinks.Diagnostics
             "Bento could not be reached within the retry time limit",
             "Bento refused the credentials (401/403): check the site UUID, the keys and the User-Agent",
             "the pipeline was disposed before they could be delivered",
+            "their records in the buffer directory were damaged or torn (a crash mid-write or bad bytes on disk); the records after them were delivered",
+            "the buffer directory reached BufferSizeLimit, so its oldest events were dropped; check that Bento is reachable or raise the limit",
+            "they waited in the buffer directory longer than BufferAgeLimit",
         };
 
         public static string Name(this DropReason reason) => Names[(int)reason];

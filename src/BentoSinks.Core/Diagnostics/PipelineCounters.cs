@@ -14,6 +14,7 @@ namespace BentoSinks.Diagnostics
         private long _requests;
         private long _retries;
         private long _answered;
+        private long _deferred;
         private readonly long[] _dropped = new long[DropReasons.Count];
 
         public PipelineCounters() : this(System.TimeProvider.System) { }
@@ -30,6 +31,9 @@ namespace BentoSinks.Diagnostics
         /// <summary>Requests whose outcome (an answer, a timeout, a failure) the pipeline has taken in.</summary>
         public long Answered => Volatile.Read(ref _answered);
 
+        /// <summary>Events left in the buffer directory at disposal, for the next process on it to send (not dropped).</summary>
+        public long Deferred => Volatile.Read(ref _deferred);
+
         public long Dropped(DropReason reason) => Volatile.Read(ref _dropped[(int)reason]);
 
         public long DroppedTotal
@@ -43,9 +47,10 @@ namespace BentoSinks.Diagnostics
         }
 
         /// <summary>Events accepted and neither sent nor dropped yet.</summary>
-        public long InFlight => Offered - Sent - DroppedTotal;
+        public long InFlight => Offered - Sent - DroppedTotal - Deferred;
 
         internal void AddOffered() => Interlocked.Increment(ref _offered);
+        internal void AddOffered(long n) => Interlocked.Add(ref _offered, n);
         internal void AddSent(long n) => Interlocked.Add(ref _sent, n);
         internal void AddDropped(DropReason reason, long n)
         {
@@ -53,6 +58,7 @@ namespace BentoSinks.Diagnostics
             Health.Dropped(reason);
         }
 
+        internal void AddDeferred(long n) => Interlocked.Add(ref _deferred, n);
         internal void AddRequest() => Interlocked.Increment(ref _requests);
         internal void AddRetry() => Interlocked.Increment(ref _retries);
         internal void AddAnswered() => Interlocked.Increment(ref _answered);
@@ -61,7 +67,7 @@ namespace BentoSinks.Diagnostics
         {
             var sb = new System.Text.StringBuilder();
             sb.Append("offered=").Append(Offered).Append(" sent=").Append(Sent).Append(" in_flight=").Append(InFlight)
-              .Append(" requests=").Append(Requests).Append(" retries=").Append(Retries);
+              .Append(Deferred > 0 ? " deferred=" + Deferred : string.Empty).Append(" requests=").Append(Requests).Append(" retries=").Append(Retries);
             for (var i = 0; i < _dropped.Length; i++)
             {
                 var n = Volatile.Read(ref _dropped[i]);

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace OpenTelemetry.Exporter.Bento
 {
-    /// <summary>Fills unset options from <c>BENTO_SITE_UUID</c>, <c>BENTO_PUBLISHABLE_KEY</c>, <c>BENTO_SECRET_KEY</c>, <c>BENTO_ENDPOINT</c>.</summary>
+    /// <summary>Fills unset options from <c>BENTO_SITE_UUID</c>, <c>BENTO_PUBLISHABLE_KEY</c>, <c>BENTO_SECRET_KEY</c>, <c>BENTO_ENDPOINT</c>, <c>BENTO_BUFFER_DIRECTORY</c>.</summary>
     internal sealed class BentoEnvironmentOptions : IConfigureNamedOptions<BentoExporterOptions>
     {
         private readonly IConfiguration? _configuration;
@@ -20,6 +20,7 @@ namespace OpenTelemetry.Exporter.Bento
             if (string.IsNullOrEmpty(options.SiteUuid)) options.SiteUuid = Read("BENTO_SITE_UUID");
             if (string.IsNullOrEmpty(options.PublishableKey)) options.PublishableKey = Read("BENTO_PUBLISHABLE_KEY");
             if (string.IsNullOrEmpty(options.SecretKey)) options.SecretKey = Read("BENTO_SECRET_KEY");
+            if (options.BufferDirectory is null) options.BufferDirectory = Read("BENTO_BUFFER_DIRECTORY");
             var endpoint = Read("BENTO_ENDPOINT");
             if (!string.IsNullOrEmpty(endpoint) && options.Endpoint == BentoOptions.DefaultEndpoint)
             {

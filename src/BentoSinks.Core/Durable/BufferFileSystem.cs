@@ -1,0 +1,66 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+
+namespace BentoSinks.Durable
+{
+    /// <summary>
+    /// Every file operation of the durable buffer, in one place: the seam through which tests inject I/O failures (a full
+    /// disk, a read-only directory). Files and the directory are made private to their owner (0700/0600 on Unix).
+    /// </summary>
+    internal class BufferFileSystem
+    {
+        public static readonly BufferFileSystem Default = new BufferFileSystem();
+
+        public virtual void CreatePrivateDirectory(string path)
+        {
+            Directory.CreateDirectory(path);
+            PrivateFiles.RestrictDirectory(path);
+        }
+
+        public virtual IEnumerable<string> ListFiles(string directory, string pattern) => Directory.EnumerateFiles(directory, pattern).ToList();
+
+        /// <summary>Opens (or creates) the lock file with no sharing: a second process gets an <see cref="IOException"/>.</summary>
+        public virtual FileStream OpenLock(string path)
+            => PrivateFiles.Open(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+
+        public virtual FileStream CreateSegment(string path)
+            => PrivateFiles.Open(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read | FileShare.Delete);
+
+        public virtual Stream OpenRead(string path)
+            => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+
+        public virtual void Write(FileStream stream, byte[] buffer, int count) => stream.Write(buffer, 0, count);
+
+        /// <summary>Makes what was written durable (fsync).</summary>
+        public virtual void Sync(FileStream stream) => stream.Flush(flushToDisk: true);
+
+        public virtual long Length(string path) => new FileInfo(path).Length;
+
+        public virtual void Delete(string path) => File.Delete(path);
+
+        public virtual byte[]? ReadSmallFile(string path) => File.Exists(path) ? File.ReadAllBytes(path) : null;
+
+        /// <summary>Replaces a small file's content, private to its owner.</summary>
+        public virtual void WriteSmallFile(string path, byte[] content)
+        {
+            using var stream = PrivateFiles.Open(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
+            stream.Write(content, 0, content.Length);
+            stream.SetLength(content.Length);
+        }
+
+        /// <summary>Appends to a private file, creating it when missing.</summary>
+        public virtual void Append(string path, byte[] content, int count)
+        {
+            using var stream = PrivateFiles.Open(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+            stream.Write(content, 0, count);
+        }
+
+        public virtual void Move(string from, string to)
+        {
+            if (File.Exists(to)) File.Delete(to);
+            File.Move(from, to);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using Bento.Emulator;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Trace;
+
+namespace OpenTelemetry.Exporter.Bento.Tests
+{
+    /// <summary>
+    /// The durable buffer through both exporter paths: events left in the buffer directory by a provider that could not
+    /// reach Bento (an outage, then a deploy that outlasts the shutdown timeout) are sent by the next one on it.
+    /// </summary>
+    [Collection("Exporter")]
+    public class DurableBufferTests
+    {
+        /// <summary>An endpoint on loopback where nothing listens.</summary>
+        private const string Unreachable = "http://127.0.0.1:1/api/v1";
+
+        private static string NewDirectory() => Path.Combine(Path.GetTempPath(), "bento-durable-tests", Guid.NewGuid().ToString("N"));
+
+        private static IConfiguration Configuration(string endpoint, string directory) => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Bento:SiteUuid"] = BentoEmulatorOptions.DefaultSiteUuid,
+            ["Bento:PublishableKey"] = BentoEmulatorOptions.DefaultPublishableKey,
+            ["Bento:SecretKey"] = BentoEmulatorOptions.DefaultSecretKey,
+            ["Bento:Endpoint"] = endpoint,
+            ["Bento:MaxRequestsPerMinute"] = "0",
+            ["Bento:ShutdownTimeout"] = "00:00:00",
+            ["Bento:BufferDirectory"] = directory,
+        }).Build();
+
+        [Fact]
+        public async Task Trace_events_buffered_during_an_outage_are_sent_by_the_next_provider_on_the_directory()
+        {
+            var directory = NewDirectory();
+            try
+            {
+                using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+                // The configuration key BufferDirectory, bound from IConfiguration.
+                using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name)
+                           .ConfigureServices(s => s.Configure<BentoExporterOptions>("bento", Configuration(Unreachable, directory).GetSection("Bento")))
+                           .AddBentoExporter("bento", null)
+                           .Build())
+                {
+                    AnalyticsActivities.Emit(source, 0, 200);
+                }
+                Assert.NotEmpty(Directory.GetFiles(directory, "*.bentoseg"));
+
+                await using var emulator = await BentoEmulator.StartAsync();
+                using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name)
+                           .AddBentoExporter(o => { EmulatorOptions.Configure(o, emulator); o.BufferDirectory = directory; })
+                           .Build())
+                {
+                    AnalyticsActivities.Emit(source, 200, 10);
+                    Assert.True(provider.ForceFlush(30_000));
+                    // FlushAsync still means "delivered or counted": what the last provider left is delivered too.
+                    Assert.Equal(Enumerable.Range(0, 210), emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).OrderBy(n => n));
+                }
+                Assert.Equal(210, emulator.EventCount);
+            }
+            finally
+            {
+                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+            }
+        }
+
+        [Fact]
+        public async Task Log_records_buffered_during_an_outage_are_sent_by_the_next_provider_on_the_directory()
+        {
+            var directory = NewDirectory();
+            try
+            {
+                ServiceProvider Logging(string endpoint)
+                {
+                    var services = new ServiceCollection();
+                    // BENTO_BUFFER_DIRECTORY read from the app's configuration, as the other BENTO_* settings are.
+                    services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+                    {
+                        ["BENTO_BUFFER_DIRECTORY"] = directory,
+                    }).Build());
+                    services.AddLogging();
+                    services.AddOpenTelemetry().WithLogging(b => b.AddBentoExporter(o =>
+                    {
+                        o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
+                        o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
+                        o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
+                        o.Endpoint = new Uri(endpoint);
+                        o.MaxRequestsPerMinute = 0;
+                        o.Period = TimeSpan.FromHours(1);
+                        o.ShutdownTimeout = TimeSpan.Zero;
+                    }), o => o.IncludeScopes = true);
+                    return services.BuildServiceProvider();
+                }
+
+                void Emit(ServiceProvider sp, int from, int count)
+                {
+                    var logger = sp.GetRequiredService<ILogger<DurableBufferTests>>();
+                    using (logger.BeginScope(new Dictionary<string, object?> { ["Email"] = "ada@example.com" }))
+                        for (var i = from; i < from + count; i++) logger.LogInformation("{AnalyticsEvent} {n}", "durable_log", i);
+                }
+
+                await using (var sp = Logging(Unreachable)) Emit(sp, 0, 100);
+                Assert.NotEmpty(Directory.GetFiles(directory, "*.bentoseg"));
+
+                await using var emulator = await BentoEmulator.StartAsync();
+                await using (var sp = Logging(emulator.ApiBase.ToString()))
+                {
+                    Emit(sp, 100, 5);
+                    Assert.True(sp.GetRequiredService<LoggerProvider>().ForceFlush(30_000));
+                }
+                Assert.Equal(Enumerable.Range(0, 105), emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).OrderBy(n => n));
+            }
+            finally
+            {
+                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using BentoSinks.Durable;
+
+namespace Serilog.Sinks.Bento.Tests
+{
+    /// <summary>A buffer directory of one test's own (deleted afterwards), and what its segment files hold.</summary>
+    internal sealed class DurableDirectory : IDisposable
+    {
+        /// <summary>An endpoint on loopback where nothing listens: every request fails at once (connection refused).</summary>
+        public const string Unreachable = "http://127.0.0.1:1/api/v1";
+
+        public DurableDirectory() => Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "bento-durable-tests", Guid.NewGuid().ToString("N"));
+
+        public string Path { get; }
+
+        public string[] Segments => Directory.Exists(Path) ? Directory.GetFiles(Path, DurableBuffer.SegmentPattern).OrderBy(f => f, StringComparer.Ordinal).ToArray() : Array.Empty<string>();
+
+        public long SegmentBytes => Segments.Sum(f => new FileInfo(f).Length);
+
+        /// <summary>Valid records in the segment files (read as the buffer reads them).</summary>
+        public int CountRecords()
+        {
+            var n = 0;
+            foreach (var file in Segments)
+            {
+                using var reader = new SegmentReader(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete), 0);
+                var length = new FileInfo(file).Length;
+                SegmentReadResult result;
+                while ((result = reader.Next(length)) != SegmentReadResult.End)
+                    if (result == SegmentReadResult.Record) n++;
+            }
+            return n;
+        }
+
+        /// <summary>The file offsets of the records of <paramref name="file"/>.</summary>
+        public static long[] RecordOffsets(string file)
+        {
+            var bytes = File.ReadAllBytes(file);
+            using var reader = new SegmentReader(new MemoryStream(bytes), 0);
+            var offsets = new System.Collections.Generic.List<long>();
+            var at = 0L;
+            while (reader.Next(bytes.Length) == SegmentReadResult.Record)
+            {
+                offsets.Add(at);
+                at = reader.Position;
+            }
+            return offsets.ToArray();
+        }
+
+        public static async Task Until(Func<bool> done, int timeoutMs = 30_000)
+        {
+            var sw = Stopwatch.StartNew();
+            while (!done() && sw.ElapsedMilliseconds < timeoutMs) await Task.Delay(10);
+            Assert.True(done(), "condition not reached in time");
+        }
+
+        public void Dispose()
+        {
+            try { if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true); }
+            catch (IOException) { /* a child process still closing */ }
+        }
+    }
+}
