@@ -61,6 +61,50 @@ namespace BentoSinks.Core.Tests
         }
 
         [Fact]
+        public async Task A_batch_full_by_bytes_wakes_the_loop_without_waiting_for_the_period()
+        {
+            await using var h = await PipelineUnderTest.StartAsync(o =>
+            {
+                o.Period = TimeSpan.FromHours(1);
+                o.MaxRequestBytes = 8 * 1024;
+            });
+            var pad = new string('x', 2000);
+            TestEvent Big(int i) => new TestEvent { Details = new System.Collections.Generic.Dictionary<string, object?> { ["n"] = i, ["pad"] = pad } };
+            Assert.True(h.Pipeline.TryEnqueue(Big(0)));
+            await PipelineUnderTest.Until(() => h.Pipeline.IsParked(out _)); // one event in the batch, waiting to fill
+            for (var i = 1; i < 12; i++) Assert.True(h.Pipeline.TryEnqueue(Big(i))); // 12 x 2 KB: past one request's 8 KB
+            // Within the hour's period, at least the first, byte-full request goes.
+            await h.Emulator.WaitForRequestsAsync(1, TimeSpan.FromSeconds(30));
+            Assert.True(h.Emulator.EventCount >= 3);
+        }
+
+        [Fact]
+        public async Task Abandoned_flushes_never_take_the_room_of_events()
+        {
+            await using var h = await PipelineUnderTest.StartAsync(o =>
+            {
+                o.QueueLimit = 100;
+                o.RequestTimeout = TimeSpan.FromSeconds(60);
+                o.ShutdownTimeout = TimeSpan.FromSeconds(1); // the stalled request is cut at disposal
+            });
+            h.Emulator.SetRandomFaults(1.0, 1, Fault.Delayed(TimeSpan.FromHours(1))); // Bento stalls
+            Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(0)));
+            await h.Emulator.WaitForRequestsStartedAsync(1); // the loop is in delivery: it reads nothing more
+            // ForceFlush(timeout) in a loop during an outage: 1,100 flushes given up on.
+            for (var i = 0; i < 1100; i++)
+            {
+                using var c = new System.Threading.CancellationTokenSource();
+                var t = h.Pipeline.FlushAsync(c.Token);
+                c.Cancel();
+                try { await t; } catch (OperationCanceledException) { }
+            }
+            var accepted = 0;
+            for (var i = 1; i <= 100; i++) if (h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i))) accepted++;
+            Assert.Equal(100, accepted);
+            Assert.Equal(0, h.Counters.Dropped(DropReason.QueueFull));
+        }
+
+        [Fact]
         public async Task A_full_queue_refuses_events_by_count_and_the_channel_is_reused_after_draining()
         {
             await using var h = await PipelineUnderTest.StartAsync(o => o.QueueLimit = 100, fakeTime: true);

@@ -47,6 +47,8 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             await host.StopAsync();
             host.Services.GetRequiredService<TracerProvider>().ForceFlush();
 
+            // The host log is written from the thread pool: wait for the line, not for a fixed time.
+            System.Threading.SpinWait.SpinUntil(() => lines.Any(l => l.Category == "BentoSinks" && l.Message.Contains("401", StringComparison.Ordinal)), 20_000);
             var bento = lines.Where(l => l.Category == "BentoSinks").ToArray();
             Assert.Contains(bento, l => l.Level >= LogLevel.Warning && l.Message.Contains("401", StringComparison.Ordinal));
             Assert.All(bento, l =>

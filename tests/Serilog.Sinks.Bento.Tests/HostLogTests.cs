@@ -30,6 +30,8 @@ namespace Serilog.Sinks.Bento.Tests
                     rig.Logger.ForAnalytics("signup_completed").Information("Signed up");
                 await rig.FlushAsync();
 
+                // The host log is written from the thread pool: wait for the line, not for a fixed time.
+                System.Threading.SpinWait.SpinUntil(() => seen.Any(e => e.Properties.ContainsKey(Constants.SourceContextPropertyName) && e.RenderMessage().Contains("401", StringComparison.Ordinal)), 20_000);
                 var bento = seen.Where(e => e.Properties.TryGetValue(Constants.SourceContextPropertyName, out var v) && v is ScalarValue { Value: "BentoSinks" }).ToArray();
                 Assert.NotEmpty(bento);
                 Assert.Contains(bento, e => e.Level >= LogEventLevel.Warning && e.RenderMessage().Contains("401", StringComparison.Ordinal));

@@ -49,11 +49,13 @@ namespace BentoSinks.Delivery
         private readonly Task _stopped;
         private readonly Task _loop;
         private int _queued;
+        private readonly SemaphoreSlim _markerRoom = new SemaphoreSlim(MarkerRoom);
         private int _wakeAtQueued = int.MaxValue;
         private int _flushesWaiting;
         private int _shutdownStarted;
         private int _released;
         private volatile bool _closing;
+        private bool _hardStopped; // the shutdown ran out of time: what was left was dropped (see ShutdownWindow)
         private TaskCompletionSource<bool> _wake = NewSignal();
 
         // Reader loop state: only the loop touches these.
@@ -232,10 +234,18 @@ namespace BentoSinks.Delivery
         {
             var request = new FlushRequest();
             Interlocked.Increment(ref _flushesWaiting);
+            if (_closing) return NotQueued(cancellationToken);
+            // At most MarkerRoom markers wait in the channel, so they never take the room of events; more flushes wait.
+            return _markerRoom.Wait(0, CancellationToken.None) ? QueueMarker(request, cancellationToken) : FlushWhenRoomAsync(request, cancellationToken);
+        }
+
+        private Task QueueMarker(FlushRequest request, CancellationToken cancellationToken)
+        {
             if (!_channel.Writer.TryWrite(new Entry(default!, request)))
-                return _channel.Reader.Completion.IsCompleted || _closing
-                    ? NotQueued(cancellationToken)
-                    : FlushWhenRoomAsync(request, cancellationToken);
+            {
+                _markerRoom.Release();
+                return NotQueued(cancellationToken);
+            }
             Wake();
             return request.Done.Task.WaitWithCancellation(cancellationToken);
         }
@@ -247,37 +257,32 @@ namespace BentoSinks.Delivery
             return _loop.WaitWithCancellation(cancellationToken);
         }
 
-        /// <summary>More than <see cref="MarkerRoom"/> flushes are waiting: this one waits for room for its marker.</summary>
+        /// <summary>More than <see cref="MarkerRoom"/> flushes are waiting: this one waits until the loop reads a marker.</summary>
         private async Task FlushWhenRoomAsync(FlushRequest request, CancellationToken cancellationToken)
         {
-            bool queued;
             try
             {
-                queued = await _channel.Writer.WaitToWriteAsync(cancellationToken).ConfigureAwait(false)
-                    && await WriteMarkerAsync(request).ConfigureAwait(false);
+                var room = _markerRoom.WaitAsync(cancellationToken);
+                if (await Task.WhenAny(room, _loop).ConfigureAwait(false) != room)
+                {
+                    await NotQueued(cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                await room.ConfigureAwait(false);
             }
             catch
             {
                 Interlocked.Decrement(ref _flushesWaiting);
                 throw;
             }
-            if (!queued)
-            {
-                await NotQueued(cancellationToken).ConfigureAwait(false);
-                return;
-            }
-            Wake();
-            await request.Done.Task.WaitWithCancellation(cancellationToken).ConfigureAwait(false);
+            await QueueMarker(request, cancellationToken).ConfigureAwait(false);
         }
 
-        private async Task<bool> WriteMarkerAsync(FlushRequest request)
+        /// <summary>The loop took a flush marker out of the channel: room for another.</summary>
+        private FlushRequest MarkerRead(FlushRequest flush)
         {
-            // Not cancellable once room was seen: a marker written late only completes late, never early.
-            while (!_channel.Writer.TryWrite(new Entry(default!, request)))
-            {
-                if (!await _channel.Writer.WaitToWriteAsync(CancellationToken.None).ConfigureAwait(false)) return false;
-            }
-            return true;
+            _markerRoom.Release();
+            return flush;
         }
 
         public void Dispose() => ShutdownAsync(null).GetAwaiter().GetResult();
@@ -299,7 +304,7 @@ namespace BentoSinks.Delivery
             {
                 // Pipelines of one account that stop together share one deadline (see ShutdownWindow).
                 timeout = ShutdownWindow.Enter(_account, _settings.TimeProvider, timeout, out var window);
-                _ = _loop.ContinueWith(static (_, w) => ((ShutdownWindow)w!).Leave(), window, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                _ = _loop.ContinueWith((_, w) => ((ShutdownWindow)w!).Leave(Volatile.Read(ref _hardStopped)), window, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 _closing = true;
                 _channel.Writer.TryComplete();
                 Wake();
@@ -310,6 +315,7 @@ namespace BentoSinks.Delivery
                 var delay = _settings.TimeProvider.DelayAsync(timeout, cancelDelay.Token);
                 if (await Task.WhenAny(_loop, delay).ConfigureAwait(false) != _loop)
                 {
+                    Volatile.Write(ref _hardStopped, true);
                     try { _stop.Cancel(); }
                     catch (Exception ex) { _reporter.Problem("stop", "Bento: stopping the delivery loop failed (" + ex.GetType().Name + ").", error: true); }
                 }
@@ -464,7 +470,7 @@ namespace BentoSinks.Delivery
                 if (entry.Flush != null)
                 {
                     entry.Flush.Target = _readSequence;
-                    _flushes.Enqueue(entry.Flush);
+                    _flushes.Enqueue(MarkerRead(entry.Flush));
                     continue;
                 }
                 Interlocked.Decrement(ref _queued);
@@ -565,7 +571,7 @@ namespace BentoSinks.Delivery
                 _channel.Writer.TryComplete();
                 while (_channel.Reader.TryRead(out var entry))
                 {
-                    if (entry.Flush != null) { _flushes.Enqueue(entry.Flush); continue; }
+                    if (entry.Flush != null) { _flushes.Enqueue(MarkerRead(entry.Flush)); continue; }
                     Interlocked.Decrement(ref _queued);
                     left.Add(entry.Item);
                 }
@@ -602,7 +608,7 @@ namespace BentoSinks.Delivery
                 if (entry.Flush != null)
                 {
                     entry.Flush.Target = _readSequence;
-                    _flushes.Enqueue(entry.Flush);
+                    _flushes.Enqueue(MarkerRead(entry.Flush));
                     continue;
                 }
                 Interlocked.Decrement(ref _queued);
@@ -768,14 +774,26 @@ namespace BentoSinks.Delivery
                 await ParkAsync(delay, read: true, wakeable: true, stop).ConfigureAwait(false);
                 return;
             }
-            var threshold = Math.Max(1, Math.Min(_settings.BatchSizeLimit - _batch.Count, _settings.QueueLimit / 2));
+            // Enough to fill the batch: by count, and by bytes at the batch's average event size so far (large events
+            // fill a request long before 1,000 of them), or half the queue.
+            var fitting = _settings.BatchSizeLimit - _batch.Count;
+            if (_batch.Count > 0)
+            {
+                var average = Math.Max(1, (_batch.BodyLength - _batch.SingleEventBodyLength(0)) / _batch.Count);
+                var roomBytes = _settings.MaxRequestBytes - _batch.BodyLength;
+                fitting = (int)Math.Min(fitting, Math.Max(1, roomBytes / average));
+            }
+            var threshold = Math.Max(1, Math.Min(fitting, _settings.QueueLimit / 2));
             // A full fence: the read of _queued below must not move before this write (writers increment, then read it).
             Interlocked.Exchange(ref _wakeAtQueued, threshold);
             try
             {
                 // A writer that looked at the threshold before it was set did not wake the loop: look at the queue now.
-                if (Volatile.Read(ref _queued) >= threshold) return;
-                await ParkAsync(delay, read: false, wakeable: true, stop).ConfigureAwait(false);
+                // If the count is reached but the channel is still empty, a writer is between counting and writing: wait
+                // for its event to arrive rather than spin.
+                var reached = Volatile.Read(ref _queued) >= threshold;
+                if (reached && _channel.Reader.TryPeek(out _)) return;
+                await ParkAsync(delay, read: reached, wakeable: true, stop).ConfigureAwait(false);
             }
             finally
             {

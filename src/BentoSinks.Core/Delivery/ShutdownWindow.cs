@@ -28,6 +28,7 @@ namespace BentoSinks.Delivery
         private long _deadline;
         private long _lastEnded;
         private int _active;
+        private bool _timedOut;
 
         private ShutdownWindow(TimeProvider time) => _time = time;
 
@@ -48,12 +49,17 @@ namespace BentoSinks.Delivery
                 }
                 window = w;
                 var now = time.GetTimestamp();
-                var inWave = w._active > 0 || (w._lastEnded != 0 && time.GetElapsedTime(w._lastEnded, now) <= Chain);
+                // A pipeline joins the wave of the account's other pipelines when one of them ran out of time less than
+                // Chain ago (Bento down: it would too), or while others are stopping at the same time and their deadline
+                // is ahead. Pipelines that stop one after another, each in time, each get their own timeout.
+                var recent = w._active > 0 || (w._lastEnded != 0 && time.GetElapsedTime(w._lastEnded, now) <= Chain);
+                var inWave = recent && (w._timedOut || (w._active > 0 && now < w._deadline));
                 w._active++;
                 if (!inWave)
                 {
                     var ticks = ToTicks(time, timeout);
                     w._deadline = ticks > long.MaxValue - now ? long.MaxValue : now + ticks;
+                    w._timedOut = false;
                     return timeout;
                 }
                 var left = w._deadline - now;
@@ -63,12 +69,13 @@ namespace BentoSinks.Delivery
             }
         }
 
-        /// <summary>A pipeline that entered this window has stopped.</summary>
-        public void Leave()
+        /// <summary>A pipeline that entered this window has stopped; <paramref name="timedOut"/>: it ran out of time (a hard stop).</summary>
+        public void Leave(bool timedOut)
         {
             lock (Windows)
             {
                 _active--;
+                if (timedOut) _timedOut = true;
                 _lastEnded = _time.GetTimestamp();
                 if (_lastEnded == 0) _lastEnded = 1;
             }

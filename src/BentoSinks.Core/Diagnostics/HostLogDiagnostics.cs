@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 
 namespace BentoSinks.Diagnostics
 {
@@ -10,16 +11,24 @@ namespace BentoSinks.Diagnostics
     /// emails and event bodies (the <see cref="RateLimitedReporter"/> writes here).
     /// </summary>
     /// <remarks>
-    /// A diagnostic is not an analytics event, so a host log that feeds back into a Bento pipeline does not loop; a
-    /// diagnostic raised while one is being written on the same thread goes to the front end's own channel only.
+    /// Lines reach the host log from the thread pool, never from the caller, the delivery loop or disposal: a host
+    /// logger that takes a lock (Serilog's ReloadableLogger while it disposes this sink) cannot block delivery, and no
+    /// ambient LogContext, scope or activity (an analytics marker, a user's email) rides along. A diagnostic raised
+    /// while one is being written goes to the front end's own channel only, so a host log that feeds back into a
+    /// Bento pipeline does not loop; at most 64 lines wait at a time.
     /// </remarks>
     internal sealed class HostLogDiagnostics : IBentoDiagnosticEvents
     {
         /// <summary>The host log category (Serilog <c>SourceContext</c>): <c>BentoSinks</c>.</summary>
         public const string Category = "BentoSinks";
 
+        /// <summary>Lines handed to the pool and not yet written: past this many (a host log that blocks), lines are skipped.</summary>
+        private const int MaxPending = 64;
+
         [ThreadStatic]
         private static bool _writing;
+
+        private int _pending;
 
         private readonly IBentoDiagnostics _inner;
         private readonly IBentoDiagnosticEvents? _innerEvents;
@@ -63,7 +72,24 @@ namespace BentoSinks.Diagnostics
 
         private void ToHost(bool error, string message)
         {
+            // Never on the calling thread: the host's logger may hold a lock while it disposes this very pipeline
+            // (Serilog's ReloadableLogger does), and the caller may be inside a log call, a LogContext or a scope that
+            // carries an analytics marker or an email. A pool thread with no ExecutionContext has none of that.
             if (_writing) return;
+            if (Interlocked.Increment(ref _pending) > MaxPending)
+            {
+                Interlocked.Decrement(ref _pending);
+                return; // the front end's own channel has the line
+            }
+            ThreadPool.UnsafeQueueUserWorkItem(static state =>
+            {
+                var (self, isError, line) = ((HostLogDiagnostics, bool, string))state!;
+                self.Write(isError, line);
+            }, (this, error, message));
+        }
+
+        private void Write(bool error, string message)
+        {
             _writing = true;
             try
             {
@@ -76,6 +102,7 @@ namespace BentoSinks.Diagnostics
             finally
             {
                 _writing = false;
+                Interlocked.Decrement(ref _pending);
             }
         }
     }

@@ -34,8 +34,11 @@ namespace OpenTelemetry.Exporter.Bento
         {
             var entries = _pipelines.Snapshot();
             if (entries.Length == 0) return Task.CompletedTask;
-            var budget = HostShutdownTimeout() - Margin;
-            if (budget < TimeSpan.Zero) budget = TimeSpan.Zero;
+            var host = HostShutdownTimeout();
+            // No host limit (infinite): each exporter's own ShutdownTimeout. A host limit within the margin: nothing to
+            // share; the providers' disposal does its own flush.
+            var budget = host == Timeout.InfiniteTimeSpan || host < TimeSpan.Zero ? TimeSpan.MaxValue : host - Margin;
+            if (budget <= TimeSpan.Zero) return Task.CompletedTask;
             return Task.WhenAll(entries.Select(e => FlushWithinAsync(e, budget, cancellationToken)));
         }
 
@@ -43,12 +46,14 @@ namespace OpenTelemetry.Exporter.Bento
         {
             var timeout = entry.Settings.ShutdownTimeout < budget ? entry.Settings.ShutdownTimeout : budget;
             timeout = ShutdownWindow.Enter(entry.Account, entry.Settings.TimeProvider, timeout, out var window);
+            var timedOut = false;
             try
             {
                 using var cts = CancellationTokenSource.CreateLinkedTokenSource(hostStopping);
                 var flush = entry.Flush(cts.Token);
                 var deadline = entry.Settings.TimeProvider.DelayAsync(timeout, cts.Token);
                 await Task.WhenAny(flush, deadline).ConfigureAwait(false);
+                timedOut = !flush.IsCompleted;
                 cts.Cancel();
                 await Task.WhenAll(Quiet(flush), Quiet(deadline)).ConfigureAwait(false);
             }
@@ -58,7 +63,7 @@ namespace OpenTelemetry.Exporter.Bento
             }
             finally
             {
-                window.Leave();
+                window.Leave(timedOut);
             }
         }
 
