@@ -167,7 +167,7 @@ namespace BentoSinks.Delivery
                     default:
                         EndFailureStreak();
                         _work.Pop();
-                        _reporter.Problem("rejected:" + outcome.Status, $"Bento rejected a request of {count} events ({outcome.Detail}).", error: true);
+                        _reporter.Problem("rejected:" + outcome.Status, $"Bento rejected a request of {count} event{(count == 1 ? "" : "s")} ({outcome.Detail})" + (outcome.Status == 404 || outcome.Status == 405 ? $"; check the endpoint: requests go to {{Endpoint}}/batch/events, and Endpoint must be Bento's API base ({BentoOptions.DefaultEndpoint})." : "."), error: true);
                         DeadLetter(batch, start, count, outcome.Status, outcome.Detail);
                         Drop(DropReason.Rejected, items, start, count);
                         break;

@@ -41,6 +41,7 @@ namespace BentoSinks.Delivery
         private readonly RequestBudget _budget;
         private readonly RequestBudget.Lease _budgetLease;
         private readonly string _account;
+        private readonly IBentoDiagnostics _diagnostics;
         private readonly DeliveryLedger<T> _ledger;
         private readonly BatchDelivery<T> _delivery;
         private readonly DurableBuffer? _durable; // BufferDirectory set: events go through disk (see Spool)
@@ -89,6 +90,7 @@ namespace BentoSinks.Delivery
         {
             _settings = settings;
             _formatter = formatter;
+            _diagnostics = diagnostics;
             // First: a directory locked by another process must fail the build of the sink before anything else starts.
             if (settings.BufferDirectory != null) _durable = DurableBuffer.Open(settings);
             // QueueLimit is enforced by _queued, so events never take the room kept for flush markers. A bounded channel
@@ -337,6 +339,9 @@ namespace BentoSinks.Delivery
             if (Interlocked.Exchange(ref _released, 1) == 1) return;
             _ledger.DrainNow();
             _reporter.FlushPending();
+            // The host log is written from the pool: let the last lines out before the process may exit (not past 1 s:
+            // a host logger that blocks on the thread disposing us must not hold disposal).
+            (_diagnostics as HostLogDiagnostics)?.Drain(TimeSpan.FromSeconds(1));
             _reporter.Dispose();
             _sender.Dispose();
             _metrics.Dispose();

@@ -47,7 +47,7 @@ namespace BentoSinks.Diagnostics
             "each was larger than the request byte limit on its own",
             "Bento refused them",
             "Bento could not be reached within the retry time limit",
-            "Bento refused the credentials (401/403): check the site UUID, the keys and the User-Agent",
+            "Bento refused the credentials (401/403): check the site UUID and the keys",
             "the pipeline was disposed before they could be delivered",
             "their records in the buffer directory were damaged or torn (a crash mid-write or bad bytes on disk); the records after them were delivered",
             "the buffer directory reached BufferSizeLimit, so its oldest events were dropped; check that Bento is reachable or raise the limit",

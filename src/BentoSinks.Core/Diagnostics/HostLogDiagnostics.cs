@@ -29,6 +29,7 @@ namespace BentoSinks.Diagnostics
         private static bool _writing;
 
         private int _pending;
+        private readonly string _prefix;
 
         private readonly IBentoDiagnostics _inner;
         private readonly IBentoDiagnosticEvents? _innerEvents;
@@ -36,8 +37,10 @@ namespace BentoSinks.Diagnostics
 
         /// <param name="inner">The front end's own channel (SelfLog, EventSource): always written.</param>
         /// <param name="hostLog">Writes one line to the host's log: <c>(isError, message)</c>; may do nothing when there is no host log.</param>
-        public HostLogDiagnostics(IBentoDiagnostics inner, Action<bool, string> hostLog)
+        /// <param name="source">The front end, named in each host line (<c>Bento (Serilog): …</c>), so an app with several pipelines sees which one speaks.</param>
+        public HostLogDiagnostics(IBentoDiagnostics inner, Action<bool, string> hostLog, string source)
         {
+            _prefix = "Bento (" + source + "): ";
             _inner = inner;
             _innerEvents = inner as IBentoDiagnosticEvents;
             _hostLog = hostLog;
@@ -85,8 +88,14 @@ namespace BentoSinks.Diagnostics
             {
                 var (self, isError, line) = ((HostLogDiagnostics, bool, string))state!;
                 self.Write(isError, line);
-            }, (this, error, message));
+            }, (this, error, message.StartsWith("Bento: ", StringComparison.Ordinal) ? _prefix + message.Substring(7) : _prefix + message));
         }
+
+        /// <summary>
+        /// Waits, at most <paramref name="limit"/>, for the lines handed to the pool to be written: a pipeline's last
+        /// report (what was dropped at shutdown) must not be lost to the process exiting right after disposal.
+        /// </summary>
+        public void Drain(TimeSpan limit) => SpinWait.SpinUntil(() => Volatile.Read(ref _pending) == 0, limit);
 
         private void Write(bool error, string message)
         {

@@ -18,7 +18,7 @@ namespace OpenTelemetry.Exporter.Bento
             settings.SendScope = () => SuppressInstrumentationScope.Begin();
             Formatter = createFormatter(Options);
             IBentoDiagnostics diagnostics = BentoExporterEventSource.Log;
-            if (services != null) diagnostics = new HostLogDiagnostics(diagnostics, new HostLoggerFactoryLog(services).Write);
+            if (services != null) diagnostics = new HostLogDiagnostics(diagnostics, new HostLoggerFactoryLog(services).Write, "OpenTelemetry " + signal);
             Pipeline = new BentoPipeline<TItem>(settings, Formatter, diagnostics, "OpenTelemetry " + signal);
             if (services?.GetService(typeof(HostPipelines)) is HostPipelines host) host.Add(Pipeline.Settings, Pipeline.Account, Pipeline.FlushAsync);
         }

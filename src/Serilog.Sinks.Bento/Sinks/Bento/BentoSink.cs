@@ -29,7 +29,7 @@ namespace Serilog.Sinks.Bento
                 throw new ArgumentException("The analytics event property name must not be blank.", nameof(BentoSinkOptions.AnalyticsEventPropertyName));
             var settings = snapshot.Validate();
             _formatter = new LogEventFormatter(snapshot);
-            _pipeline = new BentoPipeline<LogEvent>(settings, _formatter, new HostLogDiagnostics(SelfLogDiagnostics.Instance, SerilogHostLog.Write), "Serilog");
+            _pipeline = new BentoPipeline<LogEvent>(settings, _formatter, new HostLogDiagnostics(SelfLogDiagnostics.Instance, SerilogHostLog.Write, "Serilog"), "Serilog");
             FrontEndPresence.SerilogSinkStarted();
         }
 
