@@ -279,6 +279,8 @@ namespace BentoSinks.Durable
             _activeStream = _files.CreateSegment(path);
             _active = new SegmentInfo(id, path, recovered: false);
             _segments.Add(_active);
+            // The new directory entry is durable before records in it are counted on.
+            _files.SyncDirectory(_directory);
         }
 
         private void Seal()
@@ -517,6 +519,9 @@ namespace BentoSinks.Durable
             _acknowledged = end;
             try
             {
+                // The checkpoint is durable before any segment it covers is unlinked: a crash in between costs at most
+                // a resend, never a segment of waiting events whose checkpoint is lost.
+                WriteCheckpoint(end);
                 while (_segments.Count > 0)
                 {
                     var first = _segments[0];
@@ -524,7 +529,6 @@ namespace BentoSinks.Durable
                     if (!finished || first == _active || first == _readSegment) break;
                     Remove(first);
                 }
-                WriteCheckpoint(end);
             }
             catch (Exception ex) when (IsIoFailure(ex))
             {
@@ -539,7 +543,13 @@ namespace BentoSinks.Durable
             BinaryPrimitives.WriteInt64LittleEndian(content, position.Segment);
             BinaryPrimitives.WriteInt64LittleEndian(content.AsSpan(8), position.Offset);
             BinaryPrimitives.WriteUInt32LittleEndian(content.AsSpan(16), Crc32.HashToUInt32(content.AsSpan(0, 16)));
-            _files.WriteSmallFile(Path.Combine(_directory, CheckpointFileName), content);
+            _files.ReplaceSmallFile(Path.Combine(_directory, CheckpointFileName), content);
+        }
+
+        private void DeleteCheckpoint()
+        {
+            _files.Delete(Path.Combine(_directory, CheckpointFileName));
+            _files.SyncDirectory(_directory);
         }
 
         private BufferPosition ReadCheckpoint()
@@ -560,6 +570,9 @@ namespace BentoSinks.Durable
                 if (long.TryParse(Path.GetFileNameWithoutExtension(path), NumberStyles.None, CultureInfo.InvariantCulture, out var id)) found.Add((id, path));
             }
             found.Sort((a, b) => a.Id.CompareTo(b.Id));
+            // New segments are numbered past the checkpoint too: a checkpoint left without its segments must never
+            // make this process's segments look already delivered to the next one.
+            if (!checkpoint.IsNone) _nextId = Math.Max(_nextId, checkpoint.Segment + 1);
             foreach (var (id, path) in found)
             {
                 _nextId = Math.Max(_nextId, id + 1);
@@ -596,6 +609,7 @@ namespace BentoSinks.Durable
                 _recovered += segment.Unread;
             }
             _acknowledged = checkpoint;
+            if (_segments.Count == 0 && !checkpoint.IsNone) DeleteCheckpoint();
         }
 
         // ----- dead letters -----
@@ -626,15 +640,16 @@ namespace BentoSinks.Durable
                 if (!_failed) Seal();
                 CloseReader();
                 // Everything delivered: leave an empty directory behind.
-                if (_segments.Count > 0 && !_acknowledged.IsNone && _memory.Count == 0)
+                if (_segments.Count > 0 && !_acknowledged.IsNone)
                 {
                     var last = _segments[_segments.Count - 1];
                     if (_acknowledged.Segment == last.Id && _acknowledged.Offset >= last.Length)
                     {
                         while (_segments.Count > 0) Remove(_segments[0]);
-                        _files.Delete(Path.Combine(_directory, CheckpointFileName));
                     }
                 }
+                // A checkpoint without segments would only mislead the next process: it goes with the last of them.
+                if (_segments.Count == 0 && !_acknowledged.IsNone) DeleteCheckpoint();
             }
             catch (Exception ex) when (IsIoFailure(ex))
             {
