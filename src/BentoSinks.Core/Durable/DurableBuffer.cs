@@ -337,6 +337,20 @@ namespace BentoSinks.Durable
             }
             _pendingCount = 0;
             _pendingRecords = 0;
+            // A write that failed part-way may have left some of those records on disk: cut the segment back to what
+            // was committed, or the next process would send them too (they go on from memory here).
+            lock (_io)
+            {
+                if (_activeStream != null && _active != null)
+                {
+                    try { _files.Truncate(_activeStream, _active.Length); }
+                    catch (Exception truncation) when (IsIoFailure(truncation))
+                    {
+                        _problem("buffer:truncate", "Bento: a buffer segment could not be cut back after a failed write (" + truncation.GetType().Name +
+                            "); the next process may send some events of it that this one delivers from memory.", true);
+                    }
+                }
+            }
             try { Seal(); }
             catch (Exception) { /* the segment is already given up */ }
         }
