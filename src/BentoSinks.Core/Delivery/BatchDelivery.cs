@@ -55,6 +55,13 @@ namespace BentoSinks.Delivery
         /// </summary>
         internal DurableBuffer? Durable { get; set; }
 
+        /// <summary>
+        /// Durable mode: whether the batch holds records read from the buffer directory (not only events kept in memory
+        /// after a disk failure). Such a batch is never dropped for the retry time limit, nor for a 401/403, a redirect or
+        /// a 404: those wait on disk, for this process or the next.
+        /// </summary>
+        internal Func<bool>? OnDisk { get; set; }
+
         /// <summary>Durable mode: awaited while a request is on the wire, so that the loop keeps writing new events to disk.</summary>
         internal Func<Task, CancellationToken, Task>? WhileSending { get; set; }
 
@@ -154,14 +161,25 @@ namespace BentoSinks.Delivery
 
                     case SendOutcomeKind.Unauthorized:
                         _counters.Health.Unauthorized();
-                        _reporter.Problem("unauthorized", $"Bento refused the request ({outcome.Detail}): check the site UUID, the publishable and secret keys, and that the account is active.", error: true);
-                        DropRemaining(items, DropReason.Unauthorized);
+                        _reporter.Problem("unauthorized", $"Bento refused the request ({outcome.Detail}): check the site UUID, the publishable and secret keys, and that the account is active{Held()}.", error: true);
+                        if (HoldOnDisk()) await HoldAsync(stop).ConfigureAwait(false);
+                        else DropRemaining(items, DropReason.Unauthorized);
                         break;
 
                     case SendOutcomeKind.Redirect:
-                        EndFailureStreak(); // a definitive answer
-                        _reporter.Problem("redirect", $"Bento's endpoint answered with a redirect ({outcome.Detail}): check the Endpoint setting; it must be Bento's API base, e.g. https://app.bentonow.com/api/v1.", error: true);
-                        DropRemaining(items, DropReason.Rejected);
+                        _reporter.Problem("redirect", $"Bento's endpoint answered with a redirect ({outcome.Detail}): check the Endpoint setting; it must be Bento's API base, e.g. https://app.bentonow.com/api/v1{Held()}.", error: true);
+                        if (HoldOnDisk()) await HoldAsync(stop).ConfigureAwait(false);
+                        else
+                        {
+                            EndFailureStreak(); // a definitive answer
+                            DropRemaining(items, DropReason.Rejected);
+                        }
+                        break;
+
+                    case SendOutcomeKind.Rejected when outcome.Status == 404 && HoldOnDisk():
+                        // Not Bento's API at this address (a wrong Endpoint, a proxy): the events are not at fault.
+                        _reporter.Problem("rejected:404", $"Bento's endpoint answered 404 ({outcome.Detail}): check the Endpoint setting{Held()}.", error: true);
+                        await HoldAsync(stop).ConfigureAwait(false);
                         break;
 
                     default:
@@ -185,6 +203,19 @@ namespace BentoSinks.Delivery
             var delay = NextRetry(null);
             if (delay is null) DropRemaining(items, DropReason.RetriesExhausted);
             return delay;
+        }
+
+        /// <summary>Durable mode: whether a refusal of the whole request (401/403, a redirect, a 404) holds the batch on disk.</summary>
+        private bool HoldOnDisk() => Durable != null && OnDisk != null && OnDisk();
+
+        private string Held() => HoldOnDisk() ? "; the events wait in the buffer directory and are retried with a backoff" : "";
+
+        /// <summary>Durable mode: a refusal of the whole request is waited out like an outage, the batch kept on disk.</summary>
+        private Task HoldAsync(CancellationToken stop)
+        {
+            // The retry time limit never applies to a batch on disk, so there is always a next retry.
+            var delay = NextRetry(null) ?? RetrySchedule.MaxBackoff;
+            return _pause(delay, false, stop);
         }
 
         /// <summary>Drops, once, every event of the batch that has not settled yet.</summary>
@@ -229,7 +260,8 @@ namespace BentoSinks.Delivery
             var time = _settings.TimeProvider;
             if (_failingSince == long.MinValue) _failingSince = time.GetTimestamp();
             // In durable mode the events wait on disk, with their original date, for as long as the outage lasts.
-            var limit = Durable is { Healthy: true } ? TimeSpan.MaxValue : _settings.RetryTimeLimit;
+            // Records read from disk stay there even after the disk failed for writes: only events kept in memory expire.
+            var limit = Durable != null && (Durable.Healthy || (OnDisk != null && OnDisk())) ? TimeSpan.MaxValue : _settings.RetryTimeLimit;
             var delay = RetrySchedule.Next(_attempt, time.GetElapsedTime(_failingSince), retryAfter, limit, _random.NextDouble(), _random.NextDouble());
             if (delay is null)
             {

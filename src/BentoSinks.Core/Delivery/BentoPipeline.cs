@@ -112,6 +112,7 @@ namespace BentoSinks.Delivery
             if (_durable != null)
             {
                 _delivery.Durable = _durable;
+                _delivery.OnDisk = () => !_batchEnd.IsNone;
                 _delivery.WhileSending = SpoolWhileSendingAsync;
                 _durable.Attach(_ledger.Offered, _ledger.Count, _reporter.Problem);
             }
