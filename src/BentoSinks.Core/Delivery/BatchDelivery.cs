@@ -232,8 +232,30 @@ namespace BentoSinks.Delivery
             else _ledger.Count(reason, dropped.Count);
         }
 
-        /// <summary>Durable mode, at a hard stop: the batch's records stay in the buffer directory for the next process.</summary>
-        public void Abandon() => _work.Clear();
+        /// <summary>
+        /// Durable mode, at the end: the batch's records stay in the buffer directory for the next process. Returns how many
+        /// of the events not settled yet are among <paramref name="fromMemory"/> (indexes of events on no disk) of a batch
+        /// of <paramref name="count"/> (all of it unsettled when its delivery has not begun).
+        /// </summary>
+        public int Abandon(List<int> fromMemory, int count)
+        {
+            var lost = 0;
+            foreach (var index in fromMemory)
+            {
+                if (_work.Count == 0 ? index < count : Unsettled(index)) lost++;
+            }
+            _work.Clear();
+            return lost;
+        }
+
+        private bool Unsettled(int index)
+        {
+            foreach (var (start, count) in _work)
+            {
+                if (index >= start && index < start + count) return true;
+            }
+            return false;
+        }
 
         private void Drop(DropReason reason, List<T> items, int start, int count)
         {

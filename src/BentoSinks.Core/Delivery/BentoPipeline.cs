@@ -72,6 +72,7 @@ namespace BentoSinks.Delivery
         private long _heldSequence;
         private BufferPosition _heldEnd = BufferPosition.None;
         private BufferPosition _batchEnd = BufferPosition.None; // durable: acknowledged once the batch has settled
+        private readonly List<int> _batchFromMemory = new List<int>(); // durable: indexes of events kept in memory after a disk failure
         private Task<bool>? _readWait;
         private Task? _delayTask;
         private long _delayTarget;
@@ -445,6 +446,7 @@ namespace BentoSinks.Delivery
         private void PlaceHeldOver()
         {
             if (!_hasHeld || _batch.Count != 0) return;
+            if (_durable != null && _heldEnd.IsNone) _batchFromMemory.Add(0);
             AddToBatch(_heldBytes.WrittenSpan, _heldItem, _heldSequence);
             if (!_heldEnd.IsNone) _batchEnd = _heldEnd;
             _heldBytes.Clear();
@@ -514,6 +516,7 @@ namespace BentoSinks.Delivery
             _items.Clear();
             _deliveryBegun = false;
             _batchEnd = BufferPosition.None;
+            _batchFromMemory.Clear();
         }
 
         /// <summary>Completes the flushes whose events have all settled: none at or before their target is still held.</summary>
@@ -648,6 +651,7 @@ namespace BentoSinks.Delivery
                     durable.Consume();
                     return;
                 }
+                if (end.IsNone) _batchFromMemory.Add(_batch.Count);
                 AddToBatch(json, default!, sequence);
                 if (!end.IsNone) _batchEnd = end;
                 durable.Consume();
@@ -691,7 +695,8 @@ namespace BentoSinks.Delivery
 
         /// <summary>
         /// Durable mode, when the loop ends: what is queued goes to disk, and what is on disk (the batch in hand included)
-        /// stays there for the next process, counted as deferred rather than dropped.
+        /// stays there for the next process, counted as deferred rather than dropped; what is on no disk (kept in memory
+        /// after a disk failure) is dropped as shutdown.
         /// </summary>
         private void SettleDurable()
         {
@@ -701,11 +706,13 @@ namespace BentoSinks.Delivery
             try
             {
                 while (Spool(int.MaxValue, commitNow: true) > 0) { }
-                _delivery.Abandon();
+                // Events kept in memory after the disk failed cannot outlive the process, the batch's and the held one's too.
+                var fromMemory = _delivery.InProgress || !_deliveryBegun ? _delivery.Abandon(_batchFromMemory, _batch.Count) : 0;
+                if (_hasHeld && _heldEnd.IsNone) fromMemory++;
+                fromMemory += durable.InMemory;
                 ClearBatch();
                 _hasHeld = false;
-                // Events kept in memory after the disk failed cannot outlive the process.
-                if (durable.InMemory > 0) _ledger.Count(DropReason.Shutdown, durable.InMemory);
+                if (fromMemory > 0) _ledger.Count(DropReason.Shutdown, fromMemory);
             }
             finally
             {
