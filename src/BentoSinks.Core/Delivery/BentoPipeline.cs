@@ -610,7 +610,6 @@ namespace BentoSinks.Delivery
                     continue;
                 }
                 Interlocked.Decrement(ref _queued);
-                var sequence = ++_readSequence;
                 read++;
                 var item = entry.Item;
                 if (!Serialize(item)) continue;
@@ -621,6 +620,9 @@ namespace BentoSinks.Delivery
                     _scratch.TrimIfLargerThan(ScratchKeepBytes);
                     continue;
                 }
+                // Numbered only once it is written: the records on disk are numbered one by one, so a damaged region
+                // is counted by the gap in the numbers around it. (A dropped event settles at once: no flush waits on it.)
+                var sequence = ++_readSequence;
                 durable.Append(_scratch.WrittenSpan, sequence);
             }
             durable.CommitIfDue(commitNow || Urgent);

@@ -478,11 +478,14 @@ namespace BentoSinks.Durable
                     }
                     if (result == SegmentReadResult.Damaged)
                     {
-                        // A record of an earlier process enters the accounting here; one of ours was offered already.
-                        if (segment.Recovered) _offered(1);
-                        _count(DropReason.Corrupt, 1);
+                        // Records of an earlier process enter the accounting here; ours were offered already.
+                        var lost = _reader.Lost;
+                        if (segment.Recovered) _offered(lost);
+                        else segment.Unread = Math.Max(0, segment.Unread - lost);
+                        _count(DropReason.Corrupt, lost);
                         _problem("buffer:corrupt", "Bento: skipped a damaged or torn record in the buffer directory (segment " +
-                            segment.Id.ToString(CultureInfo.InvariantCulture) + "); the records after it are delivered.", true);
+                            segment.Id.ToString(CultureInfo.InvariantCulture) + "; records lost: " + lost.ToString(CultureInfo.InvariantCulture) +
+                            "); the records after it are delivered.", true);
                         continue;
                     }
                     if (!segment.Sealed) break; // the active segment: nothing more committed yet
