@@ -115,7 +115,7 @@ namespace BentoSinks.Delivery
                 _delivery.Durable = _durable;
                 _delivery.OnDisk = () => !_batchEnd.IsNone;
                 _delivery.WhileSending = SpoolWhileSendingAsync;
-                _durable.Attach(_ledger.Offered, _ledger.Count, _reporter.Problem);
+                _durable.Attach(_ledger.Offered, _ledger.Count, _reporter.Problem, Wake);
             }
             _batch = new Batch(settings.SiteUuid);
             _writer = new Utf8JsonWriter(_scratch, BentoJson.WriterOptions);
