@@ -61,6 +61,21 @@ namespace Serilog.Sinks.Bento.Tests
             Assert.True(sentWhileRunning == 100, $"sent while running {sentWhileRunning}, after dispose {emulator.EventCount}, records on disk {directory.CountRecords()}, {metrics.Describe()}; selfLog: {selfLog.Text}");
         }
 
+        // R1b: while reading backs off after failures, the disposal's flush waits for the records on disk (it does not
+        // complete at once and leave them deferred).
+        [Fact]
+        public async Task R1b_the_flush_at_disposal_waits_for_records_whose_read_failed()
+        {
+            using var directory = new DurableDirectory();
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var metrics = new BentoMeterProbe("Serilog");
+            var files = new SeamFileSystem { FailOpenReads = 3 };
+            var logger = Delivering(emulator, directory.Path, o => { o.BufferFileSystem = files; o.ShutdownTimeout = TimeSpan.FromSeconds(20); });
+            Emit(logger, 0, 20);
+            await logger.DisposeAsync();
+            Assert.True(emulator.EventCount == 20 && files.Reads > 3, $"delivered {emulator.EventCount}, reads {files.Reads}, {metrics.Describe()}");
+        }
+
         // R2: a checkpoint left without its segments makes the next-but-one process delete new segments silently.
         [Fact]
         public async Task R2_a_stale_checkpoint_deletes_segments_of_a_later_process()
@@ -249,6 +264,7 @@ namespace Serilog.Sinks.Bento.Tests
             public int FailOpenReads { get; init; }
             public bool PartialOnFailure { get; init; }
             public int Writes => System.Threading.Volatile.Read(ref _writes);
+            public int Reads => System.Threading.Volatile.Read(ref _reads);
 
             public override Stream OpenRead(string path)
             {

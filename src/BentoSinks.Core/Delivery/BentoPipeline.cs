@@ -401,7 +401,8 @@ namespace BentoSinks.Delivery
 
             if (_batch.Count == 0)
             {
-                if (_channel.Reader.Completion.IsCompleted) return false;
+                // Durable mode: records whose read failed wait for the next attempt (the buffer wakes the loop for it).
+                if (_channel.Reader.Completion.IsCompleted && !(_durable?.ReadBackingOff ?? false)) return false;
                 ReleaseIdleMemory();
                 await ParkAsync(null, read: true, wakeable: true, stop).ConfigureAwait(false);
                 return true;

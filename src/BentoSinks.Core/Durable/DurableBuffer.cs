@@ -491,6 +491,9 @@ namespace BentoSinks.Durable
             }
         }
 
+        /// <summary>Whether records wait on disk while reading backs off after a failure.</summary>
+        public bool ReadBackingOff => _readRetryAt != 0 && OldestUnreadSequence != long.MaxValue;
+
         /// <summary>Whether the directory may be read now (not backing off after a failed read).</summary>
         private bool CanRead()
         {
