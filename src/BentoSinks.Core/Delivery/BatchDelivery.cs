@@ -55,6 +55,13 @@ namespace BentoSinks.Delivery
         /// </summary>
         internal DurableBuffer? Durable { get; set; }
 
+        /// <summary>
+        /// Durable mode: whether the batch holds records read from the buffer directory (not only events kept in memory
+        /// after a disk failure). Such a batch is never dropped for the retry time limit, nor for a 401/403, a redirect or
+        /// a 404: those wait on disk, for this process or the next.
+        /// </summary>
+        internal Func<bool>? OnDisk { get; set; }
+
         /// <summary>Durable mode: awaited while a request is on the wire, so that the loop keeps writing new events to disk.</summary>
         internal Func<Task, CancellationToken, Task>? WhileSending { get; set; }
 
@@ -154,14 +161,25 @@ namespace BentoSinks.Delivery
 
                     case SendOutcomeKind.Unauthorized:
                         _counters.Health.Unauthorized();
-                        _reporter.Problem("unauthorized", $"Bento refused the request ({outcome.Detail}): check the site UUID, the publishable and secret keys, and that the account is active.", error: true);
-                        DropRemaining(items, DropReason.Unauthorized);
+                        _reporter.Problem("unauthorized", $"Bento refused the request ({outcome.Detail}): check the site UUID, the publishable and secret keys, and that the account is active{Held()}.", error: true);
+                        if (HoldOnDisk()) await HoldAsync(stop).ConfigureAwait(false);
+                        else DropRemaining(items, DropReason.Unauthorized);
                         break;
 
                     case SendOutcomeKind.Redirect:
-                        EndFailureStreak(); // a definitive answer
-                        _reporter.Problem("redirect", $"Bento's endpoint answered with a redirect ({outcome.Detail}): check the Endpoint setting; it must be Bento's API base, e.g. https://app.bentonow.com/api/v1.", error: true);
-                        DropRemaining(items, DropReason.Rejected);
+                        _reporter.Problem("redirect", $"Bento's endpoint answered with a redirect ({outcome.Detail}): check the Endpoint setting; it must be Bento's API base, e.g. https://app.bentonow.com/api/v1{Held()}.", error: true);
+                        if (HoldOnDisk()) await HoldAsync(stop).ConfigureAwait(false);
+                        else
+                        {
+                            EndFailureStreak(); // a definitive answer
+                            DropRemaining(items, DropReason.Rejected);
+                        }
+                        break;
+
+                    case SendOutcomeKind.Rejected when outcome.Status == 404 && HoldOnDisk():
+                        // Not Bento's API at this address (a wrong Endpoint, a proxy): the events are not at fault.
+                        _reporter.Problem("rejected:404", $"Bento's endpoint answered 404 ({outcome.Detail}): check the Endpoint setting{Held()}.", error: true);
+                        await HoldAsync(stop).ConfigureAwait(false);
                         break;
 
                     default:
@@ -187,6 +205,19 @@ namespace BentoSinks.Delivery
             return delay;
         }
 
+        /// <summary>Durable mode: whether a refusal of the whole request (401/403, a redirect, a 404) holds the batch on disk.</summary>
+        private bool HoldOnDisk() => Durable != null && OnDisk != null && OnDisk();
+
+        private string Held() => HoldOnDisk() ? "; the events wait in the buffer directory and are retried with a backoff" : "";
+
+        /// <summary>Durable mode: a refusal of the whole request is waited out like an outage, the batch kept on disk.</summary>
+        private Task HoldAsync(CancellationToken stop)
+        {
+            // The retry time limit never applies to a batch on disk, so there is always a next retry.
+            var delay = NextRetry(null) ?? RetrySchedule.MaxBackoff;
+            return _pause(delay, false, stop);
+        }
+
         /// <summary>Drops, once, every event of the batch that has not settled yet.</summary>
         public void DropRemaining(List<T> items, DropReason reason)
         {
@@ -201,8 +232,30 @@ namespace BentoSinks.Delivery
             else _ledger.Count(reason, dropped.Count);
         }
 
-        /// <summary>Durable mode, at a hard stop: the batch's records stay in the buffer directory for the next process.</summary>
-        public void Abandon() => _work.Clear();
+        /// <summary>
+        /// Durable mode, at the end: the batch's records stay in the buffer directory for the next process. Returns how many
+        /// of the events not settled yet are among <paramref name="fromMemory"/> (indexes of events on no disk) of a batch
+        /// of <paramref name="count"/> (all of it unsettled when its delivery has not begun).
+        /// </summary>
+        public int Abandon(List<int> fromMemory, int count)
+        {
+            var lost = 0;
+            foreach (var index in fromMemory)
+            {
+                if (_work.Count == 0 ? index < count : Unsettled(index)) lost++;
+            }
+            _work.Clear();
+            return lost;
+        }
+
+        private bool Unsettled(int index)
+        {
+            foreach (var (start, count) in _work)
+            {
+                if (index >= start && index < start + count) return true;
+            }
+            return false;
+        }
 
         private void Drop(DropReason reason, List<T> items, int start, int count)
         {
@@ -229,7 +282,8 @@ namespace BentoSinks.Delivery
             var time = _settings.TimeProvider;
             if (_failingSince == long.MinValue) _failingSince = time.GetTimestamp();
             // In durable mode the events wait on disk, with their original date, for as long as the outage lasts.
-            var limit = Durable is { Healthy: true } ? TimeSpan.MaxValue : _settings.RetryTimeLimit;
+            // Records read from disk stay there even after the disk failed for writes: only events kept in memory expire.
+            var limit = Durable != null && (Durable.Healthy || (OnDisk != null && OnDisk())) ? TimeSpan.MaxValue : _settings.RetryTimeLimit;
             var delay = RetrySchedule.Next(_attempt, time.GetElapsedTime(_failingSince), retryAfter, limit, _random.NextDouble(), _random.NextDouble());
             if (delay is null)
             {

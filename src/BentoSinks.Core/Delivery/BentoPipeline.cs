@@ -75,6 +75,7 @@ namespace BentoSinks.Delivery
         private long _heldSequence;
         private BufferPosition _heldEnd = BufferPosition.None;
         private BufferPosition _batchEnd = BufferPosition.None; // durable: acknowledged once the batch has settled
+        private readonly List<int> _batchFromMemory = new List<int>(); // durable: indexes of events kept in memory after a disk failure
         private Task<bool>? _readWait;
         private Task? _delayTask;
         private long _delayTarget;
@@ -116,8 +117,9 @@ namespace BentoSinks.Delivery
             if (_durable != null)
             {
                 _delivery.Durable = _durable;
+                _delivery.OnDisk = () => !_batchEnd.IsNone;
                 _delivery.WhileSending = SpoolWhileSendingAsync;
-                _durable.Attach(_ledger.Offered, _ledger.Count, _reporter.Problem);
+                _durable.Attach(_ledger.Offered, _ledger.Count, _reporter.Problem, Wake);
             }
             _batch = new Batch(settings.SiteUuid);
             _writer = new Utf8JsonWriter(_scratch, BentoJson.WriterOptions);
@@ -410,7 +412,8 @@ namespace BentoSinks.Delivery
 
             if (_batch.Count == 0)
             {
-                if (_channel.Reader.Completion.IsCompleted) return false;
+                // Durable mode: records whose read failed wait for the next attempt (the buffer wakes the loop for it).
+                if (_channel.Reader.Completion.IsCompleted && !(_durable?.ReadBackingOff ?? false)) return false;
                 ReleaseIdleMemory();
                 await ParkAsync(null, read: true, wakeable: true, stop).ConfigureAwait(false);
                 return true;
@@ -455,6 +458,7 @@ namespace BentoSinks.Delivery
         private void PlaceHeldOver()
         {
             if (!_hasHeld || _batch.Count != 0) return;
+            if (_durable != null && _heldEnd.IsNone) _batchFromMemory.Add(0);
             AddToBatch(_heldBytes.WrittenSpan, _heldItem, _heldSequence);
             if (!_heldEnd.IsNone) _batchEnd = _heldEnd;
             _heldBytes.Clear();
@@ -524,6 +528,7 @@ namespace BentoSinks.Delivery
             _items.Clear();
             _deliveryBegun = false;
             _batchEnd = BufferPosition.None;
+            _batchFromMemory.Clear();
         }
 
         /// <summary>Completes the flushes whose events have all settled: none at or before their target is still held.</summary>
@@ -617,7 +622,6 @@ namespace BentoSinks.Delivery
                     continue;
                 }
                 Interlocked.Decrement(ref _queued);
-                var sequence = ++_readSequence;
                 read++;
                 var item = entry.Item;
                 if (!Serialize(item)) continue;
@@ -628,6 +632,9 @@ namespace BentoSinks.Delivery
                     _scratch.TrimIfLargerThan(ScratchKeepBytes);
                     continue;
                 }
+                // Numbered only once it is written: the records on disk are numbered one by one, so a damaged region
+                // is counted by the gap in the numbers around it. (A dropped event settles at once: no flush waits on it.)
+                var sequence = ++_readSequence;
                 durable.Append(_scratch.WrittenSpan, sequence);
             }
             durable.CommitIfDue(commitNow || Urgent);
@@ -658,6 +665,7 @@ namespace BentoSinks.Delivery
                     durable.Consume();
                     return;
                 }
+                if (end.IsNone) _batchFromMemory.Add(_batch.Count);
                 AddToBatch(json, default!, sequence);
                 if (!end.IsNone) _batchEnd = end;
                 durable.Consume();
@@ -701,7 +709,8 @@ namespace BentoSinks.Delivery
 
         /// <summary>
         /// Durable mode, when the loop ends: what is queued goes to disk, and what is on disk (the batch in hand included)
-        /// stays there for the next process, counted as deferred rather than dropped.
+        /// stays there for the next process, counted as deferred rather than dropped; what is on no disk (kept in memory
+        /// after a disk failure) is dropped as shutdown.
         /// </summary>
         private void SettleDurable()
         {
@@ -711,11 +720,13 @@ namespace BentoSinks.Delivery
             try
             {
                 while (Spool(int.MaxValue, commitNow: true) > 0) { }
-                _delivery.Abandon();
+                // Events kept in memory after the disk failed cannot outlive the process, the batch's and the held one's too.
+                var fromMemory = _delivery.InProgress || !_deliveryBegun ? _delivery.Abandon(_batchFromMemory, _batch.Count) : 0;
+                if (_hasHeld && _heldEnd.IsNone) fromMemory++;
+                fromMemory += durable.InMemory;
                 ClearBatch();
                 _hasHeld = false;
-                // Events kept in memory after the disk failed cannot outlive the process.
-                if (durable.InMemory > 0) _ledger.Count(DropReason.Shutdown, durable.InMemory);
+                if (fromMemory > 0) _ledger.Count(DropReason.Shutdown, fromMemory);
             }
             finally
             {

@@ -42,12 +42,34 @@ namespace BentoSinks.Durable
 
         public virtual byte[]? ReadSmallFile(string path) => File.Exists(path) ? File.ReadAllBytes(path) : null;
 
-        /// <summary>Replaces a small file's content, private to its owner.</summary>
-        public virtual void WriteSmallFile(string path, byte[] content)
+        /// <summary>
+        /// Replaces a small file atomically and durably: the content goes to a temporary file, which is fsynced and
+        /// renamed over the old one; then the directory entry is fsynced.
+        /// </summary>
+        public virtual void ReplaceSmallFile(string path, byte[] content)
         {
-            using var stream = PrivateFiles.Open(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
-            stream.Write(content, 0, content.Length);
-            stream.SetLength(content.Length);
+            var temporary = path + ".tmp";
+            using (var stream = PrivateFiles.Open(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(content, 0, content.Length);
+                stream.Flush(flushToDisk: true);
+            }
+            Move(temporary, path);
+            SyncDirectory(Path.GetDirectoryName(path)!);
+        }
+
+        /// <summary>
+        /// Makes the directory's entries durable (a created, renamed or deleted file) where the platform allows it:
+        /// fsync on the directory on Unix; Windows has no such call (NTFS journals its metadata).
+        /// </summary>
+        public virtual void SyncDirectory(string directory) => PrivateFiles.SyncDirectory(directory);
+
+        /// <summary>Cuts a file back to <paramref name="length"/> bytes and fsyncs it.</summary>
+        public virtual void Truncate(FileStream stream, long length)
+        {
+            stream.SetLength(length);
+            stream.Position = length;
+            stream.Flush(flushToDisk: true);
         }
 
         /// <summary>Appends to a private file, creating it when missing.</summary>
@@ -59,8 +81,12 @@ namespace BentoSinks.Durable
 
         public virtual void Move(string from, string to)
         {
+#if NET8_0_OR_GREATER
+            File.Move(from, to, overwrite: true);
+#else
             if (File.Exists(to)) File.Delete(to);
             File.Move(from, to);
+#endif
         }
     }
 }

@@ -52,7 +52,10 @@ namespace BentoSinks.Durable
         private Timer? _syncTimer;
         private volatile Exception? _syncFailure;
         private bool _failed;
-        private bool _readFailed;
+        private bool _readFailed; // the directory could not be opened: nothing to read
+        private Timer? _readTimer;
+        private long _readRetryAt; // Stopwatch timestamp; 0 when reading is not backing off
+        private TimeSpan _readBackoff;
         private bool _disposed;
 
         // Writing
@@ -81,6 +84,13 @@ namespace BentoSinks.Durable
         private Action<long> _offered = static _ => { };
         private Action<DropReason, long> _count = static (_, _) => { };
         private Action<string, string, bool> _problem = static (_, _, _) => { };
+        private Action _wake = static () => { };
+
+        /// <summary>The first wait after a failed read; it doubles up to <see cref="MaxReadBackoff"/>.</summary>
+        public static readonly TimeSpan ReadBackoff = TimeSpan.FromMilliseconds(100);
+
+        /// <summary>The longest wait between two attempts to read the directory after failures.</summary>
+        public static readonly TimeSpan MaxReadBackoff = TimeSpan.FromSeconds(30);
 
         private DurableBuffer(PipelineSettings settings, BufferFileSystem files, string directory)
         {
@@ -152,14 +162,15 @@ namespace BentoSinks.Durable
 
         /// <summary>
         /// Connects the accounting: <paramref name="offered"/> hears of events that enter from the disk (recovered, or a
-        /// damaged region of a recovered segment), <paramref name="count"/> of drops; <paramref name="problem"/> reports.
-        /// Starts the fsync timer.
+        /// damaged region of a recovered segment), <paramref name="count"/> of drops; <paramref name="problem"/> reports;
+        /// <paramref name="wake"/> brings the loop back when reading may be tried again after a failure. Starts the fsync timer.
         /// </summary>
-        public void Attach(Action<long> offered, Action<DropReason, long> count, Action<string, string, bool> problem)
+        public void Attach(Action<long> offered, Action<DropReason, long> count, Action<string, string, bool> problem, Action wake)
         {
             _offered = offered;
             _count = count;
             _problem = problem;
+            _wake = wake;
             if (_openFailure != null)
             {
                 problem("buffer:open", "Bento: the buffer directory could not be opened (" + _openFailure.GetType().Name + ": " + Describe(_openFailure) +
@@ -255,6 +266,7 @@ namespace BentoSinks.Durable
                         _dirty = true;
                     }
                     var active = _active!;
+                    if (active.Length == 0) active.FirstSequence = RecordFrame.Sequence(_pending.AsSpan(RecordFrame.HeaderLength));
                     active.Length += _pendingCount;
                     active.Unread += _pendingRecords;
                     active.NewestWritten = _pendingNewest;
@@ -279,6 +291,8 @@ namespace BentoSinks.Durable
             _activeStream = _files.CreateSegment(path);
             _active = new SegmentInfo(id, path, recovered: false);
             _segments.Add(_active);
+            // The new directory entry is durable before records in it are counted on.
+            _files.SyncDirectory(_directory);
         }
 
         private void Seal()
@@ -335,6 +349,20 @@ namespace BentoSinks.Durable
             }
             _pendingCount = 0;
             _pendingRecords = 0;
+            // A write that failed part-way may have left some of those records on disk: cut the segment back to what
+            // was committed, or the next process would send them too (they go on from memory here).
+            lock (_io)
+            {
+                if (_activeStream != null && _active != null)
+                {
+                    try { _files.Truncate(_activeStream, _active.Length); }
+                    catch (Exception truncation) when (IsIoFailure(truncation))
+                    {
+                        _problem("buffer:truncate", "Bento: a buffer segment could not be cut back after a failed write (" + truncation.GetType().Name +
+                            "); the next process may send some events of it that this one delivers from memory.", true);
+                    }
+                }
+            }
             try { Seal(); }
             catch (Exception) { /* the segment is already given up */ }
         }
@@ -382,7 +410,7 @@ namespace BentoSinks.Durable
 
         /// <summary>Whether the reader has taken records from the segment that Bento has not settled yet.</summary>
         private bool InFlight(SegmentInfo segment)
-            => segment.Id <= _readAfterId || (segment == _readSegment && _reader != null && _reader.Position > segment.Start);
+            => segment.Id <= _readAfterId || segment.Resume > segment.Start || (segment == _readSegment && _reader != null && _reader.Position > segment.Start);
 
         /// <summary>Deletes the oldest segment past a limit; its records not read yet are counted under <paramref name="reason"/>.</summary>
         private void DropSegment(SegmentInfo segment, DropReason reason)
@@ -441,12 +469,60 @@ namespace BentoSinks.Durable
             else if (_readSegment != null && _readSegment.Unread > 0) _readSegment.Unread--;
         }
 
-        /// <summary>The sequence number of the oldest event not taken yet (<see cref="long.MaxValue"/> when none).</summary>
-        public long OldestUnreadSequence => TryPeek(out _, out var sequence, out _) ? sequence : long.MaxValue;
+        /// <summary>
+        /// The sequence number of the oldest event not taken yet (<see cref="long.MaxValue"/> when none), including the
+        /// records waiting on disk while reading it backs off after a failure: a flush does not complete while they wait.
+        /// </summary>
+        public long OldestUnreadSequence
+        {
+            get
+            {
+                var oldest = TryPeek(out _, out var sequence, out _) ? sequence : long.MaxValue;
+                if (_readRetryAt != 0)
+                {
+                    foreach (var segment in _segments)
+                    {
+                        if (segment.Id <= _readAfterId || segment.Unread == 0) continue;
+                        oldest = Math.Min(oldest, segment.Recovered ? 0 : segment.FirstSequence);
+                        break;
+                    }
+                }
+                return oldest;
+            }
+        }
+
+        /// <summary>Whether records wait on disk while reading backs off after a failure.</summary>
+        public bool ReadBackingOff => _readRetryAt != 0 && OldestUnreadSequence != long.MaxValue;
+
+        /// <summary>Whether the directory may be read now (not backing off after a failed read).</summary>
+        private bool CanRead()
+        {
+            if (_readFailed) return false;
+            if (_readRetryAt == 0) return true;
+            return System.Diagnostics.Stopwatch.GetTimestamp() >= _readRetryAt;
+        }
+
+        /// <summary>
+        /// A read failed: the records stay on disk and reading is tried again after a backoff (100 ms doubling to 30 s,
+        /// real time), reported at most once per reporting interval; the loop is woken for the retry.
+        /// </summary>
+        private void ReadFailed(Exception ex)
+        {
+            if (_readSegment != null && _reader != null) _readSegment.Resume = _reader.Position;
+            CloseReader();
+            _readBackoff = _readBackoff == TimeSpan.Zero ? ReadBackoff : TimeSpan.FromTicks(Math.Min(MaxReadBackoff.Ticks, _readBackoff.Ticks * 2));
+            _readRetryAt = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_readBackoff.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+            _problem("buffer:read", "Bento: reading the buffer directory failed (" + ex.GetType().Name + ": " + Describe(ex) +
+                "); its events wait there and reading is tried again in " + _readBackoff.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture) + " s.", true);
+            if (_disposed) return;
+            _readTimer?.Dispose();
+            using (ExecutionContext.SuppressFlow())
+                _readTimer = new Timer(static s => ((DurableBuffer)s!)._wake(), this, _readBackoff + TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
+        }
 
         private bool PeekNext()
         {
-            while (!_readFailed)
+            while (CanRead())
             {
                 try
                 {
@@ -455,6 +531,8 @@ namespace BentoSinks.Durable
                     var result = _reader!.Next(segment.Length);
                     if (result == SegmentReadResult.Record)
                     {
+                        _readRetryAt = 0;
+                        _readBackoff = TimeSpan.Zero;
                         _peekedMemory = false;
                         _peekSequence = segment.Recovered ? 0 : RecordFrame.Sequence(_reader.Payload);
                         _peekEnd = new BufferPosition(segment.Id, _reader.Position);
@@ -462,11 +540,14 @@ namespace BentoSinks.Durable
                     }
                     if (result == SegmentReadResult.Damaged)
                     {
-                        // A record of an earlier process enters the accounting here; one of ours was offered already.
-                        if (segment.Recovered) _offered(1);
-                        _count(DropReason.Corrupt, 1);
+                        // Records of an earlier process enter the accounting here; ours were offered already.
+                        var lost = _reader.Lost;
+                        if (segment.Recovered) _offered(lost);
+                        else segment.Unread = Math.Max(0, segment.Unread - lost);
+                        _count(DropReason.Corrupt, lost);
                         _problem("buffer:corrupt", "Bento: skipped a damaged or torn record in the buffer directory (segment " +
-                            segment.Id.ToString(CultureInfo.InvariantCulture) + "); the records after it are delivered.", true);
+                            segment.Id.ToString(CultureInfo.InvariantCulture) + "; records lost: " + lost.ToString(CultureInfo.InvariantCulture) +
+                            "); the records after it are delivered.", true);
                         continue;
                     }
                     if (!segment.Sealed) break; // the active segment: nothing more committed yet
@@ -475,10 +556,7 @@ namespace BentoSinks.Durable
                 }
                 catch (Exception ex) when (IsIoFailure(ex))
                 {
-                    _readFailed = true;
-                    CloseReader();
-                    _problem("buffer:read", "Bento: reading the buffer directory failed (" + ex.GetType().Name + ": " + Describe(ex) +
-                        "); what it holds stays there for the next process.", true);
+                    ReadFailed(ex);
                 }
             }
             if (_memory.Count > 0)
@@ -496,8 +574,9 @@ namespace BentoSinks.Durable
             foreach (var segment in _segments)
             {
                 if (segment.Id <= _readAfterId) continue;
+                var stream = _files.OpenRead(segment.Path);
                 _readSegment = segment;
-                _reader = new SegmentReader(_files.OpenRead(segment.Path), segment.Start);
+                _reader = new SegmentReader(stream, Math.Max(segment.Start, segment.Resume));
                 return true;
             }
             return false;
@@ -517,6 +596,9 @@ namespace BentoSinks.Durable
             _acknowledged = end;
             try
             {
+                // The checkpoint is durable before any segment it covers is unlinked: a crash in between costs at most
+                // a resend, never a segment of waiting events whose checkpoint is lost.
+                WriteCheckpoint(end);
                 while (_segments.Count > 0)
                 {
                     var first = _segments[0];
@@ -524,7 +606,6 @@ namespace BentoSinks.Durable
                     if (!finished || first == _active || first == _readSegment) break;
                     Remove(first);
                 }
-                WriteCheckpoint(end);
             }
             catch (Exception ex) when (IsIoFailure(ex))
             {
@@ -539,7 +620,13 @@ namespace BentoSinks.Durable
             BinaryPrimitives.WriteInt64LittleEndian(content, position.Segment);
             BinaryPrimitives.WriteInt64LittleEndian(content.AsSpan(8), position.Offset);
             BinaryPrimitives.WriteUInt32LittleEndian(content.AsSpan(16), Crc32.HashToUInt32(content.AsSpan(0, 16)));
-            _files.WriteSmallFile(Path.Combine(_directory, CheckpointFileName), content);
+            _files.ReplaceSmallFile(Path.Combine(_directory, CheckpointFileName), content);
+        }
+
+        private void DeleteCheckpoint()
+        {
+            _files.Delete(Path.Combine(_directory, CheckpointFileName));
+            _files.SyncDirectory(_directory);
         }
 
         private BufferPosition ReadCheckpoint()
@@ -560,6 +647,9 @@ namespace BentoSinks.Durable
                 if (long.TryParse(Path.GetFileNameWithoutExtension(path), NumberStyles.None, CultureInfo.InvariantCulture, out var id)) found.Add((id, path));
             }
             found.Sort((a, b) => a.Id.CompareTo(b.Id));
+            // New segments are numbered past the checkpoint too: a checkpoint left without its segments must never
+            // make this process's segments look already delivered to the next one.
+            if (!checkpoint.IsNone) _nextId = Math.Max(_nextId, checkpoint.Segment + 1);
             foreach (var (id, path) in found)
             {
                 _nextId = Math.Max(_nextId, id + 1);
@@ -596,6 +686,7 @@ namespace BentoSinks.Durable
                 _recovered += segment.Unread;
             }
             _acknowledged = checkpoint;
+            if (_segments.Count == 0 && !checkpoint.IsNone) DeleteCheckpoint();
         }
 
         // ----- dead letters -----
@@ -620,21 +711,23 @@ namespace BentoSinks.Durable
             if (_disposed) return;
             _disposed = true;
             _syncTimer?.Dispose();
+            _readTimer?.Dispose();
             try
             {
                 Commit();
                 if (!_failed) Seal();
                 CloseReader();
                 // Everything delivered: leave an empty directory behind.
-                if (_segments.Count > 0 && !_acknowledged.IsNone && _memory.Count == 0)
+                if (_segments.Count > 0 && !_acknowledged.IsNone)
                 {
                     var last = _segments[_segments.Count - 1];
                     if (_acknowledged.Segment == last.Id && _acknowledged.Offset >= last.Length)
                     {
                         while (_segments.Count > 0) Remove(_segments[0]);
-                        _files.Delete(Path.Combine(_directory, CheckpointFileName));
                     }
                 }
+                // A checkpoint without segments would only mislead the next process: it goes with the last of them.
+                if (_segments.Count == 0 && !_acknowledged.IsNone) DeleteCheckpoint();
             }
             catch (Exception ex) when (IsIoFailure(ex))
             {

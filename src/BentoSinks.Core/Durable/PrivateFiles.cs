@@ -12,9 +12,8 @@ namespace BentoSinks.Durable
     /// </summary>
     internal static class PrivateFiles
     {
-#if !NET8_0_OR_GREATER
         private static readonly bool IsUnix = !RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
-#endif
+        private static volatile bool _directorySyncUnsupported;
 
         public static void RestrictDirectory(string path)
         {
@@ -40,6 +39,54 @@ namespace BentoSinks.Durable
             if (IsUnix) NativeMethods.Chmod(path, Convert.ToInt32("600", 8));
             return stream;
 #endif
+        }
+
+        /// <summary>
+        /// fsyncs a directory, so that a file created, renamed or deleted in it survives a power loss (Unix: libc's
+        /// <c>open</c>, <c>fsync</c>, <c>close</c>; .NET cannot open a directory). Skipped on Windows, and where libc or
+        /// the file system does not support it.
+        /// </summary>
+        public static void SyncDirectory(string path)
+        {
+            if (!IsUnix || _directorySyncUnsupported) return;
+            try
+            {
+                if (!DirectorySync.Sync(path)) _directorySyncUnsupported = true;
+            }
+            catch (EntryPointNotFoundException) { _directorySyncUnsupported = true; }
+            catch (DllNotFoundException) { _directorySyncUnsupported = true; }
+        }
+
+        private static class DirectorySync
+        {
+            [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+            [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+#pragma warning disable SYSLIB1054 // LibraryImport would need unsafe code in every target; this runs once per segment and checkpoint
+            private static extern int Open(byte[] nullTerminatedUtf8Path, int flags);
+
+            [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+            [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+            private static extern int Fsync(int descriptor);
+
+            [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+            [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+            private static extern int Close(int descriptor);
+#pragma warning restore SYSLIB1054
+
+            /// <summary>False when the directory cannot be opened or fsynced this way (then it is not tried again).</summary>
+            public static bool Sync(string path)
+            {
+                var descriptor = Open(System.Text.Encoding.UTF8.GetBytes(path + "\0"), 0); // O_RDONLY
+                if (descriptor < 0) return false;
+                try
+                {
+                    return Fsync(descriptor) == 0;
+                }
+                finally
+                {
+                    _ = Close(descriptor);
+                }
+            }
         }
 
 #if !NET8_0_OR_GREATER

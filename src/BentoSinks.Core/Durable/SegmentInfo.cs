@@ -22,6 +22,12 @@ namespace BentoSinks.Durable
         /// <summary>Where reading starts (the checkpoint's offset in the first segment).</summary>
         public long Start { get; set; }
 
+        /// <summary>Where reading resumes after a failed read (-1: from <see cref="Start"/>).</summary>
+        public long Resume { get; set; } = -1;
+
+        /// <summary>The sequence number of its first record (0 for a recovered segment: older than any of this process).</summary>
+        public long FirstSequence { get; set; }
+
         /// <summary>Valid records not read yet.</summary>
         public long Unread { get; set; }
 

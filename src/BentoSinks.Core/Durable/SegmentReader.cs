@@ -6,7 +6,9 @@ namespace BentoSinks.Durable
     /// <summary>
     /// Reads the records of one segment file in order, up to a limit (the length the writer has committed). A record
     /// that fails its checks is skipped as a damaged region, and reading resumes at the next record whose magic number,
-    /// length and checksum are valid: damage never blocks the records after it.
+    /// length and checksum are valid: damage never blocks the records after it. The records a damaged region held are
+    /// counted by the gap in the sequence numbers of the valid records on either side of it (a process numbers the
+    /// records it writes one by one); with no valid record before it in this reader, or none after it, it counts one.
     /// </summary>
     internal sealed class SegmentReader : IDisposable
     {
@@ -29,6 +31,10 @@ namespace BentoSinks.Durable
 
         private long _payloadOffset;
         private int _payloadLength;
+        private long _lastSequence = long.MinValue;
+
+        /// <summary>After <see cref="SegmentReadResult.Damaged"/>: how many records the damaged region held (at least one).</summary>
+        public long Lost { get; private set; }
 
         /// <summary>Reads the next record before <paramref name="limit"/>.</summary>
         public SegmentReadResult Next(long limit)
@@ -37,8 +43,10 @@ namespace BentoSinks.Durable
             if (TryRecordAt(Position, limit, out var next))
             {
                 Position = next;
+                _lastSequence = RecordFrame.Sequence(Payload);
                 return SegmentReadResult.Record;
             }
+            var damagedFrom = Position;
             // Damage: find the next valid record after it.
             for (var candidate = Position + 1; candidate + RecordFrame.HeaderLength <= limit; candidate++)
             {
@@ -49,11 +57,22 @@ namespace BentoSinks.Durable
                 if (TryRecordAt(candidate, limit, out _))
                 {
                     Position = candidate;
+                    Lost = Gap(RecordFrame.Sequence(Payload), candidate - damagedFrom);
                     return SegmentReadResult.Damaged;
                 }
             }
             Position = limit;
+            Lost = 1;
+            _lastSequence = long.MinValue;
             return SegmentReadResult.Damaged;
+        }
+
+        /// <summary>The records missing between the last valid record and the next one, bounded by what the damaged bytes could hold.</summary>
+        private long Gap(long nextSequence, long damagedBytes)
+        {
+            if (_lastSequence == long.MinValue || nextSequence <= _lastSequence) return 1;
+            var most = Math.Max(1, damagedBytes / (RecordFrame.HeaderLength + RecordFrame.PayloadPrefixLength + 2)); // "{}" is the shortest event
+            return Math.Max(1, Math.Min(nextSequence - _lastSequence - 1, most));
         }
 
         private bool TryRecordAt(long offset, long limit, out long next)

@@ -1,0 +1,286 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using Bento.Emulator;
+using BentoSinks;
+using BentoSinks.Durable;
+using Serilog.Core;
+
+namespace Serilog.Sinks.Bento.Tests
+{
+    [Collection("SelfLog")]
+    public class DurableReviewTests
+    {
+        private static Logger Unreachable(string directory, Action<BentoSinkOptions>? configure = null)
+            => new LoggerConfiguration().WriteTo.Bento(o =>
+            {
+                o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
+                o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
+                o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
+                o.Endpoint = new Uri(DurableDirectory.Unreachable);
+                o.MaxRequestsPerMinute = 0;
+                o.Period = TimeSpan.FromMilliseconds(50);
+                o.ShutdownTimeout = TimeSpan.Zero;
+                o.BufferDirectory = directory;
+                configure?.Invoke(o);
+            }).CreateLogger();
+
+        private static Logger Delivering(BentoEmulator emulator, string directory, Action<BentoSinkOptions>? configure = null)
+            => new LoggerConfiguration().WriteTo.Bento(o =>
+            {
+                EmulatorOptions.Configure(o, emulator);
+                o.BufferDirectory = directory;
+                configure?.Invoke(o);
+            }).CreateLogger();
+
+        private static void Emit(ILogger logger, int from, int count, string? blob = null)
+        {
+            var log = logger.ForAnalytics("durable").ForContext("Email", "ada@example.com");
+            for (var i = from; i < from + count; i++)
+            {
+                if (blob is null) log.Information("Event {n}", i);
+                else log.Information("Event {n} {blob}", i, blob);
+            }
+        }
+
+        // R1: one failed OpenRead stops delivery for the life of the process while writes keep succeeding.
+        [Fact]
+        public async Task R1_a_read_failure_stops_delivery_while_events_keep_going_to_disk()
+        {
+            using var directory = new DurableDirectory();
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var metrics = new BentoMeterProbe("Serilog");
+            using var selfLog = new SelfLogCapture();
+            var files = new SeamFileSystem { FailOpenReads = 1 };
+            var logger = Delivering(emulator, directory.Path, o => { o.BufferFileSystem = files; o.BatchSizeLimit = 10; });
+            Emit(logger, 0, 100);
+            await Task.Delay(3000);
+            var sentWhileRunning = emulator.EventCount;
+            await logger.DisposeAsync();
+            Assert.True(sentWhileRunning == 100, $"sent while running {sentWhileRunning}, after dispose {emulator.EventCount}, records on disk {directory.CountRecords()}, {metrics.Describe()}; selfLog: {selfLog.Text}");
+        }
+
+        // R1b: while reading backs off after failures, the disposal's flush waits for the records on disk (it does not
+        // complete at once and leave them deferred).
+        [Fact]
+        public async Task R1b_the_flush_at_disposal_waits_for_records_whose_read_failed()
+        {
+            using var directory = new DurableDirectory();
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var metrics = new BentoMeterProbe("Serilog");
+            var files = new SeamFileSystem { FailOpenReads = 3 };
+            var logger = Delivering(emulator, directory.Path, o => { o.BufferFileSystem = files; o.ShutdownTimeout = TimeSpan.FromSeconds(20); });
+            Emit(logger, 0, 20);
+            await logger.DisposeAsync();
+            Assert.True(emulator.EventCount == 20 && files.Reads > 3, $"delivered {emulator.EventCount}, reads {files.Reads}, {metrics.Describe()}");
+        }
+
+        // R2: a checkpoint left without its segments makes the next-but-one process delete new segments silently.
+        [Fact]
+        public async Task R2_a_stale_checkpoint_deletes_segments_of_a_later_process()
+        {
+            using var directory = new DurableDirectory();
+            var blob = new string('x', 200);
+            // A: the disk fills after 3 writes (segments 1..3); everything is delivered (disk part acknowledged, rest from memory).
+            await using (var emulator = await BentoEmulator.StartAsync())
+            {
+                var files = new SeamFileSystem { FailWritesAfter = 3 };
+                var a = Delivering(emulator, directory.Path, o => { o.BufferFileSystem = files; o.BufferSizeLimit = 64 * 1024; o.BatchSizeLimit = 10; o.Period = TimeSpan.FromMilliseconds(20); o.MaxRequestsPerMinute = 0; });
+                Emit(a, 0, 200, blob);
+                await DurableDirectory.Until(() => emulator.EventCount >= 200);
+                await a.DisposeAsync();
+            }
+            var checkpoint = File.Exists(Path.Combine(directory.Path, DurableBuffer.CheckpointFileName));
+            var afterA = directory.Segments.Length;
+            // B: Bento unreachable, 100 events deferred to disk (it names its first segment 000000000001).
+            using (var b = Unreachable(directory.Path)) Emit(b, 1000, 100);
+            var afterB = directory.CountRecords();
+            // C: delivers what B left.
+            await using (var emulator = await BentoEmulator.StartAsync())
+            {
+                using var metrics = new BentoMeterProbe("Serilog");
+                var c = Delivering(emulator, directory.Path);
+                await c.DisposeAsync();
+                Assert.True(emulator.EventCount == 100, $"after A: checkpoint file {checkpoint}, {afterA} segments; after B: {afterB} records on disk; C delivered {emulator.EventCount}, {metrics.Describe()}");
+            }
+        }
+
+        // R3: once the disk has failed, the retry time limit applies to batches read from disk: they are dropped and
+        // acknowledged, though "what was already written stays there for the next process".
+        [Fact]
+        public async Task R3_after_a_disk_failure_events_already_on_disk_are_dropped_by_the_retry_limit()
+        {
+            using var directory = new DurableDirectory();
+            var files = new SeamFileSystem { FailWritesAfter = 1 };
+            string describeA;
+            using (var metricsA = new BentoMeterProbe("Serilog"))
+            {
+                var logger = Unreachable(directory.Path, o => { o.BufferFileSystem = files; o.RetryTimeLimit = TimeSpan.FromSeconds(1); o.BatchSizeLimit = 10; });
+                Emit(logger, 0, 50);
+                await DurableDirectory.Until(() => files.Writes >= 1);
+                Emit(logger, 50, 10); // the disk is "full" now
+                await Task.Delay(6000);
+                await logger.DisposeAsync();
+                describeA = metricsA.Describe();
+            }
+            await using var emulator = await BentoEmulator.StartAsync();
+            var b = Delivering(emulator, directory.Path);
+            await b.DisposeAsync();
+            Assert.True(emulator.EventCount == 50, $"A: {describeA}; B (next process) delivered {emulator.EventCount} of the 50 written to disk");
+        }
+
+        // R2b: no failure at all: the last segment is sealed by a rollover, fully delivered and removed, so disposal
+        // leaves the checkpoint without segments; the next process restarts segment ids at 1.
+        [Fact]
+        public async Task R2b_rollover_then_clean_shutdown_leaves_a_stale_checkpoint()
+        {
+            using var directory = new DurableDirectory();
+            var blob = new string('x', 200);
+            var checkpoint = Path.Combine(directory.Path, DurableBuffer.CheckpointFileName);
+            int emitted = 0;
+            await using (var emulator = await BentoEmulator.StartAsync())
+            {
+                var a = Delivering(emulator, directory.Path, o => { o.BufferSizeLimit = 64 * 1024; o.BatchSizeLimit = 10; o.Period = TimeSpan.FromMilliseconds(20); o.MaxRequestsPerMinute = 0; });
+                while (emitted < 300)
+                {
+                    Emit(a, emitted++, 1, blob);
+                    await DurableDirectory.Until(() => emulator.EventCount == emitted);
+                    await Task.Delay(30);
+                    if (directory.Segments.Length == 0 && File.Exists(checkpoint)) break;
+                }
+                await a.DisposeAsync();
+            }
+            var state = $"A emitted {emitted}; after A: checkpoint {File.Exists(checkpoint)}, segments {directory.Segments.Length}";
+            using (var b = Unreachable(directory.Path)) Emit(b, 1000, 100);
+            state += $"; after B: {directory.CountRecords()} records in {string.Join(",", directory.Segments.Select(Path.GetFileName))}";
+            await using (var emulator = await BentoEmulator.StartAsync())
+            {
+                using var metrics = new BentoMeterProbe("Serilog");
+                var c = Delivering(emulator, directory.Path);
+                await c.DisposeAsync();
+                Assert.True(emulator.EventCount == 100, $"{state}; C delivered {emulator.EventCount}, {metrics.Describe()}");
+            }
+        }
+
+        // R8: with the disk failed, the batch in hand (taken from memory) is abandoned at disposal and counted
+        // "deferred: stays in the buffer directory", though it is on no disk.
+        [Fact]
+        public async Task R8_memory_events_in_the_batch_at_disposal_are_counted_deferred_but_lost()
+        {
+            using var directory = new DurableDirectory();
+            using var selfLog = new SelfLogCapture();
+            var files = new SeamFileSystem { FailWritesAfter = 0 };
+            var logger = Unreachable(directory.Path, o => { o.BufferFileSystem = files; o.BatchSizeLimit = 10; });
+            Emit(logger, 0, 30);
+            await Task.Delay(1000);
+            await logger.DisposeAsync();
+            var records = directory.CountRecords();
+            Assert.True(!selfLog.Text.Contains("stay in the buffer directory", StringComparison.Ordinal) || records > 0, $"records on disk {records}; selfLog: {selfLog.Text}");
+        }
+
+        // R4: a 401 (a rotated key, a bad deploy) drains the whole durable backlog left by the previous process.
+        [Fact]
+        public async Task R4_unauthorized_drains_the_backlog_of_an_earlier_process()
+        {
+            using var directory = new DurableDirectory();
+            using (var a = Unreachable(directory.Path)) Emit(a, 0, 1000);
+            Assert.Equal(1000, directory.CountRecords());
+            await using var emulator = await BentoEmulator.StartAsync();
+            emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(401));
+            using var metrics = new BentoMeterProbe("Serilog");
+            var b = Delivering(emulator, directory.Path, o => o.ShutdownTimeout = TimeSpan.FromSeconds(1));
+            await Task.Delay(3000);
+            await b.DisposeAsync();
+            var deadLetters = Path.Combine(directory.Path, DeadLetterFile.FileName);
+            Assert.True(directory.CountRecords() == 1000, $"left on disk {directory.CountRecords()}, dead letters {(File.Exists(deadLetters) ? File.ReadAllLines(deadLetters).Length : 0)}, {metrics.Describe()}");
+        }
+
+        // R5: damage spanning two records loses both, counts one.
+        [Fact]
+        public async Task R5_damage_over_two_records_is_counted_as_one()
+        {
+            using var directory = new DurableDirectory();
+            using (var first = Unreachable(directory.Path)) Emit(first, 0, 100);
+            var segment = directory.Segments.Single();
+            var offsets = DurableDirectory.RecordOffsets(segment);
+            var bytes = File.ReadAllBytes(segment);
+            // Flip the last payload byte of record 50 and the first header byte of record 51.
+            bytes[offsets[51] - 1] ^= 0x5A;
+            bytes[offsets[51]] ^= 0x5A;
+            File.WriteAllBytes(segment, bytes);
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var metrics = new BentoMeterProbe("Serilog");
+            var logger = Delivering(emulator, directory.Path);
+            await logger.DisposeAsync();
+            Assert.True(metrics.DroppedFor("corrupt") == 100 - emulator.EventCount, $"delivered {emulator.EventCount}, corrupt {metrics.DroppedFor("corrupt")}");
+        }
+
+        // R6: the lock is released on disposal: a second logger in the same process on the same directory works.
+        [Fact]
+        public async Task R6_a_second_logger_after_disposal_gets_the_directory()
+        {
+            using var directory = new DurableDirectory();
+            using (var a = Unreachable(directory.Path)) Emit(a, 0, 5);
+            await using var emulator = await BentoEmulator.StartAsync();
+            var b = Delivering(emulator, directory.Path);
+            Emit(b, 5, 5);
+            await b.DisposeAsync();
+            Assert.Equal(Enumerable.Range(0, 10), emulator.ReceivedNumbers().OrderBy(n => n));
+            // And two at once in one process: the second is refused.
+            using var c = Unreachable(directory.Path);
+            var ex = Record.Exception(() => Unreachable(directory.Path));
+            Assert.IsType<InvalidOperationException>(ex);
+        }
+
+        // R7: a partial write before ENOSPC leaves valid records on disk that were also kept in memory.
+        [Fact]
+        public async Task R7_partial_write_then_disk_full_is_delivered_twice_by_the_next_process()
+        {
+            using var directory = new DurableDirectory();
+            using var metricsA = new BentoMeterProbe("Serilog");
+            var files = new SeamFileSystem { FailWritesAfter = 1, PartialOnFailure = true };
+            using (var a = Unreachable(directory.Path, o => { o.BufferFileSystem = files; o.BatchSizeLimit = 10; }))
+            {
+                Emit(a, 0, 10);
+                await DurableDirectory.Until(() => files.Writes >= 1);
+                Emit(a, 10, 40); // half of this group commit reaches the disk before the "disk full"
+                await DurableDirectory.Until(() => files.Writes >= 2);
+            }
+            var describeA = metricsA.Describe();
+            await using var emulator = await BentoEmulator.StartAsync();
+            var b = Delivering(emulator, directory.Path);
+            await b.DisposeAsync();
+            var numbers = emulator.ReceivedNumbers();
+            // A counted 10..49 as shutdown (kept in memory, lost at disposal), yet B delivers part of them.
+            Assert.True(numbers.Length == 10, $"A: {describeA}; B delivered {numbers.Length}: {string.Join(",", numbers.OrderBy(n => n))}");
+        }
+
+        private sealed class SeamFileSystem : BufferFileSystem
+        {
+            private int _writes;
+            private int _reads;
+            public int FailWritesAfter { get; init; } = int.MaxValue;
+            public int FailOpenReads { get; init; }
+            public bool PartialOnFailure { get; init; }
+            public int Writes => System.Threading.Volatile.Read(ref _writes);
+            public int Reads => System.Threading.Volatile.Read(ref _reads);
+
+            public override Stream OpenRead(string path)
+            {
+                if (System.Threading.Interlocked.Increment(ref _reads) <= FailOpenReads) throw new IOException("transient read error (EIO)", 5);
+                return base.OpenRead(path);
+            }
+
+            public override void Write(FileStream stream, byte[] buffer, int count)
+            {
+                if (System.Threading.Interlocked.Increment(ref _writes) > FailWritesAfter)
+                {
+                    if (PartialOnFailure) { base.Write(stream, buffer, count / 2); stream.Flush(); }
+                    throw new IOException("No space left on device", 28);
+                }
+                base.Write(stream, buffer, count);
+            }
+        }
+    }
+}
