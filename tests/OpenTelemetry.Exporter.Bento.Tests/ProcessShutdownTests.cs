@@ -105,17 +105,22 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             Assert.Equal(0, emulator.EventCount);
         }
 
-        [Fact]
-        public async Task In_a_host_stopping_delivers_what_the_exporters_hold_before_the_providers_are_disposed()
+        [Theory]
+        [InlineData(30_000)]
+        [InlineData(-1)]   // Timeout.InfiniteTimeSpan: no host limit, each exporter's own ShutdownTimeout
+        [InlineData(1_000)] // within the 1 s margin: nothing to share, the providers' disposal flushes
+        public async Task In_a_host_stopping_delivers_what_the_exporters_hold_before_the_providers_are_disposed(int hostTimeoutMs)
         {
             await using var emulator = await BentoEmulator.StartAsync();
+            emulator.SetRandomFaults(1.0, 3, Fault.Delayed(TimeSpan.FromMilliseconds(200))); // a slow but healthy Bento
             var sourceName = "bento.tests." + Guid.NewGuid();
             var builder = Host.CreateApplicationBuilder();
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(hostTimeoutMs));
             builder.Logging.ClearProviders();
             builder.Services.AddOpenTelemetry()
                 .WithTracing(t => t.AddSource(sourceName).AddBentoExporter(o => { EmulatorOptions.Configure(o, emulator); o.Period = TimeSpan.FromHours(1); }))
                 .WithLogging(l => l.AddBentoExporter(o => { EmulatorOptions.Configure(o, emulator); o.Period = TimeSpan.FromHours(1); }));
-            using var host = builder.Build();
+            var host = builder.Build();
             await host.StartAsync();
             using (var source = new ActivitySource(sourceName))
             using (var a = source.StartActivity("request")!)
@@ -125,7 +130,13 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             }
             host.Services.GetRequiredService<ILogger<ProcessShutdownTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
 
-            await host.StopAsync(); // the providers are not disposed yet
+            await host.StopAsync();
+            if (hostTimeoutMs > 1_000)
+            {
+                // Delivered by the host's stop, before the providers are disposed.
+                Assert.Equal(new[] { "from_logs", "from_traces" }, emulator.Events.Select(e => e.Type).OrderBy(t => t, StringComparer.Ordinal).ToArray());
+            }
+            host.Dispose();
             Assert.Equal(new[] { "from_logs", "from_traces" }, emulator.Events.Select(e => e.Type).OrderBy(t => t, StringComparer.Ordinal).ToArray());
         }
 
