@@ -26,9 +26,9 @@ namespace BentoSinks.Core.Tests
         {
             await using var h = await PipelineUnderTest.StartAsync(o => o.Period = TimeSpan.FromSeconds(10), fakeTime: true);
             for (var i = 0; i < 3; i++) h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i));
-            await Task.Delay(100);
+            await PipelineUnderTest.Until(() => h.Pipeline.IsParked(out _)); // the events are in the batch, the loop waits
             h.Time!.Advance(TimeSpan.FromSeconds(9));
-            await Task.Delay(100);
+            await PipelineUnderTest.Until(() => h.Pipeline.IsParked(out _)); // woke, found the period not over, waits again
             Assert.Empty(h.Emulator.Requests);
             h.Time.Advance(TimeSpan.FromSeconds(1.5));
             await h.Emulator.WaitForEventsAsync(3, TimeSpan.FromSeconds(10));

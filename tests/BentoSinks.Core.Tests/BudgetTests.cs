@@ -46,10 +46,10 @@ namespace BentoSinks.Core.Tests
             while (h.Time.GetUtcNow() - first < TimeSpan.FromSeconds(25))
             {
                 h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(n++));
-                await Task.Delay(2);
+                await PipelineUnderTest.Until(() => h.Pipeline.IsParked(out _));
                 h.Time.Advance(TimeSpan.FromSeconds(1));
             }
-            await Task.Delay(50);
+            await PipelineUnderTest.Until(() => h.Pipeline.IsParked(out _));
             Assert.Single(h.Emulator.Requests);
             await h.PumpUntil(() => h.Emulator.EventCount == n, TimeSpan.FromSeconds(1));
             Assert.Equal(new[] { 1, n - 1 }, h.Emulator.Requests.Select(r => r.EventCount).ToArray());

@@ -55,7 +55,7 @@ namespace Serilog.Sinks.Bento.Tests
             var files = new SeamFileSystem { FailOpenReads = 1 };
             var logger = Delivering(emulator, directory.Path, o => { o.BufferFileSystem = files; o.BatchSizeLimit = 10; });
             Emit(logger, 0, 100);
-            await Task.Delay(3000);
+            await emulator.WaitForEventsAsync(100, TimeSpan.FromSeconds(30)); // delivered while running, after the read retry
             var sentWhileRunning = emulator.EventCount;
             await logger.DisposeAsync();
             Assert.True(sentWhileRunning == 100, $"sent while running {sentWhileRunning}, after dispose {emulator.EventCount}, records on disk {directory.CountRecords()}, {metrics.Describe()}; selfLog: {selfLog.Text}");
@@ -120,7 +120,8 @@ namespace Serilog.Sinks.Bento.Tests
                 Emit(logger, 0, 50);
                 await DurableDirectory.Until(() => files.Writes >= 1);
                 Emit(logger, 50, 10); // the disk is "full" now
-                await Task.Delay(6000);
+                // Retried well past the 1 s RetryTimeLimit (backoff 0.5-1 s, 1-2 s, 2-4 s), on the pipeline's own clock.
+                await DurableDirectory.Until(() => metricsA.Requests >= 4);
                 await logger.DisposeAsync();
                 describeA = metricsA.Describe();
             }
@@ -190,7 +191,7 @@ namespace Serilog.Sinks.Bento.Tests
             emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(401));
             using var metrics = new BentoMeterProbe("Serilog");
             var b = Delivering(emulator, directory.Path, o => o.ShutdownTimeout = TimeSpan.FromSeconds(1));
-            await Task.Delay(3000);
+            await emulator.WaitForRequestsAsync(2, TimeSpan.FromSeconds(30)); // refused, backed off, asked again (draining would take 100)
             await b.DisposeAsync();
             var deadLetters = Path.Combine(directory.Path, DeadLetterFile.FileName);
             Assert.True(directory.CountRecords() == 1000, $"left on disk {directory.CountRecords()}, dead letters {(File.Exists(deadLetters) ? File.ReadAllLines(deadLetters).Length : 0)}, {metrics.Describe()}");
