@@ -43,15 +43,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             var host = builder.Build();
             await host.StartAsync();
 
-            using (LogContext.PushProperty("Email", "ada@example.com"))
-                serilog.ForAnalytics("from_serilog").Information("signed up");
-            using (var source = new ActivitySource(sourceName))
-            using (var a = source.StartActivity("request")!)
-            {
-                a.SetTag("user.email", "ada@example.com");
-                a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
-            }
-            host.Services.GetRequiredService<ILogger<ProcessShutdownTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
+            Emit(serilog, host, sourceName);
             // Each pipeline is retrying its batch against the 503s.
             await emulator.AdvanceClockUntilAsync(() => emulator.RequestCount >= 3, () => time.Advance(TimeSpan.FromSeconds(1)), maxSteps: 60);
 
