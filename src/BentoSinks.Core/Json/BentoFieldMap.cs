@@ -59,6 +59,22 @@ namespace BentoSinks.Json
         /// <summary>The first source index of <paramref name="field"/>; its sources end at <c>FirstSource(field + 1)</c>.</summary>
         public int FirstSource(int field) => _firstSource[field];
 
+        /// <summary>
+        /// Adds each field's first non-empty captured value, <paramref name="values"/> being indexed by source (as
+        /// front ends capture them on the caller's thread); a field's later sources are tried only when the earlier are empty.
+        /// </summary>
+        public void AddCaptured(object?[]? values, ref BentoFields fields)
+        {
+            if (values is null) return;
+            for (var f = 0; f < FieldCount; f++)
+            {
+                for (var s = FirstSource(f); s < FirstSource(f + 1); s++)
+                {
+                    if (fields.Add(Field(f), values[s])) break;
+                }
+            }
+        }
+
         /// <summary>The name of source <paramref name="source"/>.</summary>
         public string Source(int source) => _sources[source];
 

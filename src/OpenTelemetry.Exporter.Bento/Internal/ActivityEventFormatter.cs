@@ -153,18 +153,7 @@ namespace OpenTelemetry.Exporter.Bento
         public bool TryWriteEvent(Utf8JsonWriter writer, ActivityEventItem item, out string? invalidReason)
             => _events.TryWrite(writer, this, ClrValues.Instance, item, item.Event.Name, item.Email, item.Event.Timestamp, out invalidReason);
 
-        public void AddFields(in ActivityEventItem item, ref BentoFields fields)
-        {
-            var values = item.Fields;
-            if (values is null) return;
-            for (var f = 0; f < _fieldTags.FieldCount; f++)
-            {
-                for (var s = _fieldTags.FirstSource(f); s < _fieldTags.FirstSource(f + 1); s++)
-                {
-                    if (fields.Add(_fieldTags.Field(f), values[s])) break;
-                }
-            }
-        }
+        public void AddFields(in ActivityEventItem item, ref BentoFields fields) => _fieldTags.AddCaptured(item.Fields, ref fields);
 
         public void AddDetails(in ActivityEventItem item, ref BentoDetails<object?> details)
         {

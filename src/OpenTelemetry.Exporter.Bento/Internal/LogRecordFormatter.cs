@@ -85,18 +85,7 @@ namespace OpenTelemetry.Exporter.Bento
         public bool TryWriteEvent(Utf8JsonWriter writer, LogRecordItem item, out string? invalidReason)
             => _events.TryWrite(writer, this, ClrValues.Instance, item, item.Type, item.Email, item.Date, out invalidReason);
 
-        public void AddFields(in LogRecordItem item, ref BentoFields fields)
-        {
-            var values = item.Fields;
-            if (values is null) return;
-            for (var f = 0; f < _fieldMap.FieldCount; f++)
-            {
-                for (var s = _fieldMap.FirstSource(f); s < _fieldMap.FirstSource(f + 1); s++)
-                {
-                    if (fields.Add(_fieldMap.Field(f), values[s])) break;
-                }
-            }
-        }
+        public void AddFields(in LogRecordItem item, ref BentoFields fields) => _fieldMap.AddCaptured(item.Fields, ref fields);
 
         public void AddDetails(in LogRecordItem item, ref BentoDetails<object?> details)
         {
