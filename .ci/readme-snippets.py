@@ -17,6 +17,8 @@ root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 readme = os.path.join(root, sys.argv[1] if len(sys.argv) > 1 else "README.md")
 out = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "TestResults", "ci", "readme"))
 own = {name for name in os.listdir(os.path.join(root, "src")) if os.path.isfile(os.path.join(root, "src", name, name + ".csproj"))}
+# This repository's packages built outside src/ (package id -> project), also referenced as projects.
+own_elsewhere = {"BentoSinks.Emulator.Testing": os.path.join(root, "tools", "Bento.Emulator.Testing", "Bento.Emulator.Testing.csproj")}
 web_packages = ("BentoSinks.AspNetCore", "Serilog.AspNetCore", "OpenTelemetry.Instrumentation.AspNetCore", "Microsoft.AspNetCore.")
 
 sections = []  # (title, start line, [lines])
@@ -78,6 +80,8 @@ for n, (sec, line, info, code) in enumerate(blocks, 1):
     for p in packages:
         if p in own:
             refs.append('    <ProjectReference Include="%s" />' % os.path.join(root, "src", p, p + ".csproj"))
+        elif p in own_elsewhere:
+            refs.append('    <ProjectReference Include="%s" />' % own_elsewhere[p])
         else:
             refs.append('    <PackageReference Include="%s" />' % p)
     with open(os.path.join(folder, name + ".csproj"), "w") as f:
