@@ -10,8 +10,9 @@ namespace BentoSinks.AspNetCore
     /// <summary>
     /// Makes the signed-in user the <see cref="BentoIdentity"/> of the rest of the request: pushed for the request's
     /// asynchronous flow (Serilog events, log records, activities ending inside the request) and attached to the request's
-    /// activity (its analytics events, and its children's, when it ends after this middleware returns). An anonymous
-    /// request, or one whose email claim does not look like an email, gets no identity.
+    /// activity (its own analytics events recorded during the request, when it ends after this middleware returns). The
+    /// identity ends when the rest of the pipeline returns, in every context copied from the request. An anonymous request,
+    /// or one whose email claim does not look like an email, gets "nobody".
     /// </summary>
     internal sealed class BentoIdentityMiddleware
     {
@@ -24,18 +25,15 @@ namespace BentoSinks.AspNetCore
             _options = options;
         }
 
-        public Task InvokeAsync(HttpContext context)
+        public async Task InvokeAsync(HttpContext context)
         {
             var identity = FromUser(context.User, _options);
-            if (identity is null) return _next(context);
-            var activity = context.Features.Get<IHttpActivityFeature>()?.Activity ?? Activity.Current;
-            if (activity != null) identity.AttachTo(activity);
-            return WithIdentityAsync(context, identity);
-        }
-
-        private async Task WithIdentityAsync(HttpContext context, BentoIdentity identity)
-        {
-            using (BentoIdentity.Push(identity)) await _next(context).ConfigureAwait(false);
+            // Every request gets a scope, "nobody" when anonymous: it never inherits an identity from the flow it runs in.
+            // The scope ends when the rest of the pipeline returns: work that copied the request's flow (Task.Run, a
+            // timer, a consumer started by this request) sees no identity from then on, nor do Response.OnCompleted
+            // callbacks. Attached to the request's activity, which ends later: its events recorded before keep the user.
+            var activity = identity is null ? null : context.Features.Get<IHttpActivityFeature>()?.Activity ?? Activity.Current;
+            using (BentoIdentity.Push(identity, activity)) await _next(context).ConfigureAwait(false);
         }
 
         /// <summary>The identity the claims make, or null when the user is anonymous or has no email that looks like one.</summary>
