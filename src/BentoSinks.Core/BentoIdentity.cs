@@ -23,7 +23,17 @@ namespace BentoSinks
         // A holder, not the identity: ending a scope clears it in every execution context copied during the scope.
         private static readonly AsyncLocal<BentoIdentityHolder?> Ambient = new AsyncLocal<BentoIdentityHolder?>();
 
-        /// <summary>An identity; the email must look like an email address.</summary>
+        /// <summary>
+        /// The longest first or last name an identity keeps (256 characters). A longer name (a hostile or broken claim) is
+        /// left out, so the user's events stay deliverable; it is counted on the <c>BentoSinks.Core</c> meter as
+        /// <c>bento.identity.values_omitted</c> with <c>reason</c> = <c>name_too_long</c>.
+        /// </summary>
+        public const int MaxNameLength = 256;
+
+        /// <summary>
+        /// An identity; the email must look like an email address (no control, format, bidi-override or invisible
+        /// characters). A name longer than <see cref="MaxNameLength"/> is left out.
+        /// </summary>
         /// <param name="email">The user's email, Bento's <c>email</c>.</param>
         /// <param name="firstName">The user's first name (the <c>first_name</c> field), or null.</param>
         /// <param name="lastName">The user's last name (the <c>last_name</c> field), or null.</param>
@@ -32,8 +42,16 @@ namespace BentoSinks
         {
             if (!EmailAddress.LooksValid(email)) throw new ArgumentException("The identity's email must look like an email address.", nameof(email));
             Email = email;
-            FirstName = string.IsNullOrEmpty(firstName) ? null : firstName;
-            LastName = string.IsNullOrEmpty(lastName) ? null : lastName;
+            FirstName = Name(firstName);
+            LastName = Name(lastName);
+        }
+
+        private static string? Name(string? name)
+        {
+            if (string.IsNullOrEmpty(name)) return null;
+            if (name!.Length <= MaxNameLength) return name;
+            Diagnostics.IdentityMetrics.ValueOmitted(Diagnostics.IdentityMetrics.NameTooLong);
+            return null;
         }
 
         /// <summary>The user's email.</summary>
