@@ -129,7 +129,8 @@ namespace BentoSinks.Delivery
             }
             catch (Exception ex) when (ex is HttpRequestException || ex is IOException)
             {
-                return new SendOutcome(SendOutcomeKind.Retryable, 0, detail: "connection failed: " + ex.GetType().Name + " " + Describe(ex, _secrets));
+                return new SendOutcome(SendOutcomeKind.Retryable, 0, detail: "connection failed: " + ex.GetType().Name + " " + Describe(ex, _secrets),
+                    tlsRefused: ex.InnerException is System.Security.Authentication.AuthenticationException);
             }
         }
 
@@ -191,8 +192,9 @@ namespace BentoSinks.Delivery
         {
             if (status >= 200 && status <= 299)
             {
-                if (IsBlank(body))
-                    return new SendOutcome(SendOutcomeKind.Success, status, 0); // 204, or an empty 200/202
+                if (IsBlank(body)) // Bento answers 200/201 with {"results": n}: an empty 2xx came from something else
+                    return new SendOutcome(SendOutcomeKind.Unconfirmed, status,
+                        detail: $"HTTP {status} with an empty body, not Bento's JSON result (a proxy or a captive portal in front of Bento? check the Endpoint)");
                 if (TryParseResult(body, out var failed))
                     return new SendOutcome(SendOutcomeKind.Success, status, failed);
                 return new SendOutcome(SendOutcomeKind.Retryable, status,
