@@ -195,8 +195,10 @@ namespace BentoSinks.Delivery
                 if (IsBlank(body)) // Bento answers 200/201 with {"results": n}: an empty 2xx came from something else
                     return new SendOutcome(SendOutcomeKind.Unconfirmed, status,
                         detail: $"HTTP {status} with an empty body, not Bento's JSON result (a proxy or a captive portal in front of Bento? check the Endpoint)");
-                if (TryParseResult(body, out var failed))
-                    return new SendOutcome(SendOutcomeKind.Success, status, failed);
+                if (TryParseResult(body, out var failed, out var hasResults))
+                    return hasResults
+                        ? new SendOutcome(SendOutcomeKind.Success, status, failed)
+                        : new SendOutcome(SendOutcomeKind.Unconfirmed, status, detail: $"HTTP {status} with a JSON body without Bento's results count (a proxy in front of Bento? check the Endpoint)");
                 return new SendOutcome(SendOutcomeKind.Retryable, status,
                     detail: $"HTTP {status} with a {mediaType ?? "none"} body that is not Bento's JSON result (an edge block page? check the User-Agent and the endpoint)");
             }
@@ -415,10 +417,11 @@ namespace BentoSinks.Delivery
             return text.Substring(0, cut) + "\u2026";
         }
 
-        /// <summary>Reads <c>{"results": n, "failed": m}</c>; false when the body is not a JSON object.</summary>
-        internal static bool TryParseResult(byte[] body, out int failed)
+        /// <summary>Reads <c>{"results": n, "failed": m}</c>; false when the body is not a JSON object; <paramref name="hasResults"/>: it holds a numeric <c>results</c>.</summary>
+        internal static bool TryParseResult(byte[] body, out int failed, out bool hasResults)
         {
             failed = 0;
+            hasResults = false;
             try
             {
                 var reader = new Utf8JsonReader(WithoutBom(body).Span, new JsonReaderOptions { MaxDepth = 64 });
@@ -426,7 +429,9 @@ namespace BentoSinks.Delivery
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     var isFailed = reader.ValueTextEquals("failed");
+                    var isResults = reader.ValueTextEquals("results");
                     if (!reader.Read()) return false;
+                    if (isResults && reader.TokenType == JsonTokenType.Number) hasResults = true;
                     if (isFailed && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var f)) failed = Math.Max(0, f);
                     else reader.Skip();
                 }
