@@ -27,15 +27,21 @@ namespace BentoSinks.Diagnostics
         BufferFull,
         /// <summary>The event waited in the buffer directory longer than <c>BufferAgeLimit</c>.</summary>
         Expired,
+        /// <summary>
+        /// Something answered 2xx without Bento's JSON result (<c>{"results": n}</c>): a proxy, a captive portal or a wrong
+        /// Endpoint may have taken the events; nothing confirms that Bento received them. Not retried (a real Bento that
+        /// answered would get them twice), not counted as sent.
+        /// </summary>
+        Unconfirmed,
     }
 
     internal static class DropReasons
     {
-        public const int Count = 12;
+        public const int Count = 13;
 
         private static readonly string[] Names =
         {
-            "queue_full", "no_email", "excluded", "invalid", "too_large", "rejected", "retries_exhausted", "unauthorized", "shutdown", "corrupt", "buffer_full", "expired",
+            "queue_full", "no_email", "excluded", "invalid", "too_large", "rejected", "retries_exhausted", "unauthorized", "shutdown", "corrupt", "buffer_full", "expired", "unconfirmed",
         };
 
         private static readonly string[] Explanations =
@@ -52,6 +58,7 @@ namespace BentoSinks.Diagnostics
             "their records in the buffer directory were damaged or torn (a crash mid-write or bad bytes on disk); the records after them were delivered",
             "the buffer directory reached BufferSizeLimit, so its oldest events were dropped; check that Bento is reachable or raise the limit",
             "they waited in the buffer directory longer than BufferAgeLimit",
+            "the endpoint answered 2xx without Bento's JSON result, so nothing confirms that Bento received them: a proxy, a captive portal or a wrong Endpoint may be taking requests",
         };
 
         public static string Name(this DropReason reason) => Names[(int)reason];
