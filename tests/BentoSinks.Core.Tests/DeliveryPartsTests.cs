@@ -65,7 +65,8 @@ namespace BentoSinks.Core.Tests
             Assert.Equal(TimeSpan.FromSeconds(1), budget.TryTake(honourSpacing: true)); // not spent: must wait
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false)); // a flush skips the spacing
             budget.OnThrottled(TimeSpan.FromSeconds(20));
-            Assert.Equal(30, budget.CurrentRatePerMinute);
+            // Half of what was spent (2 requests in the budget's first moment, counted over 10 s: 12 a minute), not of 60.
+            Assert.Equal(6, budget.CurrentRatePerMinute);
             Assert.Equal(TimeSpan.FromSeconds(20), budget.TryTake(honourSpacing: false)); // but not a 429's block
             time.Advance(TimeSpan.FromSeconds(20));
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));

@@ -1,0 +1,188 @@
+using System;
+using BentoSinks.Delivery;
+using BentoSinks.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace BentoSinks.Core.Tests
+{
+    /// <summary>The request budget's reaction to 429s and its recovery, on a fake clock (see the design in RequestBudget's remarks).</summary>
+    public class RequestBudgetTests
+    {
+        /// <summary>Spends one request every <paramref name="every"/> for <paramref name="span"/>, each answered 2xx.</summary>
+        private static void SendEvery(FakeTimeProvider time, RequestBudget budget, TimeSpan every, TimeSpan span, bool full = false)
+        {
+            for (var t = TimeSpan.Zero; t < span; t += every)
+            {
+                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full));
+                budget.OnSuccess();
+                time.Advance(every);
+            }
+        }
+
+        /// <summary>A request spent now and answered 429.</summary>
+        private static void Refused(RequestBudget budget, TimeSpan retryAfter)
+        {
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true));
+            budget.OnThrottled(retryAfter);
+        }
+
+        [Fact]
+        public void A_429_halves_what_the_instance_actually_sends_not_its_ceiling()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(1));
+            // A quiet instance: a partial batch every Period (10 s), 6 requests a minute, far under its ceiling of 20.
+            SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(2));
+            Assert.Equal(20, budget.CurrentRatePerMinute);
+            Refused(budget, TimeSpan.FromSeconds(2));
+            // 6 a minute observed: 3 a minute now, so the next batch waits 20 s (and fills twice as full).
+            Assert.Equal(3, budget.CurrentRatePerMinute, 3);
+            time.Advance(TimeSpan.FromSeconds(10));
+            Assert.Equal(TimeSpan.FromSeconds(10), budget.TryTake(honourSpacing: true));
+        }
+
+        [Fact]
+        public void Requests_already_on_the_wire_when_a_429_came_are_one_signal_and_a_later_one_halves_again()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(1));
+            SendEvery(time, budget, TimeSpan.FromSeconds(3), TimeSpan.FromMinutes(1)); // 20 a minute
+            Refused(budget, TimeSpan.FromSeconds(1));
+            budget.OnThrottled(TimeSpan.FromSeconds(1)); // a sharer's request, spent before the first 429
+            Assert.Equal(10, budget.CurrentRatePerMinute, 3);
+            time.Advance(TimeSpan.FromSeconds(6));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true)); // spent after the decrease, refused too
+            budget.OnThrottled(TimeSpan.FromSeconds(1));
+            Assert.Equal(5, budget.CurrentRatePerMinute, 3);
+        }
+
+        [Fact]
+        public void The_rate_never_falls_below_one_request_every_two_minutes()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(1));
+            for (var i = 0; i < 20; i++)
+            {
+                time.Advance(TimeSpan.FromMinutes(3));
+                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true));
+                budget.OnThrottled(TimeSpan.Zero);
+            }
+            Assert.Equal(RequestBudget.MinRatePerMinute, budget.CurrentRatePerMinute);
+            Assert.Equal(TimeSpan.FromMinutes(2), budget.TryTake(honourSpacing: true));
+        }
+
+        [Fact]
+        public void Full_batches_waiting_on_the_budget_raise_the_rate_and_partial_ones_do_not()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(7));
+            SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1));
+            Refused(budget, TimeSpan.Zero);
+            var halved = budget.CurrentRatePerMinute;
+            Assert.Equal(3, halved, 3);
+
+            // Partial batches that waited on the spacing: the same rate (more requests would only be smaller ones).
+            for (var i = 0; i < 10; i++)
+            {
+                Assert.True(budget.TryTake(honourSpacing: true, full: false) > TimeSpan.Zero);
+                time.Advance(TimeSpan.FromSeconds(20));
+                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
+                budget.OnSuccess();
+            }
+            Assert.Equal(halved, budget.CurrentRatePerMinute);
+
+            // Full batches that waited: each success adds 0.05 to 0.15 a minute.
+            for (var i = 0; i < 10; i++)
+            {
+                var before = budget.CurrentRatePerMinute;
+                Assert.True(budget.TryTake(honourSpacing: true, full: true) > TimeSpan.Zero);
+                time.Advance(TimeSpan.FromMinutes(1.0 / before));
+                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: true));
+                budget.OnSuccess();
+                Assert.InRange(budget.CurrentRatePerMinute - before, 0.05, 0.15);
+            }
+            // A full batch that did not wait (the budget was not what held it) raises nothing.
+            var rate = budget.CurrentRatePerMinute;
+            time.Advance(TimeSpan.FromMinutes(2));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: true));
+            budget.OnSuccess();
+            Assert.Equal(rate, budget.CurrentRatePerMinute);
+        }
+
+        [Fact]
+        public void Without_429s_the_rate_comes_back_by_a_quarter_per_jittered_quiet_interval_up_to_the_ceiling()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(3));
+            SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1));
+            Refused(budget, TimeSpan.Zero);
+            Assert.Equal(3, budget.CurrentRatePerMinute, 3);
+            time.Advance(TimeSpan.FromMinutes(7.4));
+            Assert.Equal(3, budget.CurrentRatePerMinute, 3); // not before 0.75 × 10 minutes
+            time.Advance(TimeSpan.FromMinutes(5.2));
+            Assert.Equal(3.75, budget.CurrentRatePerMinute, 3); // by 1.25 × 10 minutes
+            time.Advance(TimeSpan.FromHours(3));
+            Assert.Equal(20, budget.CurrentRatePerMinute); // never past the ceiling
+        }
+
+        [Fact]
+        public void Instances_refused_together_recover_at_different_times_and_a_seed_replays_them()
+        {
+            static TimeSpan FirstRecovery(int seed)
+            {
+                var time = FakeClock.New();
+                var budget = new RequestBudget(time, 20, new Random(seed));
+                SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1));
+                Refused(budget, TimeSpan.Zero);
+                var start = time.GetUtcNow();
+                var halved = budget.CurrentRatePerMinute;
+                while (budget.CurrentRatePerMinute == halved) time.Advance(TimeSpan.FromSeconds(1));
+                return time.GetUtcNow() - start;
+            }
+
+            var times = new System.Collections.Generic.HashSet<TimeSpan>();
+            for (var seed = 0; seed < 10; seed++)
+            {
+                var t = FirstRecovery(seed);
+                Assert.InRange(t, TimeSpan.FromMinutes(7.5), TimeSpan.FromMinutes(12.5));
+                times.Add(t);
+            }
+            Assert.True(times.Count >= 8, "ten instances recovered at only " + times.Count + " distinct times");
+            Assert.Equal(FirstRecovery(4), FirstRecovery(4));
+        }
+
+        [Fact]
+        public void A_busy_process_never_refused_keeps_its_ceiling_and_disposal_sends_its_backlog_at_once()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(1));
+            // 1,000 events a second: full batches waiting on the budget, 20 a minute, never a 429.
+            SendEvery(time, budget, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(90), full: true);
+            Assert.Equal(20, budget.CurrentRatePerMinute);
+            Assert.Equal(int.MaxValue, budget.ShutdownAllowance(TimeSpan.FromSeconds(30)));
+            for (var i = 0; i < 60; i++) Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
+        }
+
+        [Fact]
+        public void After_a_429_a_flush_is_paced_at_twice_the_rate_and_the_shutdown_allowance_says_how_many_fit()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(1));
+            SendEvery(time, budget, TimeSpan.FromSeconds(3), TimeSpan.FromMinutes(1)); // 20 a minute
+            Refused(budget, TimeSpan.FromSeconds(5));
+            Assert.Equal(10, budget.CurrentRatePerMinute, 3);
+            Assert.True(budget.Contended);
+            // Blocked 5 s, then one request every 3 s (half of the 6 s spacing): 1 + (30 - 5) / 3 = 9 before a 30 s deadline.
+            Assert.Equal(9, budget.ShutdownAllowance(TimeSpan.FromSeconds(30)));
+            Assert.Equal(0, budget.ShutdownAllowance(TimeSpan.FromSeconds(4)));
+            time.Advance(TimeSpan.FromSeconds(5));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
+            Assert.Equal(TimeSpan.FromSeconds(3), budget.TryTake(honourSpacing: false));
+            // A minute after the 429 the account is no longer contended: a flush bursts again.
+            time.Advance(TimeSpan.FromMinutes(1));
+            Assert.False(budget.Contended);
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
+        }
+    }
+}
