@@ -50,7 +50,7 @@ namespace BentoSinks.Core.Tests
             Refused(budget, TimeSpan.FromSeconds(1));
             budget.OnThrottled(TimeSpan.FromSeconds(1)); // a sharer's request, spent before the first 429
             Assert.Equal(10, budget.CurrentRatePerMinute, 3);
-            time.Advance(TimeSpan.FromSeconds(6));
+            time.Advance(TimeSpan.FromSeconds(8)); // past the block: 1 s + up to one spacing (6 s)
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true)); // spent after the decrease, refused too
             budget.OnThrottled(TimeSpan.FromSeconds(1));
             Assert.Equal(5, budget.CurrentRatePerMinute, 3);
@@ -109,20 +109,31 @@ namespace BentoSinks.Core.Tests
             Assert.Equal(rate, budget.CurrentRatePerMinute);
         }
 
+        /// <summary>A budget lowered to its floor (0.5 a minute) by three 429s three minutes apart.</summary>
+        private static RequestBudget AtTheFloor(FakeTimeProvider time, int seed)
+        {
+            var budget = new RequestBudget(time, 20, new Random(seed));
+            for (var i = 0; i < 3; i++)
+            {
+                time.Advance(TimeSpan.FromMinutes(3));
+                Refused(budget, TimeSpan.Zero);
+            }
+            Assert.Equal(RequestBudget.MinRatePerMinute, budget.CurrentRatePerMinute);
+            return budget;
+        }
+
         [Fact]
-        public void Without_429s_the_rate_comes_back_by_a_quarter_per_jittered_quiet_interval_up_to_the_ceiling()
+        public void Without_429s_a_slow_instance_comes_back_by_a_quarter_per_jittered_quiet_interval_to_a_request_a_minute()
         {
             var time = FakeClock.New();
-            var budget = new RequestBudget(time, 20, new Random(3));
-            SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1));
-            Refused(budget, TimeSpan.Zero);
-            Assert.Equal(3, budget.CurrentRatePerMinute, 3);
+            var budget = AtTheFloor(time, 3);
             time.Advance(TimeSpan.FromMinutes(7.4));
-            Assert.Equal(3, budget.CurrentRatePerMinute, 3); // not before 0.75 × 10 minutes
+            Assert.Equal(0.5, budget.CurrentRatePerMinute); // not before 0.75 × 10 minutes
             time.Advance(TimeSpan.FromMinutes(5.2));
-            Assert.Equal(3.75, budget.CurrentRatePerMinute, 3); // by 1.25 × 10 minutes
+            Assert.Equal(0.625, budget.CurrentRatePerMinute, 6); // by 1.25 × 10 minutes
             time.Advance(TimeSpan.FromHours(3));
-            Assert.Equal(20, budget.CurrentRatePerMinute); // never past the ceiling
+            // Latency restored (a request at least every 49 s); no more, since partial batches gain nothing from more requests.
+            Assert.Equal(0.5 * Math.Pow(1.25, 4), budget.CurrentRatePerMinute, 6);
         }
 
         [Fact]
@@ -131,12 +142,9 @@ namespace BentoSinks.Core.Tests
             static TimeSpan FirstRecovery(int seed)
             {
                 var time = FakeClock.New();
-                var budget = new RequestBudget(time, 20, new Random(seed));
-                SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1));
-                Refused(budget, TimeSpan.Zero);
+                var budget = AtTheFloor(time, seed);
                 var start = time.GetUtcNow();
-                var halved = budget.CurrentRatePerMinute;
-                while (budget.CurrentRatePerMinute == halved) time.Advance(TimeSpan.FromSeconds(1));
+                while (budget.CurrentRatePerMinute == RequestBudget.MinRatePerMinute) time.Advance(TimeSpan.FromSeconds(1));
                 return time.GetUtcNow() - start;
             }
 
@@ -164,7 +172,7 @@ namespace BentoSinks.Core.Tests
         }
 
         [Fact]
-        public void After_a_429_a_flush_is_paced_at_twice_the_rate_and_the_shutdown_allowance_says_how_many_fit()
+        public void After_a_429_a_flush_sends_a_request_a_second_and_the_shutdown_allowance_says_how_many_fit()
         {
             var time = FakeClock.New();
             var budget = new RequestBudget(time, 20, new Random(1));
@@ -172,17 +180,37 @@ namespace BentoSinks.Core.Tests
             Refused(budget, TimeSpan.FromSeconds(5));
             Assert.Equal(10, budget.CurrentRatePerMinute, 3);
             Assert.True(budget.Contended);
-            // Blocked 5 s, then one request every 3 s (half of the 6 s spacing): 1 + (30 - 5) / 3 = 9 before a 30 s deadline.
-            Assert.Equal(9, budget.ShutdownAllowance(TimeSpan.FromSeconds(30)));
+            // Blocked 5 s plus up to one spacing (6 s), then one request a second: 20 to 26 before a 30 s deadline.
+            var blocked = budget.TryTake(honourSpacing: false);
+            Assert.InRange(blocked, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(11));
+            Assert.Equal(1 + (int)(TimeSpan.FromSeconds(30) - blocked).TotalSeconds, budget.ShutdownAllowance(TimeSpan.FromSeconds(30)));
             Assert.Equal(0, budget.ShutdownAllowance(TimeSpan.FromSeconds(4)));
-            time.Advance(TimeSpan.FromSeconds(5));
+            time.Advance(blocked);
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
-            Assert.Equal(TimeSpan.FromSeconds(3), budget.TryTake(honourSpacing: false));
+            Assert.Equal(TimeSpan.FromSeconds(1), budget.TryTake(honourSpacing: false));
             // A minute after the 429 the account is no longer contended: a flush bursts again.
             time.Advance(TimeSpan.FromMinutes(1));
             Assert.False(budget.Contended);
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
+        }
+
+        [Fact]
+        public void Instances_refused_together_wait_different_times_before_their_retry()
+        {
+            var waits = new System.Collections.Generic.HashSet<TimeSpan>();
+            for (var seed = 0; seed < 10; seed++)
+            {
+                var time = FakeClock.New();
+                var budget = new RequestBudget(time, 20, new Random(seed));
+                SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1));
+                Refused(budget, TimeSpan.FromSeconds(1));
+                // Retry-After 1 s, then up to one spacing at the new rate (20 s), at most 15 s.
+                var wait = budget.TryTake(honourSpacing: false);
+                Assert.InRange(wait, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(16));
+                waits.Add(wait);
+            }
+            Assert.True(waits.Count >= 9, "ten instances refused together retry at only " + waits.Count + " distinct times");
         }
     }
 }

@@ -39,21 +39,26 @@ namespace BentoSinks.Delivery
     /// with a full batch adds <see cref="FullStep"/> × jitter (0.5–1.5) requests a minute: about +10 % a minute while
     /// the batches stay full, stopping by itself once the instance sends full batches as fast as they fill (at 60 % of
     /// the account's events, 1,000 events a request). Otherwise the rate rises by a quarter only after a quiet interval
-    /// (<see cref="QuietInterval"/> × jitter 0.75–1.25, redrawn each time) without a 429, so latency comes back over
-    /// tens of minutes. The jitter (its randomness injectable for tests) keeps instances that were refused together
+    /// (<see cref="QuietInterval"/> × jitter 0.75–1.25, redrawn each time) without a 429, and only while it is under a
+    /// request a minute: that restores latency (a partial batch at least every minute), never throughput the instance
+    /// does not use. The jitter (its randomness injectable for tests) keeps instances that were refused together
     /// from climbing back together.</item>
     /// <item><b>Why the fleet then stays under the limit</b>: a fleet whose load fills batches settles where its
-    /// batches are full (Σ r_i = its events / 1,000, under L up to 100 % of the account's events) and stops climbing
-    /// there, so it sees no 429 after the first round. A fleet of quiet instances that together want more than L (20
-    /// × 6 = 120) climbs back only by quiet steps: near the limit they add about N × r × 0.25 / 10 requests a minute
-    /// each minute, and each 429 takes r / 2 away, so 429s come at about N / 20 a minute, a share of about N / 2,000 of
-    /// the account's 100 (1 % for 20 instances, 2.5 % for 50), and the fleet spends 60–100 % of the account.</item>
+    /// batches are just full (Σ r_i ≈ its events / 1,000, under L up to about 90 % of the account's events) and stops
+    /// climbing there. A fleet of quiet instances that together want more than L (20 × 6 = 120) halves until Σ r_i
+    /// &lt; L (after one round, 60; 50 instances: two rounds, 75) and stays there: partial batches never raise the
+    /// rate above a request a minute. So a fleet sees about one round of 429s per instance when it starts (one 429 each
+    /// for 2× the limit) and then none, unless its load changes; at most L / <see cref="MinRatePerMinute"/> = 200
+    /// instances fit at all.</item>
     /// <item><b>One busy process keeps the whole account</b>: with no 429 the rate stays at <c>MaxRequestsPerMinute</c>,
     /// and a flush or disposal (<c>honourSpacing: false</c>) skips the spacing as before, so 60 full batches left at
     /// disposal go at once.</item>
-    /// <item><b>Disposal when the account is contended</b> (a 429 within the last minute): a flush or disposal no
-    /// longer bursts; it spends at twice the current rate (what the process spent before its last halving), so pipelines
-    /// of one process stopping together do not each retry into the same full window. <see cref="ShutdownAllowance"/>
+    /// <item><b>A joint shutdown</b> (a deploy stops the whole fleet): each instance's last request goes at once; those
+    /// the full minute refuses wait the <c>Retry-After</c> plus a random part of one spacing (at most
+    /// <see cref="BlockSpread"/>), so the refused come back one after another as the minute frees slots, instead of all
+    /// together into the same full window again and again until the shutdown time runs out. While the account is
+    /// contended (a 429 within the last minute) a flush or disposal sends at most one request a second
+    /// (<see cref="ContendedFlushSpacing"/>), so pipelines of one process do not burst into it either. <see cref="ShutdownAllowance"/>
     /// says how many requests that allows before a deadline, so disposal can stop at once when it can send nothing more
     /// (the rest counted <c>shutdown</c>, or left on disk in durable mode) instead of waiting out its timeout.</item>
     /// </list>
@@ -74,6 +79,15 @@ namespace BentoSinks.Delivery
 
         /// <summary>The factor of one quiet recovery step.</summary>
         internal const double QuietFactor = 1.25;
+
+        /// <summary>Quiet steps stop once the rate reaches this (a request a minute): they restore latency, not throughput.</summary>
+        internal const double QuietTargetPerMinute = 1;
+
+        /// <summary>While the account is contended, a flush or disposal sends at most one request a second.</summary>
+        internal static readonly TimeSpan ContendedFlushSpacing = TimeSpan.FromSeconds(1);
+
+        /// <summary>The most a 429's block is stretched at random (at most one spacing at the new rate), so that instances refused together do not retry together.</summary>
+        internal static readonly TimeSpan BlockSpread = TimeSpan.FromSeconds(15);
 
         /// <summary>With no ceiling configured, a rate recovered past this many requests a minute is lifted again.</summary>
         private const double UnlimitedAbove = 600;
@@ -254,7 +268,12 @@ namespace BentoSinks.Delivery
                 if (retryAfter > RetrySchedule.MaxRetryAfter) retryAfter = RetrySchedule.MaxRetryAfter;
                 if (retryAfter > TimeSpan.Zero)
                 {
-                    var until = now + (long)(retryAfter.TotalSeconds * _time.TimestampFrequency);
+                    // Retry-After says when the first slot frees, for every instance refused now: each waits a random part
+                    // of one spacing (at most BlockSpread) more, so that they come back one after another, not together.
+                    var spread = double.IsPositiveInfinity(_ratePerMinute) ? TimeSpan.Zero : TimeSpan.FromMinutes(1.0 / _ratePerMinute);
+                    if (spread > BlockSpread) spread = BlockSpread;
+                    var block = retryAfter + TimeSpan.FromTicks((long)(spread.Ticks * _random.NextDouble()));
+                    var until = now + (long)(block.TotalSeconds * _time.TimestampFrequency);
                     if (until > _blockedUntil) _blockedUntil = until;
                 }
             }
@@ -280,11 +299,11 @@ namespace BentoSinks.Delivery
             return _recentRequests.Count * Window.TotalSeconds / age.TotalSeconds;
         }
 
-        /// <summary>Quiet recovery: a quarter more after each jittered <see cref="QuietInterval"/> without a 429.</summary>
+        /// <summary>Quiet recovery: a quarter more after each jittered <see cref="QuietInterval"/> without a 429, up to a request a minute.</summary>
         private void Recover(long now)
         {
-            if (_quietFrom == long.MinValue || _ratePerMinute >= _maxPerMinute) return;
-            while (_ratePerMinute < _maxPerMinute && _time.GetElapsedTime(_quietFrom, now) >= _quietInterval)
+            if (_quietFrom == long.MinValue) return;
+            while (_ratePerMinute < _maxPerMinute && _ratePerMinute < QuietTargetPerMinute && _time.GetElapsedTime(_quietFrom, now) >= _quietInterval)
             {
                 _quietFrom += (long)(_quietInterval.TotalSeconds * _time.TimestampFrequency);
                 _quietInterval = DrawQuietInterval();
@@ -302,9 +321,8 @@ namespace BentoSinks.Delivery
 
         private bool IsContended(long now) => _lastThrottled != long.MinValue && _time.GetElapsedTime(_lastThrottled, now) < Window;
 
-        /// <summary>The spacing of a flush or disposal: none, or half the normal one while the account is contended.</summary>
-        private TimeSpan UrgentSpacing(long now)
-            => IsContended(now) && !double.IsPositiveInfinity(_ratePerMinute) ? TimeSpan.FromMinutes(0.5 / _ratePerMinute) : TimeSpan.Zero;
+        /// <summary>The spacing of a flush or disposal: none, or <see cref="ContendedFlushSpacing"/> while the account is contended.</summary>
+        private TimeSpan UrgentSpacing(long now) => IsContended(now) ? ContendedFlushSpacing : TimeSpan.Zero;
 
         private TimeSpan Wait(bool honourSpacing, long now)
         {
