@@ -72,27 +72,17 @@ namespace BentoSinks.Core.Tests
         }
 
         [Fact]
-        public void Full_batches_waiting_on_the_budget_raise_the_rate_and_partial_ones_do_not()
+        public void The_rate_follows_the_load_full_batches_that_waited_raise_it_and_partial_ones_give_it_back_while_contended()
         {
             var time = FakeClock.New();
             var budget = new RequestBudget(time, 20, new Random(7));
             SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1));
             Refused(budget, TimeSpan.Zero);
-            var halved = budget.CurrentRatePerMinute;
-            Assert.Equal(3, halved, 3);
+            var refusedAt = time.GetUtcNow();
+            Assert.Equal(3, budget.CurrentRatePerMinute, 3);
 
-            // Partial batches that waited on the spacing: the same rate (more requests would only be smaller ones).
-            for (var i = 0; i < 10; i++)
-            {
-                Assert.True(budget.TryTake(honourSpacing: true, full: false) > TimeSpan.Zero);
-                time.Advance(TimeSpan.FromSeconds(20));
-                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
-                budget.OnSuccess();
-            }
-            Assert.Equal(halved, budget.CurrentRatePerMinute);
-
-            // Full batches that waited: each success adds 0.05 to 0.15 a minute.
-            for (var i = 0; i < 10; i++)
+            // Full batches that waited on the budget: each success raises the rate by 0.05 to 0.15 a minute.
+            for (var i = 0; i < 5; i++)
             {
                 var before = budget.CurrentRatePerMinute;
                 Assert.True(budget.TryTake(honourSpacing: true, full: true) > TimeSpan.Zero);
@@ -101,11 +91,32 @@ namespace BentoSinks.Core.Tests
                 budget.OnSuccess();
                 Assert.InRange(budget.CurrentRatePerMinute - before, 0.05, 0.15);
             }
-            // A full batch that did not wait (the budget was not what held it) raises nothing.
+            // A full batch that did not wait (the budget was not what held it) changes nothing.
             var rate = budget.CurrentRatePerMinute;
-            time.Advance(TimeSpan.FromMinutes(2));
+            time.Advance(TimeSpan.FromMinutes(1));
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: true));
             budget.OnSuccess();
+            Assert.Equal(rate, budget.CurrentRatePerMinute);
+
+            // Partial batches that waited, a 429 less than 10 minutes ago: 0.05 to 0.15 back each, down to a request a minute.
+            while (budget.CurrentRatePerMinute > 1 && time.GetUtcNow() - refusedAt < TimeSpan.FromMinutes(9))
+            {
+                var before = budget.CurrentRatePerMinute;
+                Assert.True(budget.TryTake(honourSpacing: true, full: false) > TimeSpan.Zero);
+                time.Advance(TimeSpan.FromMinutes(1.0 / before));
+                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
+                budget.OnSuccess();
+                var after = budget.CurrentRatePerMinute;
+                Assert.True(after == 1 || (before - after >= 0.05 && before - after <= 0.15), $"{before} -> {after}");
+            }
+            Assert.True(budget.CurrentRatePerMinute < rate - 0.5, $"{rate} -> {budget.CurrentRatePerMinute}");
+            // Ten minutes after the 429 the account is no longer contended: partial batches give nothing back.
+            time.Advance(TimeSpan.FromMinutes(2));
+            rate = budget.CurrentRatePerMinute;
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
+            Assert.True(budget.TryTake(honourSpacing: true, full: false) > TimeSpan.Zero);
+            time.Advance(TimeSpan.FromMinutes(1));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
             Assert.Equal(rate, budget.CurrentRatePerMinute);
         }
 
@@ -166,6 +177,12 @@ namespace BentoSinks.Core.Tests
             var budget = new RequestBudget(time, 20, new Random(1));
             // 1,000 events a second: full batches waiting on the budget, 20 a minute, never a 429.
             SendEvery(time, budget, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(90), full: true);
+            Assert.Equal(20, budget.CurrentRatePerMinute);
+            // Partial batches that wait on the spacing give nothing back while the account never said 429.
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
+            Assert.True(budget.TryTake(honourSpacing: true, full: false) > TimeSpan.Zero);
+            time.Advance(TimeSpan.FromSeconds(3));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
             Assert.Equal(20, budget.CurrentRatePerMinute);
             Assert.Equal(int.MaxValue, budget.ShutdownAllowance(TimeSpan.FromSeconds(30)));
             for (var i = 0; i < 60; i++) Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));

@@ -36,9 +36,12 @@ namespace BentoSinks.Delivery
     /// <item><b>Recovery only where it buys something</b>: a higher rate helps an instance only when its batches are
     /// full and waiting on the budget (its load needs more requests); for one whose batches leave half empty, a higher
     /// rate only means more, smaller requests from the same events. So a success of a request that waited on the budget
-    /// with a full batch adds <see cref="FullStep"/> × jitter (0.5–1.5) requests a minute: about +10 % a minute while
-    /// the batches stay full, stopping by itself once the instance sends full batches as fast as they fill (at 60 % of
-    /// the account's events, 1,000 events a request). Otherwise the rate rises by a quarter only after a quiet interval
+    /// with a full batch raises the rate by <see cref="Step"/> × jitter (0.5–1.5) requests a minute (about 10 % of the
+    /// rate a minute while batches stay full), stopping by itself once the instance sends full batches as fast as they
+    /// fill. Symmetrically, while the account is contended (a 429 within <see cref="QuietInterval"/>), a request that
+    /// waited with a partial batch gives as much back, down to a request a minute: rate that only makes smaller requests goes back to the fleet. The rate then tracks the load: it hovers
+    /// where batches are just full (at 60 % of the account's events, 900–1,000 events a request), or at a request a
+    /// minute for an instance whose load fills no batch in a minute. Otherwise the rate rises by a quarter only after a quiet interval
     /// (<see cref="QuietInterval"/> × jitter 0.75–1.25, redrawn each time) without a 429, and only while it is under a
     /// request a minute: that restores latency (a partial batch at least every minute), never throughput the instance
     /// does not use. The jitter (its randomness injectable for tests) keeps instances that were refused together
@@ -71,8 +74,12 @@ namespace BentoSinks.Delivery
         /// <summary>The least a 429 lowers the rate to (one request every 2 minutes): the delay bound of a crowded account.</summary>
         internal const double MinRatePerMinute = 0.5;
 
-        /// <summary>Requests a minute added (× jitter 0.5–1.5) by a success of a request that waited with a full batch.</summary>
-        internal const double FullStep = 0.1;
+        /// <summary>
+        /// Requests a minute added (× jitter 0.5–1.5) by a success of a request that waited with a full batch, and taken
+        /// away, while the account is contended, by one that waited with a partial batch: as an instance at rate r sends r
+        /// requests a minute, about 10 % of its rate a minute either way, whatever r.
+        /// </summary>
+        internal const double Step = 0.1;
 
         /// <summary>How long without a 429 (× jitter 0.75–1.25) before the rate rises by <see cref="QuietFactor"/>.</summary>
         internal static readonly TimeSpan QuietInterval = TimeSpan.FromMinutes(10);
@@ -111,6 +118,7 @@ namespace BentoSinks.Delivery
         private long _quietFrom = long.MinValue;
         private TimeSpan _quietInterval;
         private bool _heldFull;
+        private bool _heldPartial;
         private bool _spentHeldFull;
 
         public RequestBudget(TimeProvider time, int maxRequestsPerMinute)
@@ -203,11 +211,14 @@ namespace BentoSinks.Delivery
                 {
                     Record(now);
                     _spentHeldFull = _heldFull;
+                    if (_heldPartial && !_heldFull) GiveBack(now);
                     _heldFull = false;
+                    _heldPartial = false;
                 }
-                else if (honourSpacing && full)
+                else if (honourSpacing)
                 {
-                    _heldFull = true;
+                    if (full) _heldFull = true;
+                    else _heldPartial = true;
                 }
                 return wait;
             }
@@ -241,7 +252,7 @@ namespace BentoSinks.Delivery
                 if (!_spentHeldFull) return;
                 _spentHeldFull = false;
                 if (_ratePerMinute >= _maxPerMinute) return;
-                _ratePerMinute = Math.Min(_maxPerMinute, _ratePerMinute + FullStep * (0.5 + _random.NextDouble()));
+                _ratePerMinute = Math.Min(_maxPerMinute, _ratePerMinute + Step * (0.5 + _random.NextDouble()));
                 LiftIfRecovered();
             }
         }
@@ -310,6 +321,17 @@ namespace BentoSinks.Delivery
                 _ratePerMinute = Math.Min(_maxPerMinute, _ratePerMinute * QuietFactor);
                 LiftIfRecovered();
             }
+        }
+
+        /// <summary>
+        /// A partial batch waited on the spacing while the account is contended (a 429 within a quiet interval): the rate it
+        /// does not fill is given back to the fleet, down to a request a minute.
+        /// </summary>
+        private void GiveBack(long now)
+        {
+            if (_lastThrottled == long.MinValue || _time.GetElapsedTime(_lastThrottled, now) >= QuietInterval) return;
+            if (_ratePerMinute <= QuietTargetPerMinute) return;
+            _ratePerMinute = Math.Max(QuietTargetPerMinute, _ratePerMinute - Step * (0.5 + _random.NextDouble()));
         }
 
         private void LiftIfRecovered()
