@@ -81,7 +81,7 @@ namespace BentoSinks.Core.Tests
             var refusedAt = time.GetUtcNow();
             Assert.Equal(3, budget.CurrentRatePerMinute, 3);
 
-            // Full batches that waited on the budget: each success raises the rate by 0.05 to 0.15 a minute.
+            // Full batches that waited on the budget: each success raises the rate by 0.05 to 0.15 a minute, k times that for the k-th in a row.
             for (var i = 0; i < 5; i++)
             {
                 var before = budget.CurrentRatePerMinute;
@@ -89,7 +89,7 @@ namespace BentoSinks.Core.Tests
                 time.Advance(TimeSpan.FromMinutes(1.0 / before));
                 Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: true));
                 budget.OnSuccess();
-                Assert.InRange(budget.CurrentRatePerMinute - before, 0.05, 0.15);
+                Assert.InRange(budget.CurrentRatePerMinute - before, 0.05 * (i + 1) - 1e-9, 0.15 * (i + 1) + 1e-9); // the k-th in a row: k steps
             }
             // A full batch that did not wait (the budget was not what held it) changes nothing.
             var rate = budget.CurrentRatePerMinute;
@@ -98,8 +98,8 @@ namespace BentoSinks.Core.Tests
             budget.OnSuccess();
             Assert.Equal(rate, budget.CurrentRatePerMinute);
 
-            // Partial batches that waited, a 429 less than 10 minutes ago: 0.05 to 0.15 back each, down to a request a minute.
-            while (budget.CurrentRatePerMinute > 1 && time.GetUtcNow() - refusedAt < TimeSpan.FromMinutes(9))
+            // Partial batches that waited, a 429 less than 10 minutes ago: 0.05 to 0.15 back, k times that for the k-th in a row, down to a request a minute.
+            for (var k = 1; budget.CurrentRatePerMinute > 1 && time.GetUtcNow() - refusedAt < TimeSpan.FromMinutes(9); k++)
             {
                 var before = budget.CurrentRatePerMinute;
                 Assert.True(budget.TryTake(honourSpacing: true, full: false) > TimeSpan.Zero);
@@ -107,7 +107,8 @@ namespace BentoSinks.Core.Tests
                 Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
                 budget.OnSuccess();
                 var after = budget.CurrentRatePerMinute;
-                Assert.True(after == 1 || (before - after >= 0.05 && before - after <= 0.15), $"{before} -> {after}");
+                var steps = Math.Min(k, 10);
+                Assert.True(after == 1 || (before - after >= 0.05 * steps - 1e-9 && before - after <= 0.15 * steps + 1e-9), $"{before} -> {after}");
             }
             Assert.True(budget.CurrentRatePerMinute < rate - 0.5, $"{rate} -> {budget.CurrentRatePerMinute}");
             // Ten minutes after the 429 the account is no longer contended: partial batches give nothing back.

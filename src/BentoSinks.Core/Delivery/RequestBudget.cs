@@ -36,10 +36,11 @@ namespace BentoSinks.Delivery
     /// <item><b>Recovery only where it buys something</b>: a higher rate helps an instance only when its batches are
     /// full and waiting on the budget (its load needs more requests); for one whose batches leave half empty, a higher
     /// rate only means more, smaller requests from the same events. So a success of a request that waited on the budget
-    /// with a full batch raises the rate by <see cref="Step"/> × jitter (0.5–1.5) requests a minute (about 10 % of the
-    /// rate a minute while batches stay full), stopping by itself once the instance sends full batches as fast as they
+    /// with a full batch raises the rate by <see cref="Step"/> × jitter (0.5–1.5) requests a minute, k times that for
+    /// the k-th such request in a row (at most 10: a backlog recovers in minutes, a load that just fills its batches
+    /// moves by single steps), stopping by itself once the instance sends full batches as fast as they
     /// fill. Symmetrically, while the account is contended (a 429 within <see cref="QuietInterval"/>), a request that
-    /// waited with a partial batch gives as much back, down to a request a minute: rate that only makes smaller requests goes back to the fleet. The rate then tracks the load: it hovers
+    /// waited with a partial batch gives as much back (k steps for the k-th in a row), down to a request a minute: rate that only makes smaller requests goes back to the fleet. The rate then tracks the load: it hovers
     /// where batches are just full (at 60 % of the account's events, 900–1,000 events a request), or at a request a
     /// minute for an instance whose load fills no batch in a minute. Otherwise the rate rises by a quarter only after a quiet interval
     /// (<see cref="QuietInterval"/> × jitter 0.75–1.25, redrawn each time) without a 429, and only while it is under a
@@ -120,6 +121,8 @@ namespace BentoSinks.Delivery
         private bool _heldFull;
         private bool _heldPartial;
         private bool _spentHeldFull;
+        private int _fullStreak;
+        private int _partialStreak;
 
         public RequestBudget(TimeProvider time, int maxRequestsPerMinute)
             : this(time, maxRequestsPerMinute, null)
@@ -212,6 +215,8 @@ namespace BentoSinks.Delivery
                     Record(now);
                     _spentHeldFull = _heldFull;
                     if (_heldPartial && !_heldFull) GiveBack(now);
+                    else _partialStreak = 0;
+                    if (!_heldFull) _fullStreak = 0;
                     _heldFull = false;
                     _heldPartial = false;
                 }
@@ -252,7 +257,9 @@ namespace BentoSinks.Delivery
                 if (!_spentHeldFull) return;
                 _spentHeldFull = false;
                 if (_ratePerMinute >= _maxPerMinute) return;
-                _ratePerMinute = Math.Min(_maxPerMinute, _ratePerMinute + Step * (0.5 + _random.NextDouble()));
+                // A backlog (full batches waiting one after another) recovers faster: the k-th in a row adds k steps (at most 10).
+                if (_fullStreak < 10) _fullStreak++;
+                _ratePerMinute = Math.Min(_maxPerMinute, _ratePerMinute + _fullStreak * Step * (0.5 + _random.NextDouble()));
                 LiftIfRecovered();
             }
         }
@@ -267,6 +274,7 @@ namespace BentoSinks.Delivery
                 _quietFrom = now;
                 _quietInterval = DrawQuietInterval();
                 _spentHeldFull = false;
+                _fullStreak = 0;
                 // 429s of requests spent before the last decrease (several sharers refused at once, a request already on
                 // the wire) are one signal: the rate is halved once, not once per refused request.
                 if (_lastDecrease == long.MinValue || _lastRequest > _lastDecrease)
@@ -331,7 +339,8 @@ namespace BentoSinks.Delivery
         {
             if (_lastThrottled == long.MinValue || _time.GetElapsedTime(_lastThrottled, now) >= QuietInterval) return;
             if (_ratePerMinute <= QuietTargetPerMinute) return;
-            _ratePerMinute = Math.Max(QuietTargetPerMinute, _ratePerMinute - Step * (0.5 + _random.NextDouble()));
+            if (_partialStreak < 10) _partialStreak++;
+            _ratePerMinute = Math.Max(QuietTargetPerMinute, _ratePerMinute - _partialStreak * Step * (0.5 + _random.NextDouble()));
         }
 
         private void LiftIfRecovered()
