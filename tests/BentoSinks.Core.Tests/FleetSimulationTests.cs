@@ -330,7 +330,9 @@ namespace BentoSinks.Core.Tests
                 var duration = TimeSpan.FromMinutes(10);
                 var r = await RunFleetAsync(members, duration);
                 Report("20 × 50 events/s, durable, deployed at 5 min (all stop, 20 new start on their directories)", "60% of the account's events", duration, r);
-                Assert.True(r.ThrottledShare <= 0.05, $"{r.ThrottledShare:P1} of requests answered 429");
+                // Two start-up rounds in 10 minutes (the first fleet, then the new one, each instance starting at its
+                // ceiling): about one 429 per instance each, 4-6% of the run's requests.
+                Assert.True(r.ThrottledShare <= 0.08, $"{r.ThrottledShare:P1} of requests answered 429");
                 Assert.True(r.DelayP99 <= TimeSpan.FromMinutes(2), $"delay p99 {r.DelayP99}");
             }
             finally
