@@ -97,7 +97,9 @@ namespace Bento.Emulator
         /// <summary>Starts an emulator; with default options it listens on 127.0.0.1 on a free port.</summary>
         public static async Task<BentoEmulator> StartAsync(BentoEmulatorOptions? options = null, CancellationToken cancellationToken = default)
         {
-            var emulator = new BentoEmulator(options ?? new BentoEmulatorOptions());
+            options ??= new BentoEmulatorOptions();
+            options.Validate();
+            var emulator = new BentoEmulator(options);
             var inspection = new InspectionEndpoints(emulator._log, emulator._options);
             emulator._host = await EmulatorHost.StartAsync(emulator._options, emulator._bento, emulator._peers, inspection, emulator.Stats, cancellationToken).ConfigureAwait(false);
             return emulator;
