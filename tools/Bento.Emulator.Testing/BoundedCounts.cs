@@ -12,10 +12,16 @@ namespace Bento.Emulator
     internal sealed class BoundedCounts
     {
         // A dictionary entry: the string (header, length, UTF-16 characters) and the entry (hash, next, key, value).
-        private const int EntryOverhead = 24 + 32;
+        private const int EntryOverhead = 24 + 32 + 24;
         private readonly Dictionary<string, int> _counts;
+        // The key instances kept, so that every event of a type (or user) shares one string instead of holding its own.
+        private readonly Dictionary<string, string> _keys;
 
-        public BoundedCounts(IEqualityComparer<string> comparer) => _counts = new Dictionary<string, int>(comparer);
+        public BoundedCounts(IEqualityComparer<string> comparer)
+        {
+            _counts = new Dictionary<string, int>(comparer);
+            _keys = new Dictionary<string, string>(comparer);
+        }
 
         /// <summary>What the counts take, estimated from the strings and entries they hold.</summary>
         public long Bytes { get; private set; }
@@ -32,8 +38,13 @@ namespace Bento.Emulator
         {
             ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_counts, key, out var existed);
             count++;
-            if (!existed) Bytes += EntryOverhead + 2L * key.Length;
-            return key;
+            if (!existed)
+            {
+                Bytes += EntryOverhead + 2L * key.Length;
+                _keys[key] = key;
+                return key;
+            }
+            return _keys.TryGetValue(key, out var kept) ? kept : key;
         }
 
         public bool TryGetValue(string key, out int count) => _counts.TryGetValue(key, out count);
@@ -53,6 +64,7 @@ namespace Bento.Emulator
                 foreach (var key in drop)
                 {
                     _counts.Remove(key);
+                    _keys.Remove(key);
                     Bytes -= EntryOverhead + 2L * key.Length;
                     LetGo++;
                 }
@@ -62,6 +74,7 @@ namespace Bento.Emulator
         public void Clear()
         {
             _counts.Clear();
+            _keys.Clear();
             Bytes = 0;
             LetGo = 0;
         }

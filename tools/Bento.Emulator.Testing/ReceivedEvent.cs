@@ -20,8 +20,8 @@ namespace Bento.Emulator
             _log = log;
         }
 
-        /// <summary>What it takes in memory beside its request's body (the object, its list slot and its email).</summary>
-        internal long Bytes => 96 + 2L * Email.Length + 24;
+        /// <summary>What it takes in memory beside its request's body (the object, its list slot, its email and type when not shared).</summary>
+        internal long Bytes => 112 + 2L * (Email.Length + Type.Length) + 48;
 
         /// <summary>Its number: 1 for the first event accepted, increasing, never reused (the inspection API's cursor).</summary>
         public long Id { get; }

@@ -25,6 +25,7 @@ namespace Bento.Emulator
         private long _requestBytes;
         private long _eventBytes;
         private int _evictedRequests;
+        private int _collect;
         private long _nextRequestId;
         private long _nextEventId;
         private int _requestCount;
@@ -128,6 +129,19 @@ namespace Bento.Emulator
                 _version++;
             }
             Changed.Notify();
+            CollectAfterEviction();
+        }
+
+        /// <summary>
+        /// After a tenth of the byte budget was let go, a full compacting collection hands the memory back now: left to
+        /// itself the collector lets the heap grow to about twice what is kept before it looks, which is what an emulator
+        /// left running on a laptop must not do. At most once per tenth of the budget, so rarely in tests.
+        /// </summary>
+        private void CollectAfterEviction()
+        {
+            if (Interlocked.Exchange(ref _collect, 0) == 0) return;
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         }
 
         /// <summary>What a request takes in memory (estimated): the object, its kept body, headers, path and reason.</summary>
@@ -290,6 +304,7 @@ namespace Bento.Emulator
             {
                 // Let go of a tenth more than needed, so eviction (a copy of the list) happens once per tenth, not per event.
                 DropEvents(Math.Min(_events.Count, _events.Count - max + max / 10));
+                Volatile.Write(ref _collect, 1);
             }
             if (_requests.Count > max) DropRequests(Math.Min(_requests.Count, _requests.Count - max + max / 10));
 
@@ -311,6 +326,7 @@ namespace Bento.Emulator
                 while (eventIndex < _events.Count && _events[eventIndex].Request.Id <= request.Id) freed += _events[eventIndex++].Bytes;
             }
             DropRequests(drop);
+            Volatile.Write(ref _collect, 1);
         }
 
         /// <summary>Lets go of the <paramref name="count"/> oldest events.</summary>
