@@ -23,14 +23,10 @@ namespace Bento.Emulator.Tests
         }
 
         [Fact]
-        public async Task Event_types_with_terminal_escapes_are_printed_escaped_and_the_environment_block_is_printed()
+        public async Task Event_types_with_terminal_escapes_are_printed_escaped()
         {
             using var program = ChildProcess.Start("Bento.Emulator.dll", new[] { "--urls", "http://127.0.0.1:0" });
             var endpoint = Regex.Match(program.Next(l => l.Contains("listening", StringComparison.Ordinal)), @"endpoint (\S+)").Groups[1].Value;
-            Assert.Equal("BENTO_ENDPOINT=" + endpoint, program.Next(l => l.StartsWith("BENTO_ENDPOINT=", StringComparison.Ordinal)));
-            Assert.Equal("BENTO_SITE_UUID=emulator-site", program.Next(l => l.StartsWith("BENTO_", StringComparison.Ordinal)));
-            Assert.Equal("BENTO_PUBLISHABLE_KEY=emulator-publishable-key", program.Next(l => l.StartsWith("BENTO_", StringComparison.Ordinal)));
-            Assert.Equal("BENTO_SECRET_KEY=emulator-secret-key", program.Next(l => l.StartsWith("BENTO_", StringComparison.Ordinal)));
             using var raw = new RawBento(new Uri(new Uri(endpoint), "/"));
             Assert.Equal(200, await raw.PostAsync(RawBento.Batch(1, type: "x\\u001b[2J\\r\\n[emulator] forged line")));
             var line = program.Next(l => l.Contains("accepted", StringComparison.Ordinal));
