@@ -45,15 +45,50 @@ namespace Bento.Emulator
         public async Task HandleAsync(HttpContext context)
         {
             _log.Started();
+            try { await AnswerAsync(context).ConfigureAwait(false); }
+            finally { await FinishAsync(context).ConfigureAwait(false); }
+        }
+
+        /// <summary>
+        /// Ends the answer (written out whole, unless the connection is gone) before the request counts as finished: a
+        /// fake clock moved between the record and the last byte would turn an accepted batch into a client timeout.
+        /// </summary>
+        private async Task FinishAsync(HttpContext context)
+        {
+            try
+            {
+                if (!context.RequestAborted.IsCancellationRequested) await context.Response.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is System.IO.IOException || e is OperationCanceledException || e is InvalidOperationException) { }
+            finally { _log.Finished(); }
+        }
+
+        private async Task AnswerAsync(HttpContext context)
+        {
             var request = new IncomingRequest(context, _log);
-            if (await _faults.TryAnswerAsync(request).ConfigureAwait(false)) return;
+            string? failure = null;
+            var bodyRead = false;
+            if (_faults.Take() is { } fault)
+            {
+                // A fault plays on a request read whole (bounded), as a real server would have it: a client that gives up
+                // during a delay is then seen going away, and its request is not answered after all.
+                failure = await request.ReadBodyAsync(_options.EffectiveMaxRequestBytes).ConfigureAwait(false);
+                bodyRead = true;
+                if (failure != null && failure != "too large")
+                {
+                    request.RecordRefused(0, failure);
+                    return;
+                }
+                if (await _faults.PlayAsync(fault, request).ConfigureAwait(false)) return;
+            }
             // Everything that needs no body first: a refused request's body is never read (nor kept).
             if (RefuseBeforeBody(request, BatchPath, checkContentType: true) is { } early)
             {
                 await RefuseAsync(request, early).ConfigureAwait(false);
                 return;
             }
-            if (await request.ReadBodyAsync(_options.EffectiveMaxRequestBytes).ConfigureAwait(false) is { } failure)
+            if (!bodyRead) failure = await request.ReadBodyAsync(_options.EffectiveMaxRequestBytes).ConfigureAwait(false);
+            if (failure != null)
             {
                 if (failure == "too large") await RefuseAsync(request, TooLarge(request.BodyLength)).ConfigureAwait(false);
                 else
@@ -95,6 +130,12 @@ namespace Bento.Emulator
         public async Task HandleFetchTagsAsync(HttpContext context)
         {
             _log.Started();
+            try { await AnswerFetchTagsAsync(context).ConfigureAwait(false); }
+            finally { await FinishAsync(context).ConfigureAwait(false); }
+        }
+
+        private async Task AnswerFetchTagsAsync(HttpContext context)
+        {
             var request = new IncomingRequest(context, _log);
             if (RefuseBeforeBody(request, TagsPath, checkContentType: false) is { } refusal)
             {

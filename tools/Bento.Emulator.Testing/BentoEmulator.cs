@@ -126,7 +126,7 @@ namespace Bento.Emulator
         /// </summary>
         public async Task<bool> AdvanceClockUntilAsync(Func<bool> done, Action advance, int maxSteps = 20_000, Func<bool>? clientBusy = null)
         {
-            bool Quiet() => RequestsStarted <= RequestCount && clientBusy?.Invoke() != true;
+            bool Quiet() => _log.InFlight <= 0 && clientBusy?.Invoke() != true;
             for (var step = 0; step < maxSteps; step++)
             {
                 if (done()) return true;

@@ -71,6 +71,17 @@ namespace Bento.Emulator
         /// <summary>Records the accepted request with the status answered and its events.</summary>
         public void RecordAccepted(int status, JsonElement accepted) => _log.Record(this, status, null, accepted);
 
+        /// <summary>
+        /// Runs <paramref name="wait"/> (a wait on the emulator's clock, after the request was recorded) without counting
+        /// the request as in flight: a fake clock must be free to move it along.
+        /// </summary>
+        public async Task<T> OffTheClockAsync<T>(Func<Task<T>> wait)
+        {
+            _log.Finished();
+            try { return await wait().ConfigureAwait(false); }
+            finally { _log.Resumed(); }
+        }
+
         /// <summary>Records a request answered without events and without a refusal (a credential check).</summary>
         public void RecordAnswered(int status) => _log.Record(this, status, null);
 

@@ -26,6 +26,7 @@ namespace Bento.Emulator
         private long _eventBytes;
         private int _evictedRequests;
         private int _collect;
+        private int _inFlight;
         private long _nextRequestId;
         private long _nextEventId;
         private int _requestCount;
@@ -83,8 +84,22 @@ namespace Bento.Emulator
         public void Started()
         {
             Interlocked.Increment(ref _started);
+            Interlocked.Increment(ref _inFlight);
             Changed.Notify();
         }
+
+        /// <summary>A request's answer was written out whole (or the request ended otherwise): what a fake clock waits for.</summary>
+        public void Finished()
+        {
+            Interlocked.Decrement(ref _inFlight);
+            Changed.Notify();
+        }
+
+        /// <summary>A request counted out by <see cref="Finished"/> goes on (after a wait on the emulator's clock).</summary>
+        public void Resumed() => Interlocked.Increment(ref _inFlight);
+
+        /// <summary>Requests started whose answer is not written out yet.</summary>
+        public int InFlight => Volatile.Read(ref _inFlight);
 
         /// <summary>
         /// Records a request and what was answered: <paramref name="reason"/> says why it was refused (null: accepted),
