@@ -183,6 +183,11 @@ function setStatus(text, className) {
   status.className = 'status ' + className;
 }
 
+// A version already on screen needs no new render (a late message would only re-render the same rows).
+function changed(version) {
+  if (version !== document.body.dataset.version || state.busy) refresh();
+}
+
 // Polling, while no stream can connect: one refresh every POLL_MS, stopped as soon as a stream message arrives.
 let pollTimer = null;
 function startPolling() {
@@ -198,7 +203,7 @@ function openStream(channel) {
   return new Promise(() => {
     const stream = new EventSource('/_emulator/stream');
     stream.onopen = () => { stopPolling(); setStatus('live', 'live'); if (channel) channel.postMessage('live'); };
-    stream.onmessage = () => { stopPolling(); refresh(); if (channel) channel.postMessage('changed'); };
+    stream.onmessage = (message) => { stopPolling(); changed(message.data); if (channel) channel.postMessage('changed:' + message.data); };
     stream.onerror = () => { startPolling(); if (channel) channel.postMessage('down'); };
   });
 }
@@ -210,7 +215,7 @@ function connect() {
   // One connection for every tab of this emulator: the lock holder streams, the others hear it on the channel.
   const channel = new BroadcastChannel('bento-emulator-' + location.host);
   channel.onmessage = (message) => {
-    if (message.data === 'changed') { stopPolling(); refresh(); }
+    if (String(message.data).startsWith('changed:')) { stopPolling(); changed(message.data.slice(8)); }
     else if (message.data === 'live') { stopPolling(); setStatus('live', 'live'); }
     else if (message.data === 'down') startPolling();
   };
