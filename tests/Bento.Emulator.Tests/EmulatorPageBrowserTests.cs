@@ -84,7 +84,9 @@ namespace Bento.Emulator.Tests
 
             // The details of an event expand.
             var signup = Rows(driver, "event-row").First(r => r.GetDomAttribute("data-type") == "signup_completed");
+            Assert.Equal("", signup.FindElement(By.TagName("pre")).GetDomProperty("textContent")); // bodies come when a row is opened
             signup.FindElement(By.TagName("summary")).Click();
+            wait.Until(d => signup.FindElement(By.TagName("pre")).Text.Contains("plan", StringComparison.Ordinal));
             var details = signup.FindElement(By.TagName("pre")).Text;
             Assert.Contains("\"plan\": \"pro\"", details);
             Assert.Contains("\"seats\": 3", details);
@@ -140,6 +142,30 @@ namespace Bento.Emulator.Tests
         }
 
         /// <summary>Waits until the page shows the log's latest version: after that nothing re-renders until something new arrives.</summary>
+        [Fact]
+        public async Task The_page_lists_the_top_types_only_and_renders_once_without_a_stream_at_live_0()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var raw = new RawBento(emulator.BaseAddress);
+            // 20,000 distinct types, one event each.
+            for (var b = 0; b < 20; b++)
+            {
+                var body = new System.Text.StringBuilder("{\"events\":[");
+                for (var i = 0; i < 1000; i++) body.Append(i > 0 ? "," : "").Append("{\"type\":\"t").Append(b * 1000 + i).Append("\",\"email\":\"a@example.com\"}");
+                Assert.Equal(200, await raw.PostAsync(body.Append("]}").ToString()));
+            }
+            using var driver = StartChrome();
+            driver.Navigate().GoToUrl(new Uri(emulator.PageAddress, "?live=0"));
+            var wait = Waiter(driver);
+            wait.Until(d => d.FindElement(By.Id("total-events")).Text.Replace('\u202f', ',').Replace('.', ',') == "20,000");
+            Assert.Equal(20, driver.FindElements(By.CssSelector("#by-type li")).Count);
+            Assert.Contains("top 20 of 20,000", driver.FindElement(By.Id("types-shown")).Text.Replace('\u202f', ',').Replace('.', ','));
+            Assert.Equal("static (?live=0)", driver.FindElement(By.Id("live-status")).Text);
+            // No stream and no polling: the page is idle once rendered.
+            Assert.Equal(0L, ((IJavaScriptExecutor)driver).ExecuteScript(
+                "return performance.getEntriesByType('resource').filter(r => r.name.includes('/_emulator/stream')).length;"));
+        }
+
         private static async Task WaitForLatestRenderAsync(IWebDriver driver, BentoEmulator emulator)
         {
             using var raw = new RawBento(emulator.BaseAddress);

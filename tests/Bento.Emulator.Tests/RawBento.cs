@@ -16,14 +16,20 @@ namespace Bento.Emulator.Tests
         public RawBento(Uri baseAddress) => _base = baseAddress;
 
         /// <summary>POSTs a batch body; by default with the emulator's credentials, site UUID and a User-Agent.</summary>
-        public async Task<int> PostAsync(string body, string? userAgent = "raw-tests/1.0", string secretKey = BentoEmulatorOptions.DefaultSecretKey,
-            string? siteUuid = BentoEmulatorOptions.DefaultSiteUuid)
+        public Task<int> PostAsync(string body, string? userAgent = "raw-tests/1.0", string secretKey = BentoEmulatorOptions.DefaultSecretKey,
+            string? siteUuid = BentoEmulatorOptions.DefaultSiteUuid, string? contentType = "application/json", string path = "api/v1/batch/events")
+            => PostBytesAsync(Encoding.UTF8.GetBytes(body), userAgent, secretKey, siteUuid, contentType, path);
+
+        /// <summary>POSTs raw bytes (e.g. invalid UTF-8), with the given Content-Type (none when null) and path.</summary>
+        public async Task<int> PostBytesAsync(byte[] body, string? userAgent = "raw-tests/1.0", string secretKey = BentoEmulatorOptions.DefaultSecretKey,
+            string? siteUuid = BentoEmulatorOptions.DefaultSiteUuid, string? contentType = "application/json", string path = "api/v1/batch/events",
+            string? origin = null)
         {
             var query = siteUuid is null ? "" : "?site_uuid=" + Uri.EscapeDataString(siteUuid);
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_base, "api/v1/batch/events" + query))
-            {
-                Content = new StringContent(body, Encoding.UTF8, "application/json"),
-            };
+            var content = new ByteArrayContent(body);
+            if (contentType != null) content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_base, path + query)) { Content = content };
+            if (origin != null) request.Headers.TryAddWithoutValidation("Origin", origin);
             request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
                 Convert.ToBase64String(Encoding.UTF8.GetBytes(BentoEmulatorOptions.DefaultPublishableKey + ":" + secretKey)));
             if (userAgent != null) request.Headers.TryAddWithoutValidation("User-Agent", userAgent);
@@ -53,6 +59,13 @@ namespace Bento.Emulator.Tests
         public Task<HttpResponseMessage> GetAsync(string pathAndQuery) => _http.GetAsync(new Uri(_base, pathAndQuery));
 
         public Task<HttpResponseMessage> PostEmptyAsync(string pathAndQuery) => _http.PostAsync(new Uri(_base, pathAndQuery), null);
+
+        /// <summary>Sends <paramref name="request"/> as it is (headers set by the caller).</summary>
+        public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request) => _http.SendAsync(request);
+
+        /// <summary>The Basic credentials of the emulator's default keys (or a wrong secret).</summary>
+        public static AuthenticationHeaderValue Credentials(string secretKey = BentoEmulatorOptions.DefaultSecretKey)
+            => new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(BentoEmulatorOptions.DefaultPublishableKey + ":" + secretKey)));
 
         public Task<System.IO.Stream> GetStreamAsync(string pathAndQuery) => _http.GetStreamAsync(new Uri(_base, pathAndQuery));
 

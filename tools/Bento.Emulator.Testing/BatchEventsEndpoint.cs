@@ -3,16 +3,19 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
+using Microsoft.Net.Http.Headers;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
 
 namespace Bento.Emulator
 {
     /// <summary>
-    /// <c>POST /api/v1/batch/events</c> as Bento answers it: an injected fault first, if any; then a User-Agent, the
-    /// site UUID (query or body), the Basic credentials, the rate limit, the size limit, the body rules of
-    /// <see cref="BentoValidation"/> and the poisoned events are checked in that order, and the first failure is
-    /// answered; a batch that passes them all is recorded and answered 200 with <c>{"results":n,"failed":0}</c>.
+    /// <c>POST /api/v1/batch/events</c> as Bento answers it: an injected fault first, if any; then, before the body is
+    /// read, the exact path, a User-Agent, the site UUID in the query, the Basic credentials, the Content-Type, the rate
+    /// limit and the declared size; then, reading at most the size limit, UTF-8, JSON, the body's site UUID, the body
+    /// rules of <see cref="BentoValidation"/> and the poisoned events. The first failure is answered; a batch that passes
+    /// them all is recorded and answered 200 with <c>{"results":n,"failed":0}</c>.
     /// </summary>
     internal sealed class BatchEventsEndpoint
     {
@@ -37,22 +40,78 @@ namespace Bento.Emulator
 
         public int PoisonStatus { get; set; } = 400;
 
+        public const string BatchPath = "/api/v1/batch/events", TagsPath = "/api/v1/fetch/tags";
+
         public async Task HandleAsync(HttpContext context)
         {
             _log.Started();
-            var request = await IncomingRequest.ReadAsync(context, _log).ConfigureAwait(false);
-            if (await _faults.TryAnswerAsync(request).ConfigureAwait(false)) return;
+            try { await AnswerAsync(context).ConfigureAwait(false); }
+            finally { await FinishAsync(context).ConfigureAwait(false); }
+        }
 
+        /// <summary>
+        /// Ends the answer (written out whole, unless the connection is gone) before the request counts as finished: a
+        /// fake clock moved between the record and the last byte would turn an accepted batch into a client timeout.
+        /// </summary>
+        private async Task FinishAsync(HttpContext context)
+        {
+            try
+            {
+                if (!context.RequestAborted.IsCancellationRequested) await context.Response.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is System.IO.IOException || e is OperationCanceledException || e is InvalidOperationException) { }
+            finally { _log.Finished(); }
+        }
+
+        private async Task AnswerAsync(HttpContext context)
+        {
+            var request = new IncomingRequest(context, _log);
+            string? failure = null;
+            var bodyRead = false;
+            if (_faults.Take() is { } fault)
+            {
+                // A fault plays on a request read whole (bounded), as a real server would have it: a client that gives up
+                // during a delay is then seen going away, and its request is not answered after all.
+                failure = await request.ReadBodyAsync(_options.EffectiveMaxRequestBytes).ConfigureAwait(false);
+                bodyRead = true;
+                if (failure != null && failure != "too large")
+                {
+                    request.RecordRefused(0, failure);
+                    return;
+                }
+                if (await _faults.PlayAsync(fault, request).ConfigureAwait(false)) return;
+            }
+            // Everything that needs no body first: a refused request's body is never read (nor kept).
+            if (RefuseBeforeBody(request, BatchPath, checkContentType: true) is { } early)
+            {
+                await RefuseAsync(request, early).ConfigureAwait(false);
+                return;
+            }
+            if (!bodyRead) failure = await request.ReadBodyAsync(_options.EffectiveMaxRequestBytes).ConfigureAwait(false);
+            if (failure != null)
+            {
+                if (failure == "too large") await RefuseAsync(request, TooLarge(request.BodyLength)).ConfigureAwait(false);
+                else
+                {
+                    // The client went away mid-body: recorded (status 0), so waits that count answered requests move on.
+                    request.RecordRefused(0, failure);
+                    Log($"[emulator] a request failed: {failure}");
+                }
+                return;
+            }
+            if (!Utf8.IsValid(request.Body))
+            {
+                await RefuseAsync(request, new Refusal(400, new { error = "the body is not valid UTF-8" }, "the body is not valid UTF-8")).ConfigureAwait(false);
+                return;
+            }
             JsonDocument? doc = null;
             try { doc = JsonDocument.Parse(request.Body, ParseOptions); }
             catch (JsonException) { }
             using (doc)
             {
-                if (Refuse(request, doc) is { } refusal)
+                if (RefuseBody(doc) is { } refusal)
                 {
-                    if (refusal.RetryAfter is { } seconds) request.Response.Headers["Retry-After"] = seconds.ToString(CultureInfo.InvariantCulture);
-                    await request.AnswerAsync(refusal.Status, refusal.Error, refusal.Reason, refusal.Index).ConfigureAwait(false);
-                    if (_options.LogToConsole) Console.WriteLine($"[emulator] refused a request: HTTP {refusal.Status}, {refusal.Reason}");
+                    await RefuseAsync(request, refusal).ConfigureAwait(false);
                     return;
                 }
                 var events = doc!.RootElement.GetProperty("events");
@@ -63,19 +122,61 @@ namespace Bento.Emulator
             }
         }
 
-        /// <summary>Bento's checks, in Bento's order: the first that fails, or null when the batch is accepted.</summary>
-        private Refusal? Refuse(IncomingRequest request, JsonDocument? doc)
+        /// <summary>
+        /// <c>GET /api/v1/fetch/tags</c>: Bento's example of an authenticated read, for a client's credential check. The
+        /// same rules as the batch route (path, User-Agent, site_uuid in the query, keys, rate limit); 200 with the
+        /// site's tags (the emulator has none) when they pass.
+        /// </summary>
+        public async Task HandleFetchTagsAsync(HttpContext context)
         {
+            _log.Started();
+            try { await AnswerFetchTagsAsync(context).ConfigureAwait(false); }
+            finally { await FinishAsync(context).ConfigureAwait(false); }
+        }
+
+        private async Task AnswerFetchTagsAsync(HttpContext context)
+        {
+            var request = new IncomingRequest(context, _log);
+            if (RefuseBeforeBody(request, TagsPath, checkContentType: false) is { } refusal)
+            {
+                await RefuseAsync(request, refusal).ConfigureAwait(false);
+                return;
+            }
+            request.RecordAnswered(200);
+            request.Response.StatusCode = 200;
+            await request.Response.WriteAsJsonAsync(new { data = Array.Empty<object>() }).ConfigureAwait(false);
+        }
+
+        private async Task RefuseAsync(IncomingRequest request, Refusal refusal)
+        {
+            if (refusal.RetryAfter is { } seconds) request.Response.Headers["Retry-After"] = seconds.ToString(CultureInfo.InvariantCulture);
+            await request.AnswerAsync(refusal.Status, refusal.Error, refusal.Reason, refusal.Index).ConfigureAwait(false);
+            Log($"[emulator] refused a request: HTTP {refusal.Status}, {refusal.Reason}");
+        }
+
+        private void Log(string line)
+        {
+            if (_options.LogToConsole) Console.WriteLine(ConsoleText.Sanitize(line));
+        }
+
+        private Refusal TooLarge(long bytes) => new Refusal(413, new { error = "Payload Too Large" },
+            $"payload too large: {bytes:N0} bytes or more, over the limit of {_options.EffectiveMaxRequestBytes:N0}");
+
+        /// <summary>Bento's checks that need no body, in order: the first that fails, or null.</summary>
+        private Refusal? RefuseBeforeBody(IncomingRequest request, string path, bool checkContentType)
+        {
+            var http = request.Context.Request;
+            // Bento's routes are lower case with no trailing slash; ASP.NET's routing would forgive both.
+            if (!string.Equals(http.Path.Value, path, StringComparison.Ordinal))
+                return new Refusal(404, new { error = "Not Found" }, $"no such route: Bento's path is exactly {path} (lower case, no trailing slash)");
+
             if (!request.Headers.TryGetValue("user-agent", out var ua) || string.IsNullOrWhiteSpace(ua))
                 return new Refusal(403, new { error = "Forbidden: a User-Agent is required" }, "missing User-Agent (Bento's edge blocks it)");
 
-            string? querySite = request.Context.Request.Query.TryGetValue("site_uuid", out var q) ? q.ToString() : null;
-            string? bodySite = doc != null && doc.RootElement.ValueKind == JsonValueKind.Object &&
-                               doc.RootElement.TryGetProperty("site_uuid", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
             var siteError = new { error = "Unauthorized: missing or unknown site_uuid" };
-            if (querySite is null && bodySite is null)
-                return new Refusal(401, siteError, "missing site_uuid (neither in the query nor in the body)");
-            if ((querySite != null && querySite != _options.SiteUuid) || (bodySite != null && bodySite != _options.SiteUuid))
+            if (!http.Query.TryGetValue("site_uuid", out var q) || string.IsNullOrEmpty(q.ToString()))
+                return new Refusal(401, siteError, "missing site_uuid (Bento requires it in the query string)");
+            if (q.ToString() != _options.SiteUuid)
                 return new Refusal(401, siteError, "unknown site_uuid (not the emulator's site)");
 
             if (!request.Headers.TryGetValue("authorization", out var auth) || string.IsNullOrEmpty(auth))
@@ -83,15 +184,34 @@ namespace Bento.Emulator
             if (!string.Equals(auth, _expectedAuthorization, StringComparison.Ordinal))
                 return new Refusal(401, new { error = "Unauthorized: bad credentials" }, "wrong credentials (the publishable and secret keys are not the emulator's)");
 
+            if (checkContentType && !IsJson(http.ContentType))
+                return new Refusal(415, new { error = "Content-Type must be application/json" },
+                    http.ContentType is null ? "missing Content-Type (Bento reads application/json)" : "wrong Content-Type (Bento reads application/json, UTF-8)");
+
             if (!_rateLimit.TryTake(out var retryAfter))
                 return new Refusal(429, new { error = "Too Many Requests" },
                     $"rate limited: over {_options.RateLimitPerMinute} requests a minute (Retry-After {retryAfter} s)", RetryAfter: retryAfter);
 
-            if (_options.MaxRequestBytes is { } max && Encoding.UTF8.GetByteCount(request.Body) is var bytes && bytes > max)
-                return new Refusal(413, new { error = "Payload Too Large" }, $"payload too large: {bytes} bytes, over the limit of {max}");
+            if (http.ContentLength is { } length && length > _options.EffectiveMaxRequestBytes) return TooLarge(length);
+            return null;
+        }
 
+        private static bool IsJson(string? contentType)
+        {
+            if (contentType is null || !MediaTypeHeaderValue.TryParse(contentType, out var media)) return false;
+            if (!string.Equals(media.MediaType.Value, "application/json", StringComparison.OrdinalIgnoreCase)) return false;
+            return media.Charset.Length == 0 || string.Equals(media.Charset.Value, "utf-8", StringComparison.OrdinalIgnoreCase);
+        }
+
+        /// <summary>Bento's body rules, in order: the first that fails, or null when the batch is accepted.</summary>
+        private Refusal? RefuseBody(JsonDocument? doc)
+        {
             if (doc is null)
                 return new Refusal(400, new { error = "the body is not valid JSON" }, "the body is not valid JSON");
+
+            if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("site_uuid", out var s) &&
+                (s.ValueKind != JsonValueKind.String || s.GetString() != _options.SiteUuid))
+                return new Refusal(401, new { error = "Unauthorized: missing or unknown site_uuid" }, "unknown site_uuid in the body (not the emulator's site)");
 
             if (!BentoValidation.TryValidate(doc.RootElement, out var error, out var index))
                 return new Refusal(400, new { error, index }, error, index >= 0 ? index : null);
@@ -111,7 +231,7 @@ namespace Bento.Emulator
         private static string Describe(JsonElement events)
         {
             var byType = events.EnumerateArray().GroupBy(e => e.GetProperty("type").GetString()).Select(g => $"{g.Key} x{g.Count()}");
-            return $"[emulator] batch of {events.GetArrayLength()} events accepted: {string.Join(", ", byType)}";
+            return ConsoleText.Sanitize($"[emulator] batch of {events.GetArrayLength()} events accepted: {string.Join(", ", byType)}");
         }
 
         /// <summary>

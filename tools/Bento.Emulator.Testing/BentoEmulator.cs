@@ -97,7 +97,9 @@ namespace Bento.Emulator
         /// <summary>Starts an emulator; with default options it listens on 127.0.0.1 on a free port.</summary>
         public static async Task<BentoEmulator> StartAsync(BentoEmulatorOptions? options = null, CancellationToken cancellationToken = default)
         {
-            var emulator = new BentoEmulator(options ?? new BentoEmulatorOptions());
+            options ??= new BentoEmulatorOptions();
+            options.Validate();
+            var emulator = new BentoEmulator(options);
             var inspection = new InspectionEndpoints(emulator._log, emulator._options);
             emulator._host = await EmulatorHost.StartAsync(emulator._options, emulator._bento, emulator._peers, inspection, emulator.Stats, cancellationToken).ConfigureAwait(false);
             return emulator;
@@ -124,7 +126,7 @@ namespace Bento.Emulator
         /// </summary>
         public async Task<bool> AdvanceClockUntilAsync(Func<bool> done, Action advance, int maxSteps = 20_000, Func<bool>? clientBusy = null)
         {
-            bool Quiet() => RequestsStarted <= RequestCount && clientBusy?.Invoke() != true;
+            bool Quiet() => _log.InFlight <= 0 && clientBusy?.Invoke() != true;
             for (var step = 0; step < maxSteps; step++)
             {
                 if (done()) return true;

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace Bento.Emulator
 {
@@ -32,6 +34,27 @@ namespace Bento.Emulator
             return true;
         }
 
+        private static readonly Regex IsoDate = new Regex(
+            @"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$", RegexOptions.CultureInvariant, System.TimeSpan.FromSeconds(1));
+
+        /// <summary>
+        /// An email as Bento can use one: one <c>@</c> between a non-empty name and a non-empty domain, no spaces or
+        /// control characters, at most 254 characters. (Bento's exact rule is not published; this is the emulator's.)
+        /// </summary>
+        internal static bool IsEmail(string email)
+        {
+            if (email.Length > 254) return false;
+            var at = email.IndexOf('@');
+            if (at <= 0 || at != email.LastIndexOf('@') || at == email.Length - 1) return false;
+            foreach (var c in email) if (char.IsWhiteSpace(c) || char.IsControl(c)) return false;
+            var domain = email.Substring(at + 1);
+            return !domain.StartsWith(".", System.StringComparison.Ordinal) && !domain.EndsWith(".", System.StringComparison.Ordinal) && !domain.Contains("..");
+        }
+
+        /// <summary>An ISO 8601 date, or date and time (with an optional offset), that names a real instant.</summary>
+        internal static bool IsIsoDate(string date)
+            => IsoDate.IsMatch(date) && System.DateTimeOffset.TryParse(date, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _);
+
         /// <summary>Validates one event object.</summary>
         public static bool TryValidateEvent(JsonElement e, out string error)
         {
@@ -39,10 +62,10 @@ namespace Bento.Emulator
             if (e.ValueKind != JsonValueKind.Object) { error = "an event must be an object"; return false; }
             if (!e.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(type.GetString()))
             { error = "'type' must be a non-empty string"; return false; }
-            if (!e.TryGetProperty("email", out var email) || email.ValueKind != JsonValueKind.String || !(email.GetString() ?? "").Contains('@'))
-            { error = "'email' must be a string holding an email"; return false; }
-            if (e.TryGetProperty("date", out var date) && date.ValueKind != JsonValueKind.String)
-            { error = "'date' must be an ISO 8601 string"; return false; }
+            if (!e.TryGetProperty("email", out var email) || email.ValueKind != JsonValueKind.String || !IsEmail(email.GetString()!))
+            { error = "'email' must be a string holding an email (name@domain)"; return false; }
+            if (e.TryGetProperty("date", out var date) && (date.ValueKind != JsonValueKind.String || !IsIsoDate(date.GetString()!)))
+            { error = "'date' must be an ISO 8601 date and time string (e.g. 2026-11-22T10:00:00.000Z)"; return false; }
             if (e.TryGetProperty("fields", out var fields))
             {
                 if (fields.ValueKind != JsonValueKind.Object) { error = "'fields' must be an object"; return false; }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -7,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -35,12 +37,25 @@ namespace Bento.Emulator
             InspectionEndpoints inspection, Func<object> stats, CancellationToken cancellationToken)
         {
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
+            // No ambient configuration: appsettings.json in the working directory, ASPNETCORE_URLS, Kestrel__* and the
+            // like must not move the listener off loopback. What remains is what the options say, and nothing else.
+            builder.Configuration.Sources.Clear();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [WebHostDefaults.ServerUrlsKey] = options.Url });
             builder.Logging.ClearProviders();
-            builder.WebHost.UseUrls(options.Url);
-            builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 256L * 1024 * 1024);
+            // An emulator embedded in a test or an app must leave Ctrl+C and SIGTERM to that process: no console lifetime.
+            builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
+            builder.WebHost.ConfigureKestrel(k =>
+            {
+                // Past the size limit a body is refused from its Content-Length, or while it is read; never buffered whole.
+                k.Limits.MaxRequestBodySize = options.EffectiveMaxRequestBytes + 1;
+                k.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+            });
             // Stop promptly: the page's event streams end at ApplicationStopping; nothing else runs long.
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
             var app = builder.Build();
+            var guard = new HostGuard(options);
+            app.Use(next => context => guard.InvokeAsync(context, next));
+            app.MapGet("/api/v1/fetch/tags", bento.HandleFetchTagsAsync);
             app.MapPost("/api/v1/batch/events", bento.HandleAsync);
             // Peers' ingestion routes, for side-by-side benchmarks on the same loopback server.
             app.MapPost("/ingest/clef", peers.HandleSeqAsync);
@@ -54,6 +69,7 @@ namespace Bento.Emulator
             app.MapGet("/", page.GetIndexAsync);
             app.MapGet("/_emulator/page/{name}", (HttpContext c, string name) => page.GetAssetAsync(c, name));
             app.MapGet("/_emulator/events", inspection.GetEventsAsync);
+            app.MapGet("/_emulator/events/{id:long}", (HttpContext c, long id) => inspection.GetEventAsync(c, id));
             app.MapGet("/_emulator/requests", inspection.GetRequestsAsync);
             app.MapGet("/_emulator/summary", inspection.GetSummaryAsync);
             app.MapPost("/_emulator/reset", inspection.ResetAsync);
@@ -61,6 +77,14 @@ namespace Bento.Emulator
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             return new EmulatorHost(app, new Uri(address.EndsWith("/", StringComparison.Ordinal) ? address : address + "/"));
+        }
+
+        /// <summary>A host lifetime that waits for nothing and handles no signal: the embedding process keeps its own.</summary>
+        private sealed class EmbeddedLifetime : IHostLifetime
+        {
+            public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+            public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
         }
 
         /// <summary>Stops the server.</summary>

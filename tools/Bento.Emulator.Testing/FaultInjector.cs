@@ -45,12 +45,8 @@ namespace Bento.Emulator
             }
         }
 
-        /// <summary>Plays the next fault, if any, on <paramref name="request"/>; true when that answered it (or dropped it) for good.</summary>
-        public async Task<bool> TryAnswerAsync(IncomingRequest request)
-        {
-            var fault = Next();
-            return fault != null && await PlayAsync(fault, request).ConfigureAwait(false);
-        }
+        /// <summary>The fault for the next request, if any (taken: each fault plays once).</summary>
+        public Fault? Take() => Next();
 
         private Fault? Next()
         {
@@ -63,7 +59,8 @@ namespace Bento.Emulator
             }
         }
 
-        private async Task<bool> PlayAsync(Fault fault, IncomingRequest request)
+        /// <summary>Plays <paramref name="fault"/> on <paramref name="request"/>; true when that answered it (or dropped it) for good.</summary>
+        public async Task<bool> PlayAsync(Fault fault, IncomingRequest request)
         {
             var response = request.Response;
             switch (fault.Kind)
@@ -101,7 +98,7 @@ namespace Bento.Emulator
                     response.ContentLength = 1024;
                     await response.WriteAsync("{\"results\":").ConfigureAwait(false);
                     await response.Body.FlushAsync().ConfigureAwait(false);
-                    if (await WaitAsync(fault.Delay, request)) request.Context.Abort();
+                    if (await request.OffTheClockAsync(() => WaitAsync(fault.Delay, request))) request.Context.Abort();
                     return true;
                 case FaultKind.Delay:
                     if (await WaitAsync(fault.Delay, request)) return false; // then Bento's normal answer

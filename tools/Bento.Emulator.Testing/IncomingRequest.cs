@@ -2,23 +2,27 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
 
 namespace Bento.Emulator
 {
-    /// <summary>One request to the batch events route, read in full: what the request log keeps of it, and how it is answered.</summary>
+    /// <summary>
+    /// One request to a Bento route: its headers at once, its body only when the checks that need no body passed (and
+    /// then never past the size limit). What the request log keeps of it, and how it is answered.
+    /// </summary>
     internal sealed class IncomingRequest
     {
+        /// <summary>How much of a refused request's body is kept: its beginning, enough to see what it was.</summary>
+        public const int RefusedBodyKept = 4096;
         private readonly RequestLog _log;
 
-        private IncomingRequest(HttpContext context, RequestLog log, string body)
+        public IncomingRequest(HttpContext context, RequestLog log)
         {
             Context = context;
             _log = log;
-            Body = body;
+            // The Authorization header is kept for the checks, never shown (the inspection API leaves headers out).
             Headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
             PathAndQuery = context.Request.Path + context.Request.QueryString;
         }
@@ -28,17 +32,58 @@ namespace Bento.Emulator
         public string PathAndQuery { get; }
         /// <summary>Every header, names lower-cased.</summary>
         public Dictionary<string, string> Headers { get; }
-        public string Body { get; }
+        /// <summary>The body as read (empty until <see cref="ReadBodyAsync"/>, or when it was never read).</summary>
+        public byte[] Body { get; private set; } = Array.Empty<byte>();
+        /// <summary>How many bytes of the body were received.</summary>
+        public long BodyLength { get; private set; }
 
-        public static async Task<IncomingRequest> ReadAsync(HttpContext context, RequestLog log)
+        /// <summary>
+        /// Reads the body, up to <paramref name="max"/> bytes. Returns null when it was read whole; otherwise why not:
+        /// "too large" (past <paramref name="max"/>) or the failure's words when the client went away mid-body.
+        /// </summary>
+        public async Task<string?> ReadBodyAsync(long max)
         {
-            using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
-            var body = await reader.ReadToEndAsync().ConfigureAwait(false);
-            return new IncomingRequest(context, log, body);
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            try
+            {
+                int read;
+                while ((read = await Context.Request.Body.ReadAsync(chunk.AsMemory(), Context.RequestAborted).ConfigureAwait(false)) > 0)
+                {
+                    BodyLength += read;
+                    if (BodyLength > max)
+                    {
+                        Body = buffer.ToArray();
+                        return "too large";
+                    }
+                    buffer.Write(chunk, 0, read);
+                }
+            }
+            catch (Exception e) when (e is IOException || e is OperationCanceledException || e is BadHttpRequestException)
+            {
+                Body = buffer.ToArray();
+                return $"the request failed mid-body after {BodyLength} bytes ({e.GetType().Name})";
+            }
+            Body = buffer.ToArray();
+            return null;
         }
 
         /// <summary>Records the accepted request with the status answered and its events.</summary>
         public void RecordAccepted(int status, JsonElement accepted) => _log.Record(this, status, null, accepted);
+
+        /// <summary>
+        /// Runs <paramref name="wait"/> (a wait on the emulator's clock, after the request was recorded) without counting
+        /// the request as in flight: a fake clock must be free to move it along.
+        /// </summary>
+        public async Task<T> OffTheClockAsync<T>(Func<Task<T>> wait)
+        {
+            _log.Finished();
+            try { return await wait().ConfigureAwait(false); }
+            finally { _log.Resumed(); }
+        }
+
+        /// <summary>Records a request answered without events and without a refusal (a credential check).</summary>
+        public void RecordAnswered(int status) => _log.Record(this, status, null);
 
         /// <summary>Records the refused request with the status answered (0: aborted) and why, in words.</summary>
         public void RecordRefused(int status, string reason, int? firstBadEventIndex = null) => _log.Record(this, status, reason, null, firstBadEventIndex);

@@ -39,6 +39,8 @@ namespace Bento.Emulator
                 return;
             }
             var page = _log.QueryEvents(query["email"].ToString(), query["type"].ToString(), before, limit);
+            // The page asks for rows without bodies (bodies=false) and fetches one body when a row is opened.
+            var bodies = !string.Equals(query["bodies"].ToString(), "false", StringComparison.OrdinalIgnoreCase);
             await WriteJsonAsync(context, w =>
             {
                 w.WriteStartObject();
@@ -54,13 +56,54 @@ namespace Bento.Emulator
                     w.WriteString("user_agent", e.Request.UserAgent);
                     w.WriteString("type", e.Type);
                     w.WriteString("email", e.Email);
-                    w.WritePropertyName("event");
-                    e.Json.WriteTo(w);
+                    if (bodies)
+                    {
+                        w.WritePropertyName("event");
+                        e.Json.WriteTo(w);
+                    }
+                    else WriteNames(w, e.Json);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
                 w.WriteEndObject();
             }).ConfigureAwait(false);
+        }
+
+        /// <summary><c>GET /_emulator/events/{id}</c>: one event's body, or 404 once it was let go.</summary>
+        public async Task GetEventAsync(HttpContext context, long id)
+        {
+            var found = _log.FindEvent(id);
+            if (found is null)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                await WriteJsonAsync(context, w => { w.WriteStartObject(); w.WriteString("error", "no such event (let go, reset, or never received)"); w.WriteEndObject(); }).ConfigureAwait(false);
+                return;
+            }
+            await WriteJsonAsync(context, w =>
+            {
+                w.WriteStartObject();
+                w.WriteNumber("id", found.Id);
+                w.WritePropertyName("event");
+                found.Json.WriteTo(w);
+                w.WriteEndObject();
+            }).ConfigureAwait(false);
+        }
+
+        /// <summary>What a row shows without the body: the first and last names, the event's date, how many details.</summary>
+        private static void WriteNames(Utf8JsonWriter w, JsonElement e)
+        {
+            if (e.TryGetProperty("fields", out var f) && f.ValueKind == JsonValueKind.Object)
+            {
+                if (f.TryGetProperty("first_name", out var first) && first.ValueKind == JsonValueKind.String) w.WriteString("first_name", first.GetString());
+                if (f.TryGetProperty("last_name", out var last) && last.ValueKind == JsonValueKind.String) w.WriteString("last_name", last.GetString());
+            }
+            if (e.TryGetProperty("date", out var date) && date.ValueKind == JsonValueKind.String) w.WriteString("date", date.GetString());
+            if (e.TryGetProperty("details", out var d) && d.ValueKind == JsonValueKind.Object)
+            {
+                var n = 0;
+                foreach (var _ in d.EnumerateObject()) n++;
+                w.WriteNumber("details_count", n);
+            }
         }
 
         /// <summary><c>GET /_emulator/requests?refused=true&amp;before=&amp;limit=</c>: requests, newest first, with the reason of each refusal.</summary>
@@ -92,6 +135,8 @@ namespace Bento.Emulator
                     w.WriteNumber("event_count", r.EventCount);
                     w.WriteString("user_agent", r.UserAgent);
                     w.WriteString("path", r.PathAndQuery);
+                    w.WriteNumber("body_length", r.BodyLength);
+                    w.WriteBoolean("body_truncated", r.BodyTruncated);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -99,17 +144,22 @@ namespace Bento.Emulator
             }).ConfigureAwait(false);
         }
 
-        /// <summary><c>GET /_emulator/summary?top_users=20</c>: totals, counts by type, the users with the most events, and where to send.</summary>
+        /// <summary>
+        /// <c>GET /_emulator/summary?top_types=50&amp;top_users=20</c>: totals, the types and the users with the most events,
+        /// what was let go to stay within the limits, and where to send.
+        /// </summary>
         public async Task GetSummaryAsync(HttpContext context)
         {
-            var top = 20;
-            if (context.Request.Query.TryGetValue("top_users", out var t) &&
-                (!int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top > MaxLimit))
+            int top = 20, topTypes = 50;
+            if ((context.Request.Query.TryGetValue("top_users", out var t) &&
+                 (!int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top > MaxLimit)) ||
+                (context.Request.Query.TryGetValue("top_types", out var tt) &&
+                 (!int.TryParse(tt, NumberStyles.None, CultureInfo.InvariantCulture, out topTypes) || topTypes > MaxLimit)))
             {
-                await BadRequestAsync(context, $"top_users must be 0 to {MaxLimit}").ConfigureAwait(false);
+                await BadRequestAsync(context, $"top_users and top_types must be 0 to {MaxLimit}").ConfigureAwait(false);
                 return;
             }
-            var summary = _log.Summarize(top);
+            var summary = _log.Summarize(topTypes, top);
             var request = context.Request;
             await WriteJsonAsync(context, w =>
             {
@@ -122,6 +172,12 @@ namespace Bento.Emulator
                 w.WriteNumber("evicted", summary.Evicted);
                 w.WriteNumber("max_recorded_events", _options.MaxRecordedEvents);
                 w.WriteBoolean("recording_events", _options.RecordEvents);
+                w.WriteNumber("evicted_requests", summary.EvictedRequests);
+                w.WriteNumber("types_let_go", summary.TypesLetGo);
+                w.WriteNumber("users_let_go", summary.UsersLetGo);
+                w.WriteNumber("retained_bytes", summary.RetainedBytes);
+                w.WriteNumber("max_retained_bytes", _options.MaxRetainedBytes);
+                w.WriteNumber("types", summary.Types);
                 w.WriteNumber("users", summary.Users);
                 w.WriteNumber("version", summary.Version);
                 w.WriteStartArray("by_type");

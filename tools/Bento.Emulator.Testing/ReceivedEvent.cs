@@ -6,15 +6,22 @@ namespace Bento.Emulator
     /// <summary>One event the emulator accepted.</summary>
     public sealed class ReceivedEvent
     {
-        internal ReceivedEvent(long id, JsonElement json, int requestIndex, ReceivedRequest request)
+        private readonly RequestLog _log;
+        private readonly int _start, _length;
+
+        internal ReceivedEvent(long id, string type, string email, ReceivedRequest request, int start, int length, RequestLog log)
         {
             Id = id;
-            Json = json;
-            RequestIndex = requestIndex;
+            Type = type;
+            Email = email;
             Request = request;
-            Type = json.GetProperty("type").GetString()!;
-            Email = json.GetProperty("email").GetString()!;
+            _start = start;
+            _length = length;
+            _log = log;
         }
+
+        /// <summary>What it takes in memory beside its request's body (the object, its list slot, its email and type when not shared).</summary>
+        internal long Bytes => 112 + 2L * (Email.Length + Type.Length) + 48;
 
         /// <summary>Its number: 1 for the first event accepted, increasing, never reused (the inspection API's cursor).</summary>
         public long Id { get; }
@@ -22,10 +29,13 @@ namespace Bento.Emulator
         public string Type { get; }
         /// <summary>The event's <c>email</c>.</summary>
         public string Email { get; }
-        /// <summary>The event object as received.</summary>
-        public JsonElement Json { get; }
-        /// <summary>The index (in <see cref="BentoEmulator.Requests"/>, since the last reset) of the request that carried it.</summary>
-        public int RequestIndex { get; }
+        /// <summary>The event object as received (read from its request's body, which is kept once, not per event).</summary>
+        public JsonElement Json => JsonDocument.Parse(Request.BodyBytes.AsMemory(_start, _length)).RootElement;
+        /// <summary>
+        /// The index in <see cref="BentoEmulator.Requests"/> of the request that carried it, now (older requests let go
+        /// move it down); -1 once that request was let go or forgotten by a reset.
+        /// </summary>
+        public int RequestIndex => _log.IndexOf(Request);
         /// <summary>The request that carried it.</summary>
         public ReceivedRequest Request { get; }
         /// <summary>When its request arrived (the emulator's clock).</summary>

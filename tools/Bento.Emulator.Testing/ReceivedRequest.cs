@@ -6,14 +6,15 @@ namespace Bento.Emulator
     /// <summary>One request the emulator received, whatever it answered.</summary>
     public sealed class ReceivedRequest
     {
-        internal ReceivedRequest(long id, DateTimeOffset at, string pathAndQuery, IReadOnlyDictionary<string, string> headers, string body,
-            int status, int eventCount, string? reason, int? firstBadEventIndex)
+        internal ReceivedRequest(long id, DateTimeOffset at, string pathAndQuery, IReadOnlyDictionary<string, string> headers, byte[] body,
+            long bodyLength, int status, int eventCount, string? reason, int? firstBadEventIndex)
         {
             Id = id;
             At = at;
             PathAndQuery = pathAndQuery;
             Headers = headers;
-            Body = body;
+            BodyBytes = body;
+            BodyLength = bodyLength;
             Status = status;
             EventCount = eventCount;
             Reason = reason;
@@ -28,8 +29,17 @@ namespace Bento.Emulator
         public string PathAndQuery { get; }
         /// <summary>Every request header, names lower-cased.</summary>
         public IReadOnlyDictionary<string, string> Headers { get; }
-        /// <summary>The raw body (empty when <see cref="BentoEmulatorOptions.RecordEvents"/> is off).</summary>
-        public string Body { get; }
+        /// <summary>
+        /// The raw body as kept: whole for an accepted request, its first 4 KB for a refused one, empty when it was
+        /// never read (refused from its headers) or when <see cref="BentoEmulatorOptions.RecordEvents"/> is off.
+        /// </summary>
+        public string Body => System.Text.Encoding.UTF8.GetString(BodyBytes);
+        /// <summary>How many bytes of body were received (0 when it was refused before its body was read).</summary>
+        public long BodyLength { get; }
+        /// <summary>Whether <see cref="Body"/> holds less than was received (a refused body is kept only truncated).</summary>
+        public bool BodyTruncated => BodyBytes.Length < BodyLength;
+        /// <summary>The body's bytes as kept.</summary>
+        internal byte[] BodyBytes { get; }
         /// <summary>The status answered (0 when the connection was aborted).</summary>
         public int Status { get; }
         /// <summary>How many events it delivered (0 when it was refused).</summary>

@@ -1,9 +1,15 @@
 // The Bento emulator's live page: reads the inspection API (/_emulator/summary, /events, /requests), refreshes when
-// /_emulator/stream says something changed, and renders one page of events at a time (never the whole log).
+// /_emulator/stream says something changed, and renders one page of events at a time (never the whole log). Rows come
+// without bodies; a body is fetched when its row is opened. Tabs share one stream (the tab holding a Web Lock opens it
+// and tells the others on a BroadcastChannel); when the stream cannot connect, the page polls. ?live=0: no stream and
+// no polling, one render (for headless captures such as --virtual-time-budget).
 'use strict';
 
 const PAGE_SIZE = 100;
 const REFUSED_PAGE_SIZE = 50;
+const TOP = 20;
+const POLL_MS = 2000;
+const LIVE = new URLSearchParams(location.search).get('live') !== '0';
 const state = {
   email: '', type: '',
   before: null,      // cursor of the page shown: null is the newest page
@@ -55,7 +61,7 @@ function renderCounts(list, items, key, filter) {
 }
 
 async function loadSummary() {
-  const s = await getJson('/_emulator/summary?top_users=20');
+  const s = await getJson('/_emulator/summary?top_users=' + TOP + '&top_types=' + TOP);
   $('endpoint').textContent = s.endpoint;
   $('site').textContent = s.site_uuid;
   $('total-events').textContent = s.events.toLocaleString();
@@ -63,32 +69,48 @@ async function loadSummary() {
   $('total-requests').textContent = s.requests.toLocaleString();
   $('total-refused').textContent = s.refused.toLocaleString();
   const evicted = $('evicted');
-  evicted.hidden = s.evicted === 0 && s.recording_events;
-  evicted.textContent = !s.recording_events ? 'event recording is off (counts only)'
-    : s.evicted.toLocaleString() + ' oldest events let go (keeps ' + s.max_recorded_events.toLocaleString() + ')';
+  const letGo = s.evicted + s.evicted_requests + s.types_let_go + s.users_let_go;
+  evicted.hidden = letGo === 0 && s.recording_events;
+  const mb = (n) => (n / 1048576).toFixed(0) + ' MB';
+  evicted.textContent = (!s.recording_events ? 'event recording is off (counts only). ' : '')
+    + (letGo === 0 ? '' : 'Let go to stay within ' + s.max_recorded_events.toLocaleString() + ' events and ' + mb(s.max_retained_bytes) + ': '
+      + s.evicted.toLocaleString() + ' oldest events, ' + s.evicted_requests.toLocaleString() + ' oldest requests, the counts of '
+      + s.types_let_go.toLocaleString() + ' rare types and ' + s.users_let_go.toLocaleString() + ' rare users (keeping ' + mb(s.retained_bytes) + ').');
+  $('types-shown').textContent = s.types > TOP ? '(top ' + TOP + ' of ' + s.types.toLocaleString() + ')' : '';
   renderCounts($('by-type'), s.by_type, 'type', 'type');
   renderCounts($('by-user'), s.top_users, 'email', 'email');
   return s.version;
 }
 
+// An opened row's body, fetched once when it is opened.
+async function loadBody(item, pre) {
+  try {
+    const found = await getJson('/_emulator/events/' + item.id);
+    pre.textContent = JSON.stringify(found.event, null, 2);
+  } catch (error) {
+    pre.textContent = 'Could not load this event: ' + error.message;
+  }
+}
+
 function eventRow(item) {
-  const e = item.event || {};
-  const fields = e.fields || {};
   const tr = el('tr', { className: 'event-row' });
   tr.dataset.id = item.id;
   tr.dataset.email = item.email;
   tr.dataset.type = item.type;
   if (item.id > state.seen && state.seen > 0) tr.classList.add('fresh');
-  const details = el('details', {}, el('summary', {}, e.details ? Object.keys(e.details).length + ' details' : 'event'),
-    el('pre', {}, JSON.stringify(e, null, 2)));
+  const pre = el('pre', {}, '');
+  const details = el('details', {}, el('summary', {}, item.details_count !== undefined ? item.details_count + ' details' : 'event'), pre);
   details.open = state.open.has(item.id);
-  details.addEventListener('toggle', () => { if (details.open) state.open.add(item.id); else state.open.delete(item.id); });
+  if (details.open) loadBody(item, pre);
+  details.addEventListener('toggle', () => {
+    if (details.open) { state.open.add(item.id); if (!pre.textContent) loadBody(item, pre); } else state.open.delete(item.id);
+  });
   tr.append(
-    el('td', { className: 'time', title: item.received_at + (e.date ? '\nevent date ' + e.date : '') }, time(item.received_at)),
+    el('td', { className: 'time', title: item.received_at + (item.date ? '\nevent date ' + item.date : '') }, time(item.received_at)),
     el('td', { className: 'type' }, item.type),
     el('td', { className: 'email' }, item.email),
-    el('td', {}, fields.first_name ?? ''),
-    el('td', {}, fields.last_name ?? ''),
+    el('td', {}, item.first_name ?? ''),
+    el('td', {}, item.last_name ?? ''),
     el('td', {}, details),
     el('td', {}, '#' + item.request_id),
     el('td', { className: 'ua' }, item.user_agent ?? '(none)'));
@@ -96,7 +118,7 @@ function eventRow(item) {
 }
 
 async function loadEvents() {
-  const page = await getJson('/_emulator/events?' + query({ email: state.email, type: state.type, before: state.before, limit: PAGE_SIZE }));
+  const page = await getJson('/_emulator/events?' + query({ email: state.email, type: state.type, before: state.before, limit: PAGE_SIZE, bodies: 'false' }));
   $('events').tBodies[0].replaceChildren(...page.events.map(eventRow));
   if (page.events.length) state.seen = Math.max(state.seen, page.events[0].id);
   state.next = page.next;
@@ -155,12 +177,50 @@ function debounce(fn, ms) {
   return () => { clearTimeout(timer); timer = setTimeout(fn, ms); };
 }
 
-function connect() {
+function setStatus(text, className) {
   const status = $('live-status');
-  const stream = new EventSource('/_emulator/stream');
-  stream.onopen = () => { status.textContent = 'live'; status.className = 'status live'; };
-  stream.onmessage = () => refresh();
-  stream.onerror = () => { status.textContent = 'reconnecting…'; status.className = 'status offline'; };
+  status.textContent = text;
+  status.className = 'status ' + className;
+}
+
+// A version already on screen needs no new render (a late message would only re-render the same rows).
+function changed(version) {
+  if (version !== document.body.dataset.version || state.busy) refresh();
+}
+
+// Polling, while no stream can connect: one refresh every POLL_MS, stopped as soon as a stream message arrives.
+let pollTimer = null;
+function startPolling() {
+  if (pollTimer === null) pollTimer = setInterval(refresh, POLL_MS);
+  setStatus('polling', 'offline');
+}
+function stopPolling() {
+  if (pollTimer !== null) { clearInterval(pollTimer); pollTimer = null; }
+}
+
+// This tab's own stream: used by the tab that holds the lock (or by every tab where Web Locks are missing).
+function openStream(channel) {
+  return new Promise(() => {
+    const stream = new EventSource('/_emulator/stream');
+    stream.onopen = () => { stopPolling(); setStatus('live', 'live'); if (channel) channel.postMessage('live'); };
+    stream.onmessage = (message) => { stopPolling(); changed(message.data); if (channel) channel.postMessage('changed:' + message.data); };
+    stream.onerror = () => { startPolling(); if (channel) channel.postMessage('down'); };
+  });
+}
+
+function connect() {
+  if (!LIVE) { setStatus('static (?live=0)', 'offline'); return; }
+  const shared = 'BroadcastChannel' in window && navigator.locks && navigator.locks.request;
+  if (!shared) { openStream(null); return; }
+  // One connection for every tab of this emulator: the lock holder streams, the others hear it on the channel.
+  const channel = new BroadcastChannel('bento-emulator-' + location.host);
+  channel.onmessage = (message) => {
+    if (String(message.data).startsWith('changed:')) { stopPolling(); changed(message.data.slice(8)); }
+    else if (message.data === 'live') { stopPolling(); setStatus('live', 'live'); }
+    else if (message.data === 'down') startPolling();
+  };
+  setStatus('live (shared)', 'live');
+  navigator.locks.request('bento-emulator-stream-' + location.host, () => openStream(channel));
 }
 
 document.addEventListener('DOMContentLoaded', () => {
