@@ -119,7 +119,7 @@ namespace BentoSinks.Delivery
                 _delivery.Durable = _durable;
                 _delivery.OnDisk = () => !_batchEnd.IsNone;
                 _delivery.WhileSending = SpoolWhileSendingAsync;
-                _durable.Attach(_ledger.Offered, _ledger.Count, _reporter.Problem, Wake);
+                _durable.Attach(_ledger.Offered, _ledger.Count, _reporter.Problem, _reporter.Information, Wake);
             }
             _batch = new Batch(settings.SiteUuid);
             _writer = new Utf8JsonWriter(_scratch, BentoJson.WriterOptions);
@@ -421,7 +421,8 @@ namespace BentoSinks.Delivery
 
             if (!_delivery.InProgress)
             {
-                var full = _hasHeld || _batch.Count >= _settings.BatchSizeLimit;
+                // Events an earlier process left (sequence 0, read first) go at once, not after a Period.
+                var full = _hasHeld || _batch.Count >= _settings.BatchSizeLimit || (_durable != null && _batchFirstSequence == 0);
                 var urgent = Urgent;
                 if (!full && !urgent)
                 {
@@ -437,7 +438,8 @@ namespace BentoSinks.Delivery
                 var wait = _budget.TryTake(honourSpacing: !urgent);
                 if (wait > TimeSpan.Zero)
                 {
-                    if (full) await ParkAsync(wait, read: false, wakeable: true, stop).ConfigureAwait(false);
+                    // Durable mode keeps spooling while a full batch waits: an event logged now is on disk within its commit window.
+                    if (full) await ParkAsync(wait, read: _durable != null, wakeable: true, stop).ConfigureAwait(false);
                     else await ParkFillingAsync(wait, stop).ConfigureAwait(false);
                     return true;
                 }
@@ -649,9 +651,16 @@ namespace BentoSinks.Delivery
             {
                 if (_batch.SingleEventBodyLength(json.Length) > _settings.MaxRequestBytes)
                 {
-                    // Written by a process with a larger MaxRequestBytes.
+                    // Written by a process with a larger MaxRequestBytes: dead-lettered and settled, so the checkpoint moves
+                    // past it (with the batch, or at once when there is none) and its segment can go.
+                    durable.DeadLetter(json, 0, "larger than MaxRequestBytes");
                     durable.Consume();
                     _ledger.Count(DropReason.TooLarge, 1);
+                    if (!end.IsNone)
+                    {
+                        if (_batch.Count == 0) durable.Acknowledge(end);
+                        else _batchEnd = end;
+                    }
                     continue;
                 }
                 if (_batch.Count > 0 && _batch.BodyLengthWith(json.Length) > _settings.MaxRequestBytes)

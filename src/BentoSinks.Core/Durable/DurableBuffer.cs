@@ -165,7 +165,7 @@ namespace BentoSinks.Durable
         /// damaged region of a recovered segment), <paramref name="count"/> of drops; <paramref name="problem"/> reports;
         /// <paramref name="wake"/> brings the loop back when reading may be tried again after a failure. Starts the fsync timer.
         /// </summary>
-        public void Attach(Action<long> offered, Action<DropReason, long> count, Action<string, string, bool> problem, Action wake)
+        public void Attach(Action<long> offered, Action<DropReason, long> count, Action<string, string, bool> problem, Action<string, string> information, Action wake)
         {
             _offered = offered;
             _count = count;
@@ -179,8 +179,8 @@ namespace BentoSinks.Durable
             if (_recovered > 0)
             {
                 offered(_recovered);
-                problem("buffer:recovered", "Bento: " + _recovered.ToString(CultureInfo.InvariantCulture) +
-                    " events left in the buffer directory by an earlier process are sent first.", false);
+                information("buffer:recovered", "Bento: " + _recovered.ToString(CultureInfo.InvariantCulture) +
+                    " events left in the buffer directory by an earlier process are sent first.");
             }
             if (!_failed)
             {
