@@ -54,6 +54,7 @@ namespace BentoSinks.Delivery
         private int _wakeAtQueued = int.MaxValue;
         private int _flushesWaiting;
         private int _shutdownStarted;
+        private readonly long _pipelineNumber = ShutdownWindow.NextPipelineNumber(); // a shutdown wave takes in only pipelines built before it
         private int _released;
         private volatile bool _closing;
         private bool _hardStopped; // the shutdown ran out of time: what was left was dropped (see ShutdownWindow)
@@ -307,7 +308,7 @@ namespace BentoSinks.Delivery
             if (Interlocked.Exchange(ref _shutdownStarted, 1) == 0)
             {
                 // Pipelines of one account that stop together share one deadline (see ShutdownWindow).
-                timeout = ShutdownWindow.Enter(_account, _settings.TimeProvider, timeout, out var window);
+                timeout = ShutdownWindow.Enter(_account, _settings.TimeProvider, timeout, out var window, _pipelineNumber);
                 _ = _loop.ContinueWith((_, w) => ((ShutdownWindow)w!).Leave(Volatile.Read(ref _hardStopped)), window, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 _closing = true;
                 _channel.Writer.TryComplete();
