@@ -270,7 +270,8 @@ namespace BentoSinks.Delivery
             for (var i = start; i < start + count; i++) Durable.DeadLetter(batch.EventJson(i), status, reason ?? "refused");
         }
 
-        private int Remaining()
+        /// <summary>How many events of the batch have not settled yet.</summary>
+        public int Remaining()
         {
             var n = 0;
             foreach (var (_, count) in _work) n += count;

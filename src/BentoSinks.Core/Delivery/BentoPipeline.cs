@@ -727,11 +727,17 @@ namespace BentoSinks.Delivery
             var durable = _durable!;
             _closing = true;
             _channel.Writer.TryComplete();
+            long deferred = 0;
             try
             {
                 while (Spool(int.MaxValue, commitNow: true) > 0) { }
                 // Events kept in memory after the disk failed cannot outlive the process, the batch's and the held one's too.
+                var unsettled = _delivery.InProgress ? _delivery.Remaining() : _deliveryBegun ? 0 : _batch.Count;
                 var fromMemory = _delivery.InProgress || !_deliveryBegun ? _delivery.Abandon(_batchFromMemory, _batch.Count) : 0;
+                // What is deferred is what is really on disk and unsettled: the records not read yet, and those of the
+                // batch in hand and the held one that came from disk. (Never derived from the counters: a writer racing
+                // disposal counts its event offered before it counts it dropped.)
+                deferred = durable.UnreadOnDisk + (unsettled - fromMemory) + (_hasHeld && !_heldEnd.IsNone ? 1 : 0);
                 if (_hasHeld && _heldEnd.IsNone) fromMemory++;
                 fromMemory += durable.InMemory;
                 ClearBatch();
@@ -742,7 +748,6 @@ namespace BentoSinks.Delivery
             {
                 durable.Dispose();
             }
-            var deferred = Counters.InFlight;
             if (deferred > 0)
             {
                 Counters.AddDeferred(deferred);

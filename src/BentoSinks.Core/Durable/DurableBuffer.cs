@@ -157,6 +157,17 @@ namespace BentoSinks.Durable
         /// <summary>Valid records found from earlier processes when it opened.</summary>
         public long Recovered => _recovered;
 
+        /// <summary>Records on disk not taken by the reader yet (this process's and those earlier processes left).</summary>
+        public long UnreadOnDisk
+        {
+            get
+            {
+                long n = 0;
+                foreach (var segment in _segments) n += segment.Unread;
+                return n;
+            }
+        }
+
         /// <summary>Events kept in memory since the disk failed, not read yet.</summary>
         public int InMemory => _memory.Count;
 
