@@ -51,7 +51,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 {
                     AnalyticsActivities.Emit(source, 0, 200);
                 }
-                Assert.NotEmpty(Directory.GetFiles(directory, "*.bentoseg"));
+                Assert.NotEmpty(Directory.GetFiles(directory, "*.bentoseg", SearchOption.AllDirectories));
 
                 await using var emulator = await BentoEmulator.StartAsync();
                 using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name)
@@ -107,7 +107,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 }
 
                 await using (var sp = Logging(Unreachable)) Emit(sp, 0, 100);
-                Assert.NotEmpty(Directory.GetFiles(directory, "*.bentoseg"));
+                Assert.NotEmpty(Directory.GetFiles(directory, "*.bentoseg", SearchOption.AllDirectories));
 
                 await using var emulator = await BentoEmulator.StartAsync();
                 await using (var sp = Logging(emulator.ApiBase.ToString()))

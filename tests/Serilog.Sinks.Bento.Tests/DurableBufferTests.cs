@@ -82,10 +82,15 @@ namespace Serilog.Sinks.Bento.Tests
                 var line = await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
                 Assert.True(line == "logged", "the child said: " + line + " " + await Task.Run(() => child.HasExited ? child.StandardError.ReadToEnd() : ""));
 
-                // This process is a second one on the directory: a clear error when the logger is built.
-                var ex = Assert.Throws<InvalidOperationException>(() => Unreachable(directory.Path));
-                Assert.Contains("in use by another process", ex.Message);
-                Assert.Contains("its own BufferDirectory", ex.Message);
+                // This process is a second one on the directory: the logger is built (a logging component never takes
+                // the app down), keeps its events in memory and says why, as an error in the app's log.
+                using (var secondLog = new SelfLogCapture())
+                using (var second = Unreachable(directory.Path))
+                {
+                    Emit(second, 0, 1);
+                    Assert.Contains("in use by another process", secondLog.Text);
+                    Assert.Contains("its own BufferDirectory", secondLog.Text);
+                }
 
                 // Every logged event reaches the OS within 200 ms: wait for the records, not for a time.
                 await DurableDirectory.Until(() => directory.CountRecords() == events);
@@ -200,7 +205,8 @@ namespace Serilog.Sinks.Bento.Tests
             using var directory = new DurableDirectory();
             using (var logger = Unreachable(directory.Path)) Emit(logger, 0, 5);
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory.Path));
-            var files = Directory.GetFiles(directory.Path);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory.Folder));
+            var files = Directory.GetFiles(directory.Folder);
             Assert.Contains(files, f => f.EndsWith(".bentoseg", StringComparison.Ordinal));
             Assert.Contains(files, f => f.EndsWith(DurableBuffer.LockFileName, StringComparison.Ordinal));
             foreach (var file in files) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
@@ -222,7 +228,7 @@ namespace Serilog.Sinks.Bento.Tests
 
             Assert.Equal(Enumerable.Range(0, 100), emulator.ReceivedNumbers().OrderBy(n => n));
             Assert.Equal(0, metrics.DroppedTotal);
-            Assert.Contains("the buffer directory failed while writing a segment (IOException: disk full); delivery continues in memory only", selfLog.Text);
+            Assert.Contains("the buffer directory failed while writing a segment (IOException: disk full); events are kept in memory and the directory is tried again", selfLog.Text);
         }
 
         [Fact]
@@ -235,7 +241,7 @@ namespace Serilog.Sinks.Bento.Tests
             Emit(logger, 0, 20);
             await logger.DisposeAsync();
             Assert.Equal(Enumerable.Range(0, 20), emulator.ReceivedNumbers().OrderBy(n => n));
-            Assert.Contains("the buffer directory could not be opened (UnauthorizedAccessException: access denied); events are kept in memory only", selfLog.Text);
+            Assert.Contains("the buffer directory failed while opening it (UnauthorizedAccessException: access denied); events are kept in memory and the directory is tried again", selfLog.Text);
         }
 
         [Fact]
@@ -281,7 +287,7 @@ namespace Serilog.Sinks.Bento.Tests
 
             Assert.Equal(Enumerable.Range(0, 10).Where(n => n != 3), emulator.ReceivedNumbers().OrderBy(n => n));
             Assert.Equal(1, metrics.DroppedFor("rejected"));
-            var path = Path.Combine(directory.Path, DeadLetterFile.FileName);
+            var path = directory.DeadLetters;
             var line = Assert.Single(File.ReadAllLines(path));
             using var json = JsonDocument.Parse(line);
             Assert.Equal(400, json.RootElement.GetProperty("status").GetInt32());

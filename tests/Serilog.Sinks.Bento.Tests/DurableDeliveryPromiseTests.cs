@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
@@ -164,6 +165,35 @@ namespace Serilog.Sinks.Bento.Tests
                 Assert.True(deferred == onDisk,
                     $"run {run}: offered {offered.Sum()}, reported deferred {deferred}, records on disk {onDisk}, {metrics.Describe()}");
             }
+        }
+
+        [Fact]
+        public async Task A_directory_deleted_while_running_is_counted_honestly_recreated_and_disposal_ends_by_its_deadline()
+        {
+            using var directory = new DurableDirectory();
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var metrics = new BentoMeterProbe("Serilog");
+            using var selfLog = new SelfLogCapture();
+            emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503)); // an outage: events wait on disk
+            var logger = Delivering(emulator, directory.Path, o => { o.BatchSizeLimit = 100; o.Period = TimeSpan.FromMilliseconds(50); o.ShutdownTimeout = TimeSpan.FromSeconds(15); });
+            Emit(logger, 0, 500);
+            await DurableDirectory.Until(() => directory.CountRecords() == 500);
+            Directory.Delete(directory.Path, recursive: true); // a tmp cleaner
+            // The pipeline notices, keeps events in memory meanwhile, and recreates the directory for new ones.
+            await DurableDirectory.Until(() => selfLog.Text.Contains("buffer directory failed", StringComparison.Ordinal));
+            emulator.ClearFaults();
+            Emit(logger, 500, 100);
+            await DurableDirectory.Until(() => Directory.Exists(directory.Folder));
+            var disposal = Stopwatch.StartNew();
+            await logger.DisposeAsync();
+            disposal.Stop();
+            var match = System.Text.RegularExpressions.Regex.Match(selfLog.Text, @"(\d+) undelivered events stay in the buffer directory");
+            var deferred = match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+            var state = $"deferred {deferred}, records on disk {directory.CountRecords()}, delivered {emulator.EventCount}, {metrics.Describe()}, disposal {disposal.Elapsed.TotalSeconds:0.0} s";
+            Assert.True(deferred == directory.CountRecords(), state);
+            Assert.True(metrics.Sent + metrics.DroppedTotal + deferred == 600, state);
+            Assert.True(disposal.Elapsed < TimeSpan.FromSeconds(15), state);
+            Assert.True(metrics.Sent >= 100, state); // the events logged after the deletion are delivered
         }
 
         private sealed class Capture : ILogEventSink

@@ -17,6 +17,9 @@ namespace Serilog.Sinks.Bento.Tests
 
         public string Path { get; }
 
+        /// <summary>The subfolder of the (first) Serilog pipeline on the directory.</summary>
+        public string Folder => System.IO.Path.Combine(Path, "serilog");
+
         /// <summary>The segment files, in every pipeline's subfolder (and the flat layout of earlier versions).</summary>
         public string[] Segments => Directory.Exists(Path) ? Directory.GetFiles(Path, DurableBuffer.SegmentPattern, SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal).ToArray() : Array.Empty<string>();
 

@@ -91,7 +91,7 @@ namespace Serilog.Sinks.Bento.Tests
                 await DurableDirectory.Until(() => emulator.EventCount >= 200);
                 await a.DisposeAsync();
             }
-            var checkpoint = File.Exists(Path.Combine(directory.Path, DurableBuffer.CheckpointFileName));
+            var checkpoint = File.Exists(Path.Combine(directory.Folder, DurableBuffer.CheckpointFileName));
             var afterA = directory.Segments.Length;
             // B: Bento unreachable, 100 events deferred to disk (it names its first segment 000000000001).
             using (var b = Unreachable(directory.Path)) Emit(b, 1000, 100);
@@ -138,7 +138,7 @@ namespace Serilog.Sinks.Bento.Tests
         {
             using var directory = new DurableDirectory();
             var blob = new string('x', 200);
-            var checkpoint = Path.Combine(directory.Path, DurableBuffer.CheckpointFileName);
+            var checkpoint = Path.Combine(directory.Folder, DurableBuffer.CheckpointFileName);
             int emitted = 0;
             await using (var emulator = await BentoEmulator.StartAsync())
             {
@@ -193,7 +193,7 @@ namespace Serilog.Sinks.Bento.Tests
             var b = Delivering(emulator, directory.Path, o => o.ShutdownTimeout = TimeSpan.FromSeconds(1));
             await emulator.WaitForRequestsAsync(2, TimeSpan.FromSeconds(30)); // refused, backed off, asked again (draining would take 100)
             await b.DisposeAsync();
-            var deadLetters = Path.Combine(directory.Path, DeadLetterFile.FileName);
+            var deadLetters = directory.DeadLetters;
             Assert.True(directory.CountRecords() == 1000, $"left on disk {directory.CountRecords()}, dead letters {(File.Exists(deadLetters) ? File.ReadAllLines(deadLetters).Length : 0)}, {metrics.Describe()}");
         }
 
@@ -228,10 +228,12 @@ namespace Serilog.Sinks.Bento.Tests
             Emit(b, 5, 5);
             await b.DisposeAsync();
             Assert.Equal(Enumerable.Range(0, 10), emulator.ReceivedNumbers().OrderBy(n => n));
-            // And two at once in one process: the second is refused.
+            // And two at once in one process: the second gets a subfolder of its own.
             using var c = Unreachable(directory.Path);
-            var ex = Record.Exception(() => Unreachable(directory.Path));
-            Assert.IsType<InvalidOperationException>(ex);
+            using var d = Unreachable(directory.Path);
+            Emit(c, 100, 1);
+            Emit(d, 200, 1);
+            await DurableDirectory.Until(() => Directory.Exists(Path.Combine(directory.Path, "serilog-2")) && directory.CountRecords() == 2);
         }
 
         // R7: a partial write before ENOSPC leaves valid records on disk that were also kept in memory.

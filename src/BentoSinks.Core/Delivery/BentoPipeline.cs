@@ -93,8 +93,6 @@ namespace BentoSinks.Delivery
             _settings = settings;
             _formatter = formatter;
             _diagnostics = diagnostics;
-            // First: a directory locked by another process must fail the build of the sink before anything else starts.
-            if (settings.BufferDirectory != null) _durable = DurableBuffer.Open(settings);
             // QueueLimit is enforced by _queued, so events never take the room kept for flush markers. A bounded channel
             // stores entries in one ring buffer that is reused, where an unbounded one allocates a new, ever larger
             // segment (up to a million entries) each time the last one fills: about 24 B an event, and megabytes held.
@@ -108,6 +106,8 @@ namespace BentoSinks.Delivery
             Counters = new PipelineCounters(settings.TimeProvider);
             _reporter = new RateLimitedReporter(diagnostics, settings.TimeProvider, settings.WarningInterval);
             _metrics = new BentoMetrics(pipelineName, () => Math.Max(0, Counters.InFlight));
+            // Each pipeline has its own subfolder of the directory (named for its kind); opening never throws.
+            if (settings.BufferDirectory != null) _durable = DurableBuffer.Open(settings, pipelineName);
             _sender = new BentoHttpSender(settings, pipelineName);
             // One budget per account in the process: pipelines that send to the same endpoint and site UUID share it.
             _account = settings.RequestUri.GetLeftPart(UriPartial.Authority) + "|" + settings.SiteUuid;
@@ -615,6 +615,7 @@ namespace BentoSinks.Delivery
         private int Spool(int max = 4096, bool commitNow = false)
         {
             var durable = _durable!;
+            durable.RetryIfDue();
             var read = 0;
             while (read < max && _channel.Reader.TryRead(out var entry))
             {
@@ -737,7 +738,16 @@ namespace BentoSinks.Delivery
                 // What is deferred is what is really on disk and unsettled: the records not read yet, and those of the
                 // batch in hand and the held one that came from disk. (Never derived from the counters: a writer racing
                 // disposal counts its event offered before it counts it dropped.)
-                deferred = durable.UnreadOnDisk + (unsettled - fromMemory) + (_hasHeld && !_heldEnd.IsNone ? 1 : 0);
+                durable.ForgetMissing();
+                var inHandOnDisk = unsettled - fromMemory;
+                if (inHandOnDisk > 0 && !durable.IsOnDisk(_batchEnd))
+                {
+                    // Read from a segment that has since been deleted from outside: in memory only.
+                    fromMemory += inHandOnDisk;
+                    inHandOnDisk = 0;
+                }
+                deferred = durable.UnreadOnDisk + inHandOnDisk + (_hasHeld && !_heldEnd.IsNone && durable.IsOnDisk(_heldEnd) ? 1 : 0);
+                if (_hasHeld && !_heldEnd.IsNone && !durable.IsOnDisk(_heldEnd)) fromMemory++;
                 if (_hasHeld && _heldEnd.IsNone) fromMemory++;
                 fromMemory += durable.InMemory;
                 ClearBatch();

@@ -27,15 +27,17 @@ namespace BentoSinks.Diagnostics
         BufferFull,
         /// <summary>The event waited in the buffer directory longer than <c>BufferAgeLimit</c>.</summary>
         Expired,
+        /// <summary>The event's record was removed from the buffer directory from outside (the directory or a segment deleted) before it was sent.</summary>
+        BufferLost,
     }
 
     internal static class DropReasons
     {
-        public const int Count = 12;
+        public const int Count = 13;
 
         private static readonly string[] Names =
         {
-            "queue_full", "no_email", "excluded", "invalid", "too_large", "rejected", "retries_exhausted", "unauthorized", "shutdown", "corrupt", "buffer_full", "expired",
+            "queue_full", "no_email", "excluded", "invalid", "too_large", "rejected", "retries_exhausted", "unauthorized", "shutdown", "corrupt", "buffer_full", "expired", "buffer_lost",
         };
 
         private static readonly string[] Explanations =
@@ -52,6 +54,7 @@ namespace BentoSinks.Diagnostics
             "their records in the buffer directory were damaged or torn (a crash mid-write or bad bytes on disk); the records after them were delivered",
             "the buffer directory reached BufferSizeLimit, so its oldest events were dropped; check that Bento is reachable or raise the limit",
             "they waited in the buffer directory longer than BufferAgeLimit",
+            "their records were removed from the buffer directory from outside (the directory or a segment deleted) before they were sent",
         };
 
         public static string Name(this DropReason reason) => Names[(int)reason];

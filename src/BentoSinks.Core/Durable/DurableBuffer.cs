@@ -37,6 +37,7 @@ namespace BentoSinks.Durable
         private const int CommitBytes = 256 * 1024;
 
         private readonly BufferFileSystem _files;
+        private readonly string _root;
         private readonly string _directory;
         private readonly long _sizeLimit;
         private readonly TimeSpan _ageLimit;
@@ -46,9 +47,12 @@ namespace BentoSinks.Durable
         private readonly object _io = new object();
         private readonly List<SegmentInfo> _segments = new List<SegmentInfo>();
         private readonly Queue<(byte[] Json, long Sequence)> _memory = new Queue<(byte[], long)>();
-        private readonly FileStream? _lock;
-        private readonly DeadLetterFile? _deadLetters;
-        private Exception? _openFailure;
+        private FileStream? _lock;
+        private DeadLetterFile? _deadLetters;
+        private Timer? _reopenTimer;
+        private long _reopenAt; // Stopwatch timestamp of the next attempt to use the directory again; 0: none planned
+        private TimeSpan _reopenBackoff;
+        private readonly Exception? _openFailure;
         private Timer? _syncTimer;
         private volatile Exception? _syncFailure;
         private bool _failed;
@@ -85,6 +89,7 @@ namespace BentoSinks.Durable
         private Action<DropReason, long> _count = static (_, _) => { };
         private Action<string, string, bool> _problem = static (_, _, _) => { };
         private Action _wake = static () => { };
+        private Action<string, string> _information = static (_, _) => { };
 
         /// <summary>The first wait after a failed read; it doubles up to <see cref="MaxReadBackoff"/>.</summary>
         public static readonly TimeSpan ReadBackoff = TimeSpan.FromMilliseconds(100);
@@ -92,64 +97,56 @@ namespace BentoSinks.Durable
         /// <summary>The longest wait between two attempts to read the directory after failures.</summary>
         public static readonly TimeSpan MaxReadBackoff = TimeSpan.FromSeconds(30);
 
-        private DurableBuffer(PipelineSettings settings, BufferFileSystem files, string directory)
+        private DurableBuffer(PipelineSettings settings, BufferFileSystem files, string pipelineKind)
         {
             _files = files;
-            _directory = directory;
+            _root = settings.BufferDirectory!;
+            _directory = BufferDirectoryLock.Claim(_root, pipelineKind);
             _sizeLimit = settings.BufferSizeLimit;
             _ageLimit = settings.BufferAgeLimit;
             _segmentBytes = Math.Max(4096, Math.Min(8L * 1024 * 1024, _sizeLimit / 8));
             _memoryLimit = settings.QueueLimit;
             _time = settings.TimeProvider;
-            try
-            {
-                files.CreatePrivateDirectory(directory);
-            }
-            catch (Exception ex) when (IsIoFailure(ex))
-            {
-                Failed(ex);
-                return;
-            }
-            try
-            {
-                _lock = files.OpenLock(Path.Combine(directory, LockFileName));
-            }
-            catch (IOException ex) when (IsSharingViolation(ex))
-            {
-                throw new InvalidOperationException(
-                    "Bento: the buffer directory '" + directory + "' is in use by another process (it holds " + LockFileName +
-                    "). Give each instance of the application its own BufferDirectory.", ex);
-            }
-            catch (Exception ex) when (IsIoFailure(ex))
-            {
-                Failed(ex);
-                return;
-            }
-            try
-            {
-                Recover();
-                _deadLetters = new DeadLetterFile(files, directory, Math.Max(64 * 1024, _sizeLimit / 16));
-            }
-            catch (Exception ex) when (IsIoFailure(ex))
-            {
-                Failed(ex);
-            }
+            _failed = true;
+            _readFailed = true;
+            _openFailure = TryOpen();
+        }
 
-            void Failed(Exception ex)
+        /// <summary>
+        /// Creates the pipeline's subfolder, takes its lock and scans what an earlier process left; on success new events
+        /// go to disk. Returns the failure, if any (another process holding the directory, a read-only or missing disk).
+        /// </summary>
+        private Exception? TryOpen()
+        {
+            try
             {
-                _openFailure = ex;
-                _failed = true;
-                _readFailed = true;
+                _lock = BufferDirectoryLock.Acquire(_files, _root, _directory);
+                Recover();
+                _deadLetters ??= new DeadLetterFile(_files, _directory, Math.Max(64 * 1024, _sizeLimit / 16));
+                _failed = false;
+                _readFailed = false;
+                _reopenBackoff = TimeSpan.Zero;
+                return null;
+            }
+            catch (Exception ex) when (IsIoFailure(ex))
+            {
+                _lock?.Dispose();
+                _lock = null;
+                return ex;
             }
         }
 
         /// <summary>
-        /// Opens the buffer of <paramref name="settings"/>: takes the directory's lock and scans what an earlier process
-        /// left. Throws <see cref="InvalidOperationException"/> only when another process holds the directory; any other
-        /// failure gives a buffer that keeps events in memory (reported once <see cref="Attach"/> is called).
+        /// Opens the buffer of <paramref name="settings"/> in the subfolder for pipelines of <paramref name="pipelineKind"/>:
+        /// takes its lock and scans what an earlier process left. Never throws: a directory held by another process,
+        /// unwritable or missing gives a buffer that keeps events in memory (reported once <see cref="Attach"/> is
+        /// called) and tries the directory again from time to time (<see cref="RetryIfDue"/>).
         /// </summary>
-        public static DurableBuffer Open(PipelineSettings settings)
-            => new DurableBuffer(settings, settings.BufferFileSystem ?? BufferFileSystem.Default, settings.BufferDirectory!);
+        public static DurableBuffer Open(PipelineSettings settings, string pipelineKind)
+            => new DurableBuffer(settings, settings.BufferFileSystem ?? BufferFileSystem.Default, pipelineKind);
+
+        /// <summary>The pipeline's own folder in <c>BufferDirectory</c>.</summary>
+        public string Directory => _directory;
 
         /// <summary>Whether new events still go to disk.</summary>
         public bool Healthy => !_failed;
@@ -181,11 +178,12 @@ namespace BentoSinks.Durable
             _offered = offered;
             _count = count;
             _problem = problem;
+            _information = information;
             _wake = wake;
             if (_openFailure != null)
             {
-                problem("buffer:open", "Bento: the buffer directory could not be opened (" + _openFailure.GetType().Name + ": " + Describe(_openFailure) +
-                    "); events are kept in memory only.", true);
+                ReportUnusable(_openFailure, "opening it");
+                PlanRetry();
             }
             if (_recovered > 0)
             {
@@ -193,12 +191,119 @@ namespace BentoSinks.Durable
                 information("buffer:recovered", "Bento: " + _recovered.ToString(CultureInfo.InvariantCulture) +
                     " events left in the buffer directory by an earlier process are sent first.");
             }
-            if (!_failed)
+            using (ExecutionContext.SuppressFlow())
+                _syncTimer = new Timer(static s => ((DurableBuffer)s!).SyncTick(), this, SyncInterval, SyncInterval);
+        }
+
+        // ----- a directory that cannot be used: memory meanwhile, tried again with a backoff -----
+
+        /// <summary>The first wait before the directory is tried again after it failed; it doubles up to <see cref="MaxReopenBackoff"/>.</summary>
+        public static readonly TimeSpan ReopenBackoff = TimeSpan.FromSeconds(1);
+
+        /// <summary>The longest wait between two attempts to use a failed directory again.</summary>
+        public static readonly TimeSpan MaxReopenBackoff = TimeSpan.FromSeconds(60);
+
+        private void ReportUnusable(Exception ex, string during)
+        {
+            var message = BufferDirectoryLock.IsSharingViolation(ex)
+                ? "Bento: the buffer directory '" + _directory + "' is in use by another process (it holds " + LockFileName +
+                  "); events are kept in memory until it is free (give each instance of the application its own BufferDirectory)."
+                : "Bento: the buffer directory failed while " + during + " (" + ex.GetType().Name + ": " + Describe(ex) +
+                  "); events are kept in memory and the directory is tried again. Events already written stay there for the next process.";
+            _problem("buffer:failed", message, true);
+        }
+
+        /// <summary>Plans the next attempt to use the directory (real time), and wakes the loop for it.</summary>
+        private void PlanRetry()
+        {
+            if (_disposed) return;
+            _reopenBackoff = _reopenBackoff == TimeSpan.Zero ? ReopenBackoff : TimeSpan.FromTicks(Math.Min(MaxReopenBackoff.Ticks, _reopenBackoff.Ticks * 2));
+            _reopenAt = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_reopenBackoff.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+            _reopenTimer?.Dispose();
+            using (ExecutionContext.SuppressFlow())
+                _reopenTimer = new Timer(static s => ((DurableBuffer)s!)._wake(), this, _reopenBackoff + TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
+        }
+
+        /// <summary>
+        /// While the directory cannot be used: once the backoff has passed, tries it again (recreating a deleted one,
+        /// taking a lock another process released, and sending what it left). Called by the loop at each turn.
+        /// </summary>
+        public void RetryIfDue()
+        {
+            if (!_failed || _disposed || _reopenAt == 0 || System.Diagnostics.Stopwatch.GetTimestamp() < _reopenAt) return;
+            _reopenAt = 0;
+            if (_lock != null && _files.Exists(Path.Combine(_directory, LockFileName)))
             {
-                using (ExecutionContext.SuppressFlow())
-                    _syncTimer = new Timer(static s => ((DurableBuffer)s!).SyncTick(), this, SyncInterval, SyncInterval);
+                // The directory is still ours (a full disk, a failed write): the next commit starts a new segment.
+                _failed = false;
+                return;
+            }
+            // Never opened, or deleted from outside: what the list holds of files that are gone is lost.
+            ForgetMissing();
+            _lock?.Dispose();
+            _lock = null;
+            var before = _recovered;
+            var failure = TryOpen();
+            if (failure != null)
+            {
+                ReportUnusable(failure, "opening it again");
+                PlanRetry();
+                return;
+            }
+            _problem("buffer:reopened", "Bento: the buffer directory is in use again; new events go to disk.", false);
+            if (_recovered > before)
+            {
+                _offered(_recovered - before);
+                _information("buffer:recovered", "Bento: " + (_recovered - before).ToString(CultureInfo.InvariantCulture) +
+                    " events left in the buffer directory by an earlier process are sent first.");
             }
         }
+
+        /// <summary>
+        /// Segments whose file was deleted from outside (a tmp cleaner, an operator): their records not read yet are gone,
+        /// counted <c>buffer_lost</c> and reported, and the segments forgotten. Called before anything is called deferred.
+        /// </summary>
+        public void ForgetMissing()
+        {
+            for (var i = 0; i < _segments.Count;)
+            {
+                var segment = _segments[i];
+                if (segment == _readSegment || _files.Exists(segment.Path))
+                {
+                    i++;
+                    continue;
+                }
+                Lose(segment);
+            }
+        }
+
+        private void Lose(SegmentInfo segment)
+        {
+            if (segment == _active)
+            {
+                lock (_io)
+                {
+                    _activeStream?.Dispose();
+                    _activeStream = null;
+                    _active = null;
+                }
+            }
+            if (segment.Id > _readAfterId) _readAfterId = Math.Max(_readAfterId, segment.Id);
+            var lost = segment.Unread;
+            segment.Unread = 0;
+            _segments.Remove(segment);
+            _totalBytes -= segment.Length;
+            if (lost > 0)
+            {
+                _count(DropReason.BufferLost, lost);
+                _problem("buffer:lost", "Bento: a buffer segment was deleted from outside the pipeline (segment " + segment.Id.ToString(CultureInfo.InvariantCulture) +
+                    "; events lost: " + lost.ToString(CultureInfo.InvariantCulture) + ").", true);
+            }
+        }
+
+        /// <summary>Whether the segment of <paramref name="position"/> is still on disk.</summary>
+        public bool IsOnDisk(BufferPosition position)
+            => !position.IsNone && _files.Exists(Path.Combine(_directory, BufferDirectoryLock.SegmentName(position.Segment)));
 
         // ----- writing -----
 
@@ -298,7 +403,7 @@ namespace BentoSinks.Durable
         private void CreateActive()
         {
             var id = _nextId++;
-            var path = Path.Combine(_directory, id.ToString("D12", CultureInfo.InvariantCulture) + ".bentoseg");
+            var path = Path.Combine(_directory, BufferDirectoryLock.SegmentName(id));
             _activeStream = _files.CreateSegment(path);
             _active = new SegmentInfo(id, path, recovered: false);
             _segments.Add(_active);
@@ -329,9 +434,12 @@ namespace BentoSinks.Durable
         {
             lock (_io)
             {
-                if (!_dirty || _activeStream is null) return;
+                if (_activeStream is null) return;
                 try
                 {
+                    // A directory deleted from outside: writes to the unlinked file would reach no disk.
+                    if (_active != null && !_files.Exists(_active.Path)) throw new DirectoryNotFoundException("the buffer segment was deleted");
+                    if (!_dirty) return;
                     _files.Sync(_activeStream);
                     _dirty = false;
                 }
@@ -347,8 +455,8 @@ namespace BentoSinks.Durable
         {
             if (_failed) return;
             _failed = true;
-            _problem("buffer:failed", "Bento: the buffer directory failed while " + during + " (" + ex.GetType().Name + ": " + Describe(ex) +
-                "); delivery continues in memory only. Events already written stay there for the next process.", true);
+            ReportUnusable(ex, during);
+            PlanRetry();
             // The records of the failed group commit are not on disk (or only partly): they go on from memory.
             var offset = 0;
             while (offset + RecordFrame.HeaderLength <= _pendingCount)
@@ -443,6 +551,7 @@ namespace BentoSinks.Durable
             _segments.Remove(segment);
             _totalBytes -= segment.Length;
             try { _files.Delete(segment.Path); }
+            catch (Exception ex) when (BufferDirectoryLock.IsMissing(ex)) { /* already gone */ }
             catch (Exception ex) when (IsIoFailure(ex))
             {
                 _problem("buffer:delete", "Bento: a buffer segment could not be deleted (" + ex.GetType().Name + ").", true);
@@ -585,7 +694,17 @@ namespace BentoSinks.Durable
             foreach (var segment in _segments)
             {
                 if (segment.Id <= _readAfterId) continue;
-                var stream = _files.OpenRead(segment.Path);
+                Stream stream;
+                try
+                {
+                    stream = _files.OpenRead(segment.Path);
+                }
+                catch (Exception ex) when (BufferDirectoryLock.IsMissing(ex))
+                {
+                    // Deleted from outside: its records are gone, not waiting (no read retry, no flush held by them).
+                    Lose(segment);
+                    return OpenNextSegment();
+                }
                 _readSegment = segment;
                 _reader = new SegmentReader(stream, Math.Max(segment.Start, segment.Resume));
                 return true;
@@ -664,6 +783,7 @@ namespace BentoSinks.Durable
             foreach (var (id, path) in found)
             {
                 _nextId = Math.Max(_nextId, id + 1);
+                if (_segments.Exists(s => s.Id == id)) continue; // known already (the directory opened again)
                 if (!checkpoint.IsNone && id < checkpoint.Segment)
                 {
                     _files.Delete(path);
@@ -723,6 +843,7 @@ namespace BentoSinks.Durable
             _disposed = true;
             _syncTimer?.Dispose();
             _readTimer?.Dispose();
+            _reopenTimer?.Dispose();
             try
             {
                 Commit();
@@ -748,17 +869,12 @@ namespace BentoSinks.Durable
             {
                 _deadLetters?.Dispose();
                 _lock?.Dispose();
+                BufferDirectoryLock.Unclaim(_directory);
             }
         }
 
         private static bool IsIoFailure(Exception ex) => ex is IOException || ex is UnauthorizedAccessException || ex is NotSupportedException || ex is System.Security.SecurityException;
 
-        /// <summary>A sharing or lock violation (Windows' 32/33; on Unix .NET reports a held lock the same way).</summary>
-        private static bool IsSharingViolation(IOException ex)
-        {
-            var code = ex.HResult & 0xFFFF;
-            return code == 32 || code == 33 || ex.GetType() == typeof(IOException) && ex.HResult == 11;
-        }
 
         /// <summary>The kind of failure without any path or content: a diagnostic must never carry an event body.</summary>
         private static string Describe(Exception ex) => ex switch
