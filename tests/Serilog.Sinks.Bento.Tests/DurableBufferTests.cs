@@ -125,6 +125,40 @@ namespace Serilog.Sinks.Bento.Tests
         }
 
         [Fact]
+        public async Task A_directory_held_by_another_process_means_memory_delivery_then_once_released_its_leftovers_are_sent()
+        {
+            using var directory = new DurableDirectory();
+            using var child = StartChild(directory.Path, 50); // the old instance of a blue/green deploy, Bento unreachable
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var metrics = new BentoMeterProbe("Serilog");
+            using var selfLog = new SelfLogCapture();
+            Logger? logger = null;
+            try
+            {
+                var line = await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.True(line == "logged", "the child said: " + line);
+                await DurableDirectory.Until(() => directory.CountRecords() == 50);
+                // The new instance starts on the same directory: no exception; its events go from memory meanwhile.
+                logger = Delivering(emulator, directory.Path, o => o.Period = TimeSpan.FromMilliseconds(50));
+                Emit(logger, 1000, 10);
+                await emulator.WaitForEventsAsync(10, TimeSpan.FromSeconds(20));
+                Assert.Contains("in use by another process", selfLog.Text);
+            }
+            finally
+            {
+                child.Kill(); // the old instance ends (here with SIGKILL: its events stay on disk)
+                await child.WaitForExitAsync();
+            }
+            // The directory is tried again with a backoff: the new instance takes it and sends what the old one left.
+            await emulator.WaitForEventsAsync(60, TimeSpan.FromSeconds(30));
+            Emit(logger!, 2000, 10);
+            await logger!.DisposeAsync();
+            Assert.Equal(Enumerable.Range(0, 50).Concat(Enumerable.Range(1000, 10)).Concat(Enumerable.Range(2000, 10)), emulator.ReceivedNumbers().OrderBy(n => n));
+            Assert.Contains("earlier process are sent first", selfLog.Text);
+            Assert.Empty(directory.Segments);
+        }
+
+        [Fact]
         public async Task Corrupt_bytes_in_the_middle_of_a_segment_cost_only_the_damaged_record()
         {
             using var directory = new DurableDirectory();
