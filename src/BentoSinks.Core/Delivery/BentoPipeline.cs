@@ -62,7 +62,7 @@ namespace BentoSinks.Delivery
             {
                 // Each pipeline has its own subfolder of the directory (named for its kind); opening never throws.
                 buffer = DurableBuffer.Open(settings, pipelineName);
-                source = new DiskSource<T>(buffer, _queue, _flushes, _ledger, _reporter, Counters, batch);
+                source = new DiskSource<T>(buffer, _queue, _flushes, _ledger, _reporter, Counters, batch, () => Urgent);
             }
             else
             {

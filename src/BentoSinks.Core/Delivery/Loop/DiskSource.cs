@@ -20,12 +20,14 @@ namespace BentoSinks.Delivery
         private readonly RateLimitedReporter _reporter;
         private readonly PipelineCounters _counters;
         private readonly BatchAssembler<T> _serializer;
+        private readonly Func<bool> _urgent;
         private long _sequence;
         private Task? _commitTimer;
 
         public DiskSource(DurableBuffer buffer, EventQueue<T> queue, FlushTracker flushes, DeliveryLedger<T> ledger, RateLimitedReporter reporter,
-            PipelineCounters counters, BatchAssembler<T> serializer)
+            PipelineCounters counters, BatchAssembler<T> serializer, Func<bool> urgent)
         {
+            _urgent = urgent;
             Buffer = buffer;
             _queue = queue;
             _flushes = flushes;
@@ -66,7 +68,8 @@ namespace BentoSinks.Delivery
                 // is counted by the gap in the numbers around it. (A dropped event settles at once: no flush waits on it.)
                 Buffer.Append(_serializer.Serialized, ++_sequence);
             }
-            Buffer.CommitIfDue(commitNow);
+            // A flush or disposal waiting: the group is written now, so that it can be read back and sent.
+            Buffer.CommitIfDue(commitNow || _urgent());
             return read;
         }
 
