@@ -1,5 +1,7 @@
 using System;
 using BentoSinks.AspNetCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Microsoft.AspNetCore.Builder
 {
@@ -26,7 +28,8 @@ namespace Microsoft.AspNetCore.Builder
             var options = new BentoIdentityOptions();
             configure?.Invoke(options);
             LoggingSetupCheck.Run(app.ApplicationServices);
-            return app.UseMiddleware<BentoIdentityMiddleware>(options);
+            var logger = app.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger("BentoSinks.AspNetCore");
+            return app.UseMiddleware<BentoIdentityMiddleware>(options, new ClaimWarnings(logger));
         }
     }
 }

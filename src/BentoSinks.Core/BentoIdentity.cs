@@ -20,9 +20,20 @@ namespace BentoSinks
         /// <summary>The key of the custom property (never exported) under which an activity carries its identity.</summary>
         internal const string ActivityPropertyName = "BentoSinks.Identity";
 
-        private static readonly AsyncLocal<BentoIdentity?> Ambient = new AsyncLocal<BentoIdentity?>();
+        // A holder, not the identity: ending a scope clears it in every execution context copied during the scope.
+        private static readonly AsyncLocal<BentoIdentityHolder?> Ambient = new AsyncLocal<BentoIdentityHolder?>();
 
-        /// <summary>An identity; the email must look like an email address.</summary>
+        /// <summary>
+        /// The longest first or last name an identity keeps (256 characters). A longer name (a hostile or broken claim) is
+        /// left out, so the user's events stay deliverable; it is counted on the <c>BentoSinks.Core</c> meter as
+        /// <c>bento.identity.values_omitted</c> with <c>reason</c> = <c>name_too_long</c>.
+        /// </summary>
+        public const int MaxNameLength = 256;
+
+        /// <summary>
+        /// An identity; the email must look like an email address (no control, format, bidi-override or invisible
+        /// characters). A name longer than <see cref="MaxNameLength"/> is left out.
+        /// </summary>
         /// <param name="email">The user's email, Bento's <c>email</c>.</param>
         /// <param name="firstName">The user's first name (the <c>first_name</c> field), or null.</param>
         /// <param name="lastName">The user's last name (the <c>last_name</c> field), or null.</param>
@@ -31,8 +42,16 @@ namespace BentoSinks
         {
             if (!EmailAddress.LooksValid(email)) throw new ArgumentException("The identity's email must look like an email address.", nameof(email));
             Email = email;
-            FirstName = string.IsNullOrEmpty(firstName) ? null : firstName;
-            LastName = string.IsNullOrEmpty(lastName) ? null : lastName;
+            FirstName = Name(firstName);
+            LastName = Name(lastName);
+        }
+
+        private static string? Name(string? name)
+        {
+            if (string.IsNullOrEmpty(name)) return null;
+            if (name!.Length <= MaxNameLength) return name;
+            Diagnostics.IdentityMetrics.ValueOmitted(Diagnostics.IdentityMetrics.NameTooLong);
+            return null;
         }
 
         /// <summary>The user's email.</summary>
@@ -44,13 +63,18 @@ namespace BentoSinks
         /// <summary>The user's last name, or null.</summary>
         public string? LastName { get; }
 
-        /// <summary>The identity of the current asynchronous flow, or null.</summary>
-        public static BentoIdentity? Current => Ambient.Value;
+        /// <summary>
+        /// The identity of the current asynchronous flow, or null: none was pushed, <see cref="Push(BentoIdentity?)"/> pushed
+        /// null ("nobody"), or the scope that pushed it has ended (also in work that copied the flow during the scope).
+        /// </summary>
+        public static BentoIdentity? Current => Ambient.Value?.Live;
 
         /// <summary>
         /// Makes a user the identity of the current asynchronous flow (and of the work it starts) until the returned scope
-        /// is disposed, when the previous identity comes back. An email that is null, empty or does not look like an email
-        /// pushes no identity: events in the scope are then identified only by their own email.
+        /// is disposed. Disposing the scope ends the identity everywhere the flow was copied during the scope (a task, a
+        /// timer, a consumer started inside it: they see no identity from then on), then brings the previous scope back in
+        /// the disposing flow. An email that is null, empty or does not look like an email pushes "nobody": events in the
+        /// scope are then identified only by their own email.
         /// </summary>
         /// <param name="email">The user's email.</param>
         /// <param name="firstName">The user's first name, or null.</param>
@@ -59,47 +83,79 @@ namespace BentoSinks
         public static IDisposable Push(string? email, string? firstName = null, string? lastName = null)
             => Push(EmailAddress.LooksValid(email) ? new BentoIdentity(email!, firstName, lastName) : null);
 
-        /// <summary>Makes <paramref name="identity"/> (or none, when null) the current identity until the scope is disposed.</summary>
-        /// <param name="identity">The identity, or null for none.</param>
+        /// <summary>
+        /// Makes <paramref name="identity"/> the current identity until the scope is disposed; null means "nobody" on every
+        /// path (Serilog events, activity events, log records), hiding any identity of an outer scope or of a request.
+        /// To carry a user into background work on purpose, capture <see cref="Current"/> with the job and push it where
+        /// the job runs.
+        /// </summary>
+        /// <param name="identity">The identity, or null for nobody.</param>
         /// <returns>The scope; dispose it where the unit of work ends.</returns>
-        public static IDisposable Push(BentoIdentity? identity)
+        public static IDisposable Push(BentoIdentity? identity) => new Scope(identity, null);
+
+        /// <summary>
+        /// As <see cref="Push(BentoIdentity?)"/>, and attaches the scope to <paramref name="activity"/> (a request's
+        /// activity, which ends after the scope): its events recorded during the scope keep the identity.
+        /// </summary>
+        internal static IDisposable Push(BentoIdentity? identity, Activity? activity) => new Scope(identity, activity);
+
+        /// <summary>
+        /// For a log event or record written now (Serilog, OpenTelemetry logs): the ambient scope's live identity (null when
+        /// it pushed nobody or has ended); without any scope in this flow, the live identity attached to
+        /// <paramref name="activity"/> or a parent. Never an ended scope's identity.
+        /// </summary>
+        internal static BentoIdentity? ForLog(Activity? activity)
         {
-            var scope = new Scope(Ambient.Value);
-            Ambient.Value = identity;
-            return scope;
+            var ambient = Ambient.Value;
+            if (ambient != null) return ambient.Live;
+            return HolderOf(activity)?.Live;
+        }
+
+        /// <summary>
+        /// For the event at <paramref name="eventIndex"/> of an ending activity: the ambient scope's live identity (null when
+        /// it pushed nobody or has ended); without any scope in this flow, the scope attached to the activity or a parent,
+        /// which identifies only events recorded while it was live (<see cref="BentoIdentityHolder.ForEvent"/>).
+        /// </summary>
+        internal static BentoIdentity? ForActivityEvent(Activity activity, int eventIndex)
+        {
+            var ambient = Ambient.Value;
+            if (ambient != null) return ambient.Live;
+            return HolderOf(activity)?.ForEvent(activity, eventIndex);
         }
 
         /// <summary>Never the email or the names.</summary>
         /// <returns>A description without personal data.</returns>
         public override string ToString() => "BentoIdentity { Email = ***" + (FirstName != null ? ", FirstName = ***" : "") + (LastName != null ? ", LastName = ***" : "") + " }";
 
-        /// <summary>
-        /// Attaches this identity to an activity as a custom property (never exported), so its analytics events, and those
-        /// of its in-process children, are identified when the activity ends after the identity's scope (a request's activity
-        /// ends after the middleware that pushed the identity has returned).
-        /// </summary>
-        internal void AttachTo(Activity activity) => activity.SetCustomProperty(ActivityPropertyName, this);
-
-        /// <summary>The identity attached to the activity or to its nearest in-process parent, or null.</summary>
-        internal static BentoIdentity? AttachedTo(Activity? activity)
+        /// <summary>The scope attached to the activity or to its nearest in-process parent, or null.</summary>
+        private static BentoIdentityHolder? HolderOf(Activity? activity)
         {
             for (var a = activity; a != null; a = a.Parent)
             {
-                if (a.GetCustomProperty(ActivityPropertyName) is BentoIdentity identity) return identity;
+                if (a.GetCustomProperty(ActivityPropertyName) is BentoIdentityHolder holder) return holder;
             }
             return null;
         }
 
         private sealed class Scope : IDisposable
         {
-            private readonly BentoIdentity? _previous;
+            private readonly BentoIdentityHolder? _previous;
+            private readonly BentoIdentityHolder _holder;
             private int _disposed;
 
-            public Scope(BentoIdentity? previous) => _previous = previous;
+            public Scope(BentoIdentity? identity, Activity? activity)
+            {
+                _previous = Ambient.Value;
+                _holder = new BentoIdentityHolder(identity, activity);
+                activity?.SetCustomProperty(ActivityPropertyName, _holder);
+                Ambient.Value = _holder;
+            }
 
             public void Dispose()
             {
-                if (Interlocked.Exchange(ref _disposed, 1) == 0) Ambient.Value = _previous;
+                if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+                _holder.End(); // every copied context now sees nobody
+                Ambient.Value = _previous;
             }
         }
     }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace BentoSinks.HealthChecks
@@ -10,10 +11,17 @@ namespace BentoSinks.HealthChecks
         public static readonly TimeSpan DefaultDropWindow = TimeSpan.FromMinutes(5);
 
         /// <summary>
-        /// How long after an event was dropped (for any reason but <c>excluded</c>, which is a choice) the check reports
+        /// How long after an event was dropped (for a reason not in <see cref="IgnoredDropReasons"/>) the check reports
         /// <see cref="HealthStatus.Degraded"/>, measured on the pipeline's clock. Default 5 minutes; zero or more.
         /// </summary>
         public TimeSpan DropWindow { get; set; } = DefaultDropWindow;
+
+        /// <summary>
+        /// The drop reasons that do not make the check Degraded: by default <c>no_email</c> (an anonymous user's event is
+        /// skipped by design) and <c>excluded</c> (a routing choice). Clear it, or remove one, to count them; add a reason
+        /// (e.g. <c>invalid</c>) to ignore it too. They are still counted in the data.
+        /// </summary>
+        public ICollection<string> IgnoredDropReasons { get; set; } = new HashSet<string>(StringComparer.Ordinal) { "no_email", "excluded" };
 
         /// <summary>
         /// Which pipelines the check looks at, by name (<c>Serilog</c>, <c>OpenTelemetry traces</c>,

@@ -10,9 +10,12 @@ namespace Microsoft.Extensions.DependencyInjection
     {
         /// <summary>
         /// Adds a health check over the Bento pipelines of the process (each Serilog sink and OpenTelemetry exporter
-        /// alive): <see cref="HealthStatus.Unhealthy"/> after Bento answered 401/403 (until a later success),
-        /// <see cref="HealthStatus.Degraded"/> while retrying or after drops within <see cref="BentoHealthCheckOptions.DropWindow"/>
-        /// (5 minutes by default; <c>excluded</c> events do not count), <see cref="HealthStatus.Healthy"/> otherwise. Its
+        /// alive): <see cref="HealthStatus.Unhealthy"/> after Bento answered 401/403, or the endpoint answered 404/405 or a
+        /// redirect or its TLS certificate was refused (a wrong setting; until a later success);
+        /// <see cref="HealthStatus.Degraded"/> while retrying, after answers that were not Bento's (<c>unconfirmed</c>) or
+        /// drops within <see cref="BentoHealthCheckOptions.DropWindow"/> (5 minutes by default; <c>no_email</c> and
+        /// <c>excluded</c> do not count unless <see cref="BentoHealthCheckOptions.IgnoredDropReasons"/> says so);
+        /// <see cref="HealthStatus.Healthy"/> otherwise, saying "not verified yet" until Bento has accepted a request. Its
         /// data holds each pipeline's counts (<c>Serilog.sent</c>, <c>Serilog.dropped.unauthorized</c>, …), never an
         /// email, a key or an event body.
         /// </summary>
@@ -29,6 +32,8 @@ namespace Microsoft.Extensions.DependencyInjection
             if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("The health check needs a name.", nameof(name));
             var options = new BentoHealthCheckOptions();
             configure?.Invoke(options);
+            if (options.IgnoredDropReasons is null)
+                throw new ArgumentException("BentoHealthCheckOptions.IgnoredDropReasons must not be null (clear it to count every reason).", nameof(configure));
             if (options.DropWindow < TimeSpan.Zero)
                 throw new ArgumentException("BentoHealthCheckOptions.DropWindow must be zero or more.", nameof(configure));
             var check = new BentoHealthCheck(options);

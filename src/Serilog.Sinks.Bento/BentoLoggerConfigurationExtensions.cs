@@ -188,7 +188,8 @@ namespace Serilog
         public static ILogger ForPurchase(this ILogger logger, BentoPurchase purchase, string analyticsEventPropertyName)
         {
             if (purchase is null) throw new ArgumentNullException(nameof(purchase));
-            return logger.ForAnalytics("$purchase", analyticsEventPropertyName).ForContext("Purchase", purchase, destructureObjects: true);
+            // Built without reflection (PurchaseEnricher), so it also works in a Native AOT app.
+            return logger.ForAnalytics("$purchase", analyticsEventPropertyName).ForContext(new PurchaseEnricher(purchase));
         }
     }
 }

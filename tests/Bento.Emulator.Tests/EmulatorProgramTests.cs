@@ -32,6 +32,11 @@ namespace Bento.Emulator.Tests
                 Assert.Contains("site UUID emulator-site", credentials);
                 Assert.Contains("publishable key emulator-publishable-key", credentials);
                 Assert.Contains("secret key emulator-secret-key", credentials);
+                // The copy-paste block: the variables the sink and the exporter read, with this emulator's values.
+                Assert.Equal($"  export BENTO_ENDPOINT='{endpoint}'", program.Next(l => l.Contains("BENTO_ENDPOINT", StringComparison.Ordinal)));
+                Assert.Equal("  export BENTO_SITE_UUID='emulator-site'", program.Next(l => l.Contains("BENTO_SITE_UUID", StringComparison.Ordinal)));
+                Assert.Equal("  export BENTO_PUBLISHABLE_KEY='emulator-publishable-key'", program.Next(l => l.Contains("BENTO_PUBLISHABLE_KEY", StringComparison.Ordinal)));
+                Assert.Equal("  export BENTO_SECRET_KEY='emulator-secret-key'", program.Next(l => l.Contains("BENTO_SECRET_KEY", StringComparison.Ordinal)));
 
                 using var raw = new RawBento(new Uri(page));
                 Assert.Equal(401, await raw.PostAsync(RawBento.Batch(1), secretKey: "wrong"));

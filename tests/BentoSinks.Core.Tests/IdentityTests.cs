@@ -50,5 +50,54 @@ namespace BentoSinks.Core.Tests
             var ex = Assert.Throws<ArgumentException>(() => new BentoIdentity("ada-at-example.com"));
             Assert.DoesNotContain("ada-at-example.com", ex.Message, StringComparison.Ordinal);
         }
+
+        [Fact]
+        public async Task Work_that_copied_the_flow_during_a_scope_sees_nobody_once_the_scope_ends()
+        {
+            var gate = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Task<string?> copied;
+            using (BentoIdentity.Push("outer@example.com"))
+            {
+                using (BentoIdentity.Push("ada@example.com")) copied = Task.Run(async () => { await gate.Task; return BentoIdentity.Current?.Email; });
+                gate.SetResult(true);
+                Assert.Null(await copied); // not Ada, and not the outer scope either: the copied flow's scope has ended
+                Assert.Equal("outer@example.com", BentoIdentity.Current?.Email);
+                using (BentoIdentity.Push((BentoIdentity?)null)) Assert.Null(BentoIdentity.Current); // nobody hides the outer scope
+            }
+        }
+
+        [Theory]
+        [InlineData("ada@exa\u202Emple.com")] // right-to-left override
+        [InlineData("ada@\u2066example.com")] // left-to-right isolate
+        [InlineData("ad\u200Ba@example.com")] // zero-width space
+        [InlineData("ada@example.com\uFEFF")] // byte order mark
+        [InlineData("ada@ex\u00ADample.com")] // soft hyphen
+        [InlineData("ada\u3164@example.com")] // Hangul filler
+        [InlineData("ada@example.com\u0085")] // next line (C1 control)
+        [InlineData("ada\u00A0@example.com")] // no-break space
+        public void An_email_with_a_bidi_control_or_invisible_character_is_refused(string email)
+        {
+            Assert.False(EmailAddress.LooksValid(email));
+            Assert.Throws<ArgumentException>(() => new BentoIdentity(email));
+            using (BentoIdentity.Push(email)) Assert.Null(BentoIdentity.Current);
+        }
+
+        [Fact]
+        public void Letters_beyond_ascii_are_still_an_email_and_a_lone_surrogate_is_not()
+        {
+            Assert.True(EmailAddress.LooksValid("jos\u00E9@ex\u00E4mple.com"));
+            Assert.True(EmailAddress.LooksValid("ada@\U0001F600.example.com")); // a pair: an emoji domain label
+            Assert.False(EmailAddress.LooksValid("ada@exam" + '\uD800' + "ple.com"));
+            Assert.False(EmailAddress.LooksValid("ada@example.com" + "\U000E0001")); // a language tag (format, invisible)
+        }
+
+        [Fact]
+        public void A_name_longer_than_the_limit_is_left_out_and_the_rest_of_the_identity_kept()
+        {
+            var identity = new BentoIdentity("ada@example.com", new string('A', BentoIdentity.MaxNameLength + 1), "Lovelace");
+            Assert.Null(identity.FirstName);
+            Assert.Equal("Lovelace", identity.LastName);
+            Assert.Equal(new string('B', BentoIdentity.MaxNameLength), new BentoIdentity("ada@example.com", new string('B', BentoIdentity.MaxNameLength)).FirstName);
+        }
     }
 }

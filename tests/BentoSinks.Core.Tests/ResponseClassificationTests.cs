@@ -74,14 +74,15 @@ namespace BentoSinks.Core.Tests
         [InlineData(204)]
         [InlineData(200)]
         [InlineData(202)]
-        public async Task A_2xx_without_a_body_is_a_success_with_nothing_failed(int status)
+        public async Task A_2xx_without_a_body_is_unconfirmed_not_a_success(int status)
         {
+            // Bento answers 200/201 with {"results": n}: an empty 2xx came from something else (a proxy, a captive portal).
             await using var rig = await SenderUnderTest.StartAsync();
             rig.Emulator.EnqueueFaults(Fault.WithBody(status, null, contentType: null));
             var outcome = await rig.SendAsync();
-            Assert.Equal(SendOutcomeKind.Success, outcome.Kind);
+            Assert.Equal(SendOutcomeKind.Unconfirmed, outcome.Kind);
             Assert.Equal(status, outcome.Status);
-            Assert.Equal(0, outcome.Failed);
+            Assert.Contains("not Bento's JSON result", outcome.Detail, StringComparison.Ordinal);
         }
 
         [Theory]
@@ -179,8 +180,11 @@ namespace BentoSinks.Core.Tests
         [Theory]
         [InlineData(200, "application/json", "{\"results\":1,\"failed\":0}", (int)SendOutcomeKind.Success)]
         [InlineData(202, "application/json", "\uFEFF{\"results\":1}", (int)SendOutcomeKind.Success)]
-        [InlineData(204, null, "", (int)SendOutcomeKind.Success)]
-        [InlineData(200, null, " \r\n", (int)SendOutcomeKind.Success)]
+        [InlineData(204, null, "", (int)SendOutcomeKind.Unconfirmed)]
+        [InlineData(200, null, " \r\n", (int)SendOutcomeKind.Unconfirmed)]
+        [InlineData(200, "application/json", "{}", (int)SendOutcomeKind.Unconfirmed)]
+        [InlineData(200, "application/json", "{\"ok\":true}", (int)SendOutcomeKind.Unconfirmed)]
+        [InlineData(201, "application/json", "{\"results\":\"1\"}", (int)SendOutcomeKind.Unconfirmed)]
         [InlineData(200, "text/html", "<html></html>", (int)SendOutcomeKind.Retryable)]
         [InlineData(200, "application/json", "[1,2]", (int)SendOutcomeKind.Retryable)]
         [InlineData(301, null, "", (int)SendOutcomeKind.Redirect)]

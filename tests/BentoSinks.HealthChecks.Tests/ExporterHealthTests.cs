@@ -42,7 +42,7 @@ namespace BentoSinks.HealthChecks.Tests
                        .Build())
             {
                 EmitSignup(source);
-                Assert.True(await emulator.PumpUntil(time, Pipelines.Until("OpenTelemetry traces", p => p.IsUnauthorized)));
+                Assert.True(await emulator.PumpUntil(time, Pipelines.Until("OpenTelemetry traces", p => p.IsUnauthorized && p.Dropped.ContainsKey("unauthorized"))));
                 var entry = await probe.CheckAsync();
                 Assert.Equal(HealthStatus.Unhealthy, entry.Status);
                 Assert.StartsWith("OpenTelemetry traces: Bento has refused the credentials (401/403) since ", entry.Description, StringComparison.Ordinal);
@@ -99,7 +99,7 @@ namespace BentoSinks.HealthChecks.Tests
                 using (logger.BeginScope(new Dictionary<string, object?> { ["Email"] = "bob@example.com" }))
                     logger.LogInformation("{AnalyticsEvent}: plan {plan}", "trial_started", "pro");
                 EmitSignup(source);
-                Assert.True(await emulator.PumpUntil(time, () => emulator.EventCount == 2 && Pipelines.Single("OpenTelemetry traces").IsUnauthorized));
+                Assert.True(await emulator.PumpUntil(time, () => emulator.EventCount == 2 && Pipelines.Single("OpenTelemetry traces").IsUnauthorized && Pipelines.Single("OpenTelemetry traces").Dropped.ContainsKey("unauthorized")));
 
                 var report = await health.CheckHealthAsync(r => r.Tags.Contains("ready"));
                 Assert.Equal(HealthStatus.Unhealthy, report.Status);

@@ -172,24 +172,6 @@ namespace BentoSinks.HealthChecks.Tests
         }
 
         [Fact]
-        public async Task An_event_without_an_email_is_a_drop_an_excluded_one_is_not()
-        {
-            await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
-            using var probe = new HealthProbe();
-            await using var logger = NewLogger(emulator, time);
-
-            logger.ForAnalytics("$view").ForContext("Email", Email).Information("Viewed a page");
-            Assert.Equal(HealthStatus.Healthy, (await probe.CheckAsync()).Status);
-
-            logger.ForAnalytics("signup_completed").Information("Anonymous signup");
-            var entry = await probe.CheckAsync();
-            Assert.Equal(HealthStatus.Degraded, entry.Status);
-            Assert.Equal(1L, entry.Data["Serilog.dropped.no_email"]);
-            Assert.Equal(Start, Pipelines.Single("Serilog").LastDropTime);
-        }
-
-        [Fact]
         public async Task Two_loggers_are_two_pipelines_and_a_filter_picks_one()
         {
             await using var emulator = await BentoEmulator.StartAsync();

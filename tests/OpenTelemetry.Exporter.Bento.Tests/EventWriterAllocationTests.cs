@@ -48,7 +48,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             foreach (var (key, value) in tags) collection[key] = value;
             var activityEvent = new ActivityEvent(type, DateTimeOffset.UtcNow, collection);
             Assert.True(formatter.IsAnalytics(activityEvent));
-            return formatter.Capture(activity, activityEvent);
+            return formatter.Capture(activity, activityEvent, 0);
         }
 
         private static KeyValuePair<string, object?>[] Details(params (string Key, object? Value)[] pairs)

@@ -94,20 +94,55 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         }
 
         [Fact]
-        public async Task An_identity_attached_to_a_finished_request_activity_identifies_its_events_after_the_scope_ended()
+        public async Task A_request_activity_ending_after_the_scope_keeps_the_identity_for_events_recorded_during_the_scope_only()
         {
             await using var emulator = await BentoEmulator.StartAsync();
             using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
             using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
             {
-                // As UseBentoIdentity does: the request's activity ends after the middleware's scope.
+                // As UseBentoIdentity does: the scope is attached to the request's activity, which ends after the scope.
                 var request = source.StartActivity("POST /trial")!;
-                new BentoIdentity("ada@example.com", "Ada").AttachTo(request);
-                request.AddEvent(Analytics("trial_requested"));
+                using (BentoIdentity.Push(new BentoIdentity("ada@example.com", "Ada"), request))
+                {
+                    request.AddEvent(Analytics("trial_requested"));
+                    using (BentoIdentity.Push((BentoIdentity?)null)) // "nobody" wins over the request's identity
+                    using (var anonymous = source.StartActivity("anonymous part")!)
+                        anonymous.AddEvent(Analytics("pushed_nobody"));
+                }
+                // After the scope: work still running under the request's activity (background work that copied the flow).
+                request.AddEvent(Analytics("added_after_the_scope"));
+                using (var late = source.StartActivity("late child")!) late.AddEvent(Analytics("late_child"));
                 request.Stop();
             }
             var e = Assert.Single(emulator.Events);
             Assert.Equal(("trial_requested", "ada@example.com", "Ada"), (e.Type, e.Email, e.Field("first_name")?.GetString()));
+        }
+
+        [Fact]
+        public async Task A_log_record_written_after_the_scope_attached_to_the_current_activity_ended_gets_no_identity()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using var listener = new ActivityListener { ShouldListenTo = s => s == source, Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded };
+            ActivitySource.AddActivityListener(listener);
+            await using (var logs = Logging(emulator))
+            {
+                var logger = logs.GetRequiredService<ILogger<IdentityTests>>();
+                using var request = source.StartActivity("POST /signup")!;
+                // The scope lives in a child flow (as the middleware's does); Activity.Current stays the request's here.
+                await Task.Run(() =>
+                {
+                    using (BentoIdentity.Push(new BentoIdentity("ada@example.com", "Ada"), request))
+                    {
+#pragma warning disable CA1848, CA2254 // the test's own messages
+                        logger.LogInformation("{AnalyticsEvent}", "during_the_scope");
+                    }
+                });
+                logger.LogInformation("{AnalyticsEvent}", "after_the_scope"); // e.g. Response.OnCompleted: no scope here, an ended one on the activity
+#pragma warning restore CA1848, CA2254
+            }
+            var e = Assert.Single(emulator.Events);
+            Assert.Equal(("during_the_scope", "ada@example.com"), (e.Type, e.Email));
         }
     }
 }

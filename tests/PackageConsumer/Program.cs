@@ -69,6 +69,37 @@ foreach (var (id, expected) in new[]
     }
 }
 
+// Every package: its README works on nuget.org (no relative link or image: the repository's docs/ are not in the
+// package), and its net8.0 dependencies are the lowest .NET 8 needs (no 9.x or 10.x Microsoft.Extensions.*, which
+// would push newer Microsoft.Extensions.* packages into a .NET 8 LTS app).
+foreach (var nupkg in Directory.GetFiles(folder, "*.nupkg").OrderBy(f => f))
+{
+    var id = Path.GetFileName(nupkg);
+    using var zip = ZipFile.OpenRead(nupkg);
+    var readme = zip.GetEntry("README.md");
+    if (readme is null) { failures.Add($"{id}: no package README"); continue; }
+    using (var readmeReader = new StreamReader(readme.Open()))
+    {
+        var text = readmeReader.ReadToEnd();
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text,
+            @"\]\(\s*(?!https?://|mailto:|#)([^)\s]+)|^\s*\[[^\]]+\]:\s*(?!https?://)(\S+)|<img[^>]*\ssrc=""(?!https?://)([^""]*)""",
+            System.Text.RegularExpressions.RegexOptions.Multiline))
+            failures.Add($"{id}: the package README links to '{m.Value.Trim()}', which nuget.org cannot resolve (use an absolute link)");
+    }
+    using var nuspecReader = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open());
+    var metadataElement = XDocument.Parse(nuspecReader.ReadToEnd()).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+    foreach (var group in metadataElement.Elements().Where(e => e.Name.LocalName == "dependencies").Elements()
+                 .Where(e => e.Name.LocalName == "group" && (string?)e.Attribute("targetFramework") == "net8.0"))
+        foreach (var dependency in group.Elements().Where(e => e.Name.LocalName == "dependency"))
+        {
+            var dependencyId = (string?)dependency.Attribute("id") ?? "";
+            var range = ((string?)dependency.Attribute("version") ?? "").TrimStart('[', '(');
+            if (dependencyId.StartsWith("Microsoft.Extensions.", StringComparison.OrdinalIgnoreCase)
+                && int.TryParse(range.Split('.', ',')[0], out var major) && major > 8)
+                failures.Add($"{id}: its net8.0 group depends on {dependencyId} {dependency.Attribute("version")!.Value}; .NET 8 apps need 8.0.x");
+        }
+}
+
 await using var emulator = await BentoEmulator.StartAsync();
 void Configure(BentoSinks.BentoOptions o)
 {

@@ -126,6 +126,23 @@ namespace Serilog.Sinks.Bento.Tests
             JsonAssert.Equal("{\"unique\":{\"key\":\"order-7\"},\"value\":{\"currency\":\"EUR\",\"amount\":500}}", e.Json.GetProperty("details").GetRawText());
         }
 
+        [Fact]
+        public async Task ForPurchase_writes_the_same_details_as_a_destructured_Purchase_cart_included()
+        {
+            // ForPurchase builds the structure itself (no reflection over BentoPurchase, for Native AOT): it must match
+            // what Serilog's destructuring of {@Purchase} gives, and still destructure the app's own cart object.
+            await using var f = await SerilogUnderTest.StartAsync();
+            var log = f.Logger.ForContext("Email", "ada@example.com");
+            var purchase = new BentoPurchase("order-8", 2500, "EUR", new { items = new[] { new { product_name = "Pro plan", quantity = 2 } } });
+            log.ForPurchase(purchase).Information("Order placed");
+            log.ForAnalytics("$purchase").Information("Order placed {@Purchase}", purchase);
+            var events = await f.FlushAsync();
+            Assert.Equal(2, events.Length);
+            JsonAssert.Equal("{\"unique\":{\"key\":\"order-8\"},\"value\":{\"currency\":\"EUR\",\"amount\":2500},\"cart\":{\"items\":[{\"product_name\":\"Pro plan\",\"quantity\":2}]}}",
+                events[0].Json.GetProperty("details").GetRawText());
+            JsonAssert.Equal(events[0].Json.GetProperty("details").GetRawText(), events[1].Json.GetProperty("details").GetRawText());
+        }
+
         [Theory]
         [InlineData("", 100, "USD")]
         [InlineData("k", -1, "USD")]

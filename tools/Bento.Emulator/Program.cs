@@ -47,6 +47,14 @@ Console.WriteLine($"Bento emulator listening: endpoint {emulator.ApiBase} ");
 Console.WriteLine($"  page {emulator.PageAddress} (a live list of the events received and the requests refused)");
 Console.WriteLine($"  site UUID {options.SiteUuid}, publishable key {options.PublishableKey}, secret key {options.SecretKey}");
 Console.WriteLine($"  inspection API {emulator.BaseAddress}_emulator/events (and /requests, /summary, /stream; POST /reset)");
+// A block to paste into the app's shell: the sink and the exporter read these variables when code leaves them unset.
+Console.WriteLine(OperatingSystem.IsWindows() ? "Point an app at it (PowerShell):" : "Point an app at it (paste into its shell):");
+foreach (var (name, value) in new[]
+{
+    ("BENTO_ENDPOINT", emulator.ApiBase.ToString()), ("BENTO_SITE_UUID", options.SiteUuid),
+    ("BENTO_PUBLISHABLE_KEY", options.PublishableKey), ("BENTO_SECRET_KEY", options.SecretKey),
+})
+    Console.WriteLine(OperatingSystem.IsWindows() ? $"  $env:{name}=\"{value}\"" : $"  export {name}='{value}'");
 Console.WriteLine("Ctrl+C or SIGTERM to stop.");
 using var stop = new CancellationTokenSource();
 // Ctrl+C (SIGINT): stop cleanly instead of being killed mid-answer.

@@ -127,6 +127,7 @@ namespace BentoSinks.Delivery
                         break;
 
                     case SendOutcomeKind.Retryable:
+                        if (outcome.TlsRefused) _counters.Health.WrongSetting("the server's TLS certificate was refused (its name does not match the Endpoint's host, or it is not trusted)");
                         if (outcome.Status == 429) _budget.OnThrottled(outcome.RetryAfter ?? TimeSpan.Zero);
                         var delay = NextRetry(outcome.RetryAfter);
                         if (delay is null)
@@ -166,7 +167,15 @@ namespace BentoSinks.Delivery
                         else DropRemaining(items, DropReason.Unauthorized);
                         break;
 
+                    case SendOutcomeKind.Unconfirmed:
+                        EndFailureStreak();
+                        _work.Pop();
+                        _reporter.Problem("unconfirmed", $"Bento: {count} event{(count == 1 ? "" : "s")} got an answer that is not Bento's ({outcome.Detail}); they are counted unconfirmed, not sent.", error: true);
+                        Drop(DropReason.Unconfirmed, items, start, count);
+                        break;
+
                     case SendOutcomeKind.Redirect:
+                        _counters.Health.WrongSetting("the endpoint answered with a redirect (HTTP " + outcome.Status + ")");
                         _reporter.Problem("redirect", $"Bento's endpoint answered with a redirect ({outcome.Detail}): check the Endpoint setting; it must be Bento's API base, e.g. https://app.bentonow.com/api/v1{Held()}.", error: true);
                         if (HoldOnDisk()) await HoldAsync(stop).ConfigureAwait(false);
                         else
@@ -177,12 +186,14 @@ namespace BentoSinks.Delivery
                         break;
 
                     case SendOutcomeKind.Rejected when outcome.Status == 404 && HoldOnDisk():
+                        _counters.Health.WrongSetting("the endpoint answered HTTP 404: there is no Bento API at that address");
                         // Not Bento's API at this address (a wrong Endpoint, a proxy): the events are not at fault.
                         _reporter.Problem("rejected:404", $"Bento's endpoint answered 404 ({outcome.Detail}): check the Endpoint setting{Held()}.", error: true);
                         await HoldAsync(stop).ConfigureAwait(false);
                         break;
 
                     default:
+                        if (outcome.Status == 404 || outcome.Status == 405) _counters.Health.WrongSetting("the endpoint answered HTTP " + outcome.Status + ": there is no Bento API at that address");
                         EndFailureStreak();
                         _work.Pop();
                         _reporter.Problem("rejected:" + outcome.Status, $"Bento rejected a request of {count} event{(count == 1 ? "" : "s")} ({outcome.Detail})" + (outcome.Status == 404 || outcome.Status == 405 ? $"; check the endpoint: requests go to {{Endpoint}}/batch/events, and Endpoint must be Bento's API base ({BentoOptions.DefaultEndpoint})." : "."), error: true);

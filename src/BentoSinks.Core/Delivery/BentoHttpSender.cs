@@ -129,7 +129,8 @@ namespace BentoSinks.Delivery
             }
             catch (Exception ex) when (ex is HttpRequestException || ex is IOException)
             {
-                return new SendOutcome(SendOutcomeKind.Retryable, 0, detail: "connection failed: " + ex.GetType().Name + " " + Describe(ex, _secrets));
+                return new SendOutcome(SendOutcomeKind.Retryable, 0, detail: "connection failed: " + ex.GetType().Name + " " + Describe(ex, _secrets),
+                    tlsRefused: ex.InnerException is System.Security.Authentication.AuthenticationException);
             }
         }
 
@@ -191,10 +192,13 @@ namespace BentoSinks.Delivery
         {
             if (status >= 200 && status <= 299)
             {
-                if (IsBlank(body))
-                    return new SendOutcome(SendOutcomeKind.Success, status, 0); // 204, or an empty 200/202
-                if (TryParseResult(body, out var failed))
-                    return new SendOutcome(SendOutcomeKind.Success, status, failed);
+                if (IsBlank(body)) // Bento answers 200/201 with {"results": n}: an empty 2xx came from something else
+                    return new SendOutcome(SendOutcomeKind.Unconfirmed, status,
+                        detail: $"HTTP {status} with an empty body, not Bento's JSON result (a proxy or a captive portal in front of Bento? check the Endpoint)");
+                if (TryParseResult(body, out var failed, out var hasResults))
+                    return hasResults
+                        ? new SendOutcome(SendOutcomeKind.Success, status, failed)
+                        : new SendOutcome(SendOutcomeKind.Unconfirmed, status, detail: $"HTTP {status} with a JSON body without Bento's results count (a proxy in front of Bento? check the Endpoint)");
                 return new SendOutcome(SendOutcomeKind.Retryable, status,
                     detail: $"HTTP {status} with a {mediaType ?? "none"} body that is not Bento's JSON result (an edge block page? check the User-Agent and the endpoint)");
             }
@@ -273,10 +277,11 @@ namespace BentoSinks.Delivery
         /// <summary>Text from a response or an exception, free of secrets, values and emails (see <see cref="ErrorText.Sanitize"/>).</summary>
         internal static string Sanitize(string text, params string[] secrets) => ErrorText.Sanitize(text, secrets);
 
-        /// <summary>Reads <c>{"results": n, "failed": m}</c>; false when the body is not a JSON object.</summary>
-        internal static bool TryParseResult(byte[] body, out int failed)
+        /// <summary>Reads <c>{"results": n, "failed": m}</c>; false when the body is not a JSON object; <paramref name="hasResults"/>: it holds a numeric <c>results</c>.</summary>
+        internal static bool TryParseResult(byte[] body, out int failed, out bool hasResults)
         {
             failed = 0;
+            hasResults = false;
             try
             {
                 var reader = new Utf8JsonReader(WithoutBom(body).Span, new JsonReaderOptions { MaxDepth = 64 });
@@ -284,7 +289,9 @@ namespace BentoSinks.Delivery
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     var isFailed = reader.ValueTextEquals("failed");
+                    var isResults = reader.ValueTextEquals("results");
                     if (!reader.Read()) return false;
+                    if (isResults && reader.TokenType == JsonTokenType.Number) hasResults = true;
                     if (isFailed && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var f)) failed = Math.Max(0, f);
                     else reader.Skip();
                 }

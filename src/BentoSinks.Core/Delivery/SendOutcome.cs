@@ -12,12 +12,15 @@ namespace BentoSinks.Delivery
         Rejected,
         /// <summary>A 3xx: the endpoint is not Bento's API base (redirects are never followed: a POST would be lost or replayed).</summary>
         Redirect,
+        /// <summary>A 2xx without a body: not Bento's JSON result (a proxy or a captive portal may have answered). Not retried, not sent.</summary>
+        Unconfirmed,
     }
 
     internal readonly struct SendOutcome
     {
-        public SendOutcome(SendOutcomeKind kind, int status, int failed = 0, TimeSpan? retryAfter = null, string? detail = null)
+        public SendOutcome(SendOutcomeKind kind, int status, int failed = 0, TimeSpan? retryAfter = null, string? detail = null, bool tlsRefused = false)
         {
+            TlsRefused = tlsRefused;
             Kind = kind;
             Status = status;
             Failed = failed;
@@ -31,6 +34,8 @@ namespace BentoSinks.Delivery
         /// <summary>On success: how many events Bento counted as failed.</summary>
         public int Failed { get; }
         public TimeSpan? RetryAfter { get; }
+        /// <summary>No response: the client refused the server's TLS certificate (a name mismatch, an untrusted chain): a wrong setting.</summary>
+        public bool TlsRefused { get; }
         /// <summary>A description free of secrets, emails and event data.</summary>
         public string? Detail { get; }
     }

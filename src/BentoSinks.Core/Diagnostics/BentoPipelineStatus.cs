@@ -14,8 +14,13 @@ namespace BentoSinks.Diagnostics
     {
         internal BentoPipelineStatus(string name, DateTimeOffset time, long offered, long sent, long inFlight, long requests, long retries,
             IReadOnlyDictionary<string, long> dropped, DateTimeOffset? unauthorizedSince, DateTimeOffset? retryingSince,
-            DateTimeOffset? lastDropTime, string? lastDropReason)
+            DateTimeOffset? lastDropTime, string? lastDropReason, IReadOnlyDictionary<string, DateTimeOffset> lastDropTimes,
+            DateTimeOffset? wrongSettingSince, string? wrongSetting, bool isVerified)
         {
+            LastDropTimes = lastDropTimes;
+            WrongSettingSince = wrongSettingSince;
+            WrongSetting = wrongSetting;
+            IsVerified = isVerified;
             Name = name;
             Time = time;
             Offered = offered;
@@ -85,6 +90,24 @@ namespace BentoSinks.Diagnostics
         /// <summary>The reason of the drop at <see cref="LastDropTime"/>; null when none was.</summary>
         public string? LastDropReason { get; }
 
+        /// <summary>When events were last dropped, by reason (<c>excluded</c> included); only reasons that have occurred.</summary>
+        public IReadOnlyDictionary<string, DateTimeOffset> LastDropTimes { get; }
+
+        /// <summary>
+        /// When an answer first showed a wrong setting (the endpoint answered 404 or 405 or a redirect, or its TLS certificate
+        /// was refused) since Bento last accepted a request; null when none did. It will not heal on its own.
+        /// </summary>
+        public DateTimeOffset? WrongSettingSince { get; }
+
+        /// <summary>What the wrong setting is, in words without a secret, an email or a URL's query; null when there is none.</summary>
+        public string? WrongSetting { get; }
+
+        /// <summary>
+        /// Whether Bento has accepted a request of this pipeline with its JSON result since the pipeline was built. False
+        /// before the first send: the credentials and the endpoint are not verified yet.
+        /// </summary>
+        public bool IsVerified { get; }
+
         /// <summary>One line: the name, the counts, and the state; never an email, a key or an event body.</summary>
         /// <returns>The status as text.</returns>
         public override string ToString()
@@ -97,6 +120,8 @@ namespace BentoSinks.Diagnostics
             foreach (var pair in Dropped) sb.Append(" dropped.").Append(pair.Key).Append('=').Append(pair.Value.ToString(c));
             if (UnauthorizedSince is { } u) sb.Append("; unauthorized since ").Append(u.ToString("o", c));
             if (RetryingSince is { } r) sb.Append("; retrying since ").Append(r.ToString("o", c));
+            if (WrongSettingSince is { } w) sb.Append("; wrong setting since ").Append(w.ToString("o", c)).Append(": ").Append(WrongSetting);
+            if (!IsVerified) sb.Append("; not verified yet");
             if (LastDropTime is { } d) sb.Append("; last drop (").Append(LastDropReason).Append(") at ").Append(d.ToString("o", c));
             return sb.ToString();
         }

@@ -27,17 +27,23 @@ namespace BentoSinks.Diagnostics
         BufferFull,
         /// <summary>The event waited in the buffer directory longer than <c>BufferAgeLimit</c>.</summary>
         Expired,
+        /// <summary>
+        /// Something answered 2xx without Bento's JSON result (<c>{"results": n}</c>): a proxy, a captive portal or a wrong
+        /// Endpoint may have taken the events; nothing confirms that Bento received them. Not retried (a real Bento that
+        /// answered would get them twice), not counted as sent.
+        /// </summary>
+        Unconfirmed,
         /// <summary>The event's record was removed from the buffer directory from outside (the directory or a segment deleted) before it was sent.</summary>
         BufferLost,
     }
 
     internal static class DropReasons
     {
-        public const int Count = 13;
+        public const int Count = 14;
 
         private static readonly string[] Names =
         {
-            "queue_full", "no_email", "excluded", "invalid", "too_large", "rejected", "retries_exhausted", "unauthorized", "shutdown", "corrupt", "buffer_full", "expired", "buffer_lost",
+            "queue_full", "no_email", "excluded", "invalid", "too_large", "rejected", "retries_exhausted", "unauthorized", "shutdown", "corrupt", "buffer_full", "expired", "unconfirmed", "buffer_lost",
         };
 
         private static readonly string[] Explanations =
@@ -54,6 +60,7 @@ namespace BentoSinks.Diagnostics
             "their records in the buffer directory were damaged or torn (a crash mid-write or bad bytes on disk); the records after them were delivered",
             "the buffer directory reached BufferSizeLimit, so its oldest events were dropped; check that Bento is reachable or raise the limit",
             "they waited in the buffer directory longer than BufferAgeLimit",
+            "the endpoint answered 2xx without Bento's JSON result, so nothing confirms that Bento received them: a proxy, a captive portal or a wrong Endpoint may be taking requests",
             "their records were removed from the buffer directory from outside (the directory or a segment deleted) before they were sent",
         };
 

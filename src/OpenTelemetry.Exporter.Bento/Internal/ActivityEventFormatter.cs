@@ -86,15 +86,19 @@ namespace OpenTelemetry.Exporter.Bento
         /// <summary>
         /// On the caller's thread: the item to queue. The email, for each key: the event's tags, the activity's tags, its
         /// in-process parents' tags (nearest first), the activity's baggage, then <see cref="Baggage.Current"/>; none of
-        /// them: the ambient <see cref="BentoIdentity.Current"/>, then the identity attached to the activity or a parent
-        /// (<c>UseBentoIdentity</c> attaches it to the request's activity). The fields are looked up like the email; an
+        /// them: the ambient <see cref="BentoIdentity"/> scope (nobody when it pushed null or has ended), or, with no scope in
+        /// this flow, the scope attached to the activity or a parent (<c>UseBentoIdentity</c> attaches it to the request's
+        /// activity) for an event recorded while that scope was live. The fields are looked up like the email; an
         /// identity's names fill the fields left empty only for an event that identity identified.
         /// </summary>
-        public ActivityEventItem Capture(Activity activity, in ActivityEvent activityEvent)
+        /// <param name="activity">The ending activity.</param>
+        /// <param name="activityEvent">The analytics event.</param>
+        /// <param name="eventIndex">The event's position among the activity's events (when it was recorded, relative to the identity's scope).</param>
+        public ActivityEventItem Capture(Activity activity, in ActivityEvent activityEvent, int eventIndex)
         {
             var baggage = Baggage.Current;
             var email = FindEmail(activity, activityEvent, baggage);
-            var identity = email is null ? BentoIdentity.Current ?? BentoIdentity.AttachedTo(activity) : null;
+            var identity = email is null ? BentoIdentity.ForActivityEvent(activity, eventIndex) : null;
             object?[]? fields = null;
             for (var s = 0; s < _fieldTags.SourceCount; s++)
             {

@@ -20,10 +20,12 @@ namespace OpenTelemetry.Exporter.Bento
             try
             {
                 if (data is null) return;
+                var index = -1;
                 foreach (ref readonly var activityEvent in data.EnumerateEvents())
                 {
+                    index++;
                     if (!Formatter.IsAnalytics(activityEvent) || !Pipeline.AdmitType(activityEvent.Name)) continue;
-                    var item = Formatter.Capture(data, activityEvent);
+                    var item = Formatter.Capture(data, activityEvent, index);
                     Pipeline.EnqueueIfIdentified(item, item.HasEmail);
                 }
             }

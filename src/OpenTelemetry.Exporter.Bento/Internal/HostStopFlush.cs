@@ -76,7 +76,16 @@ namespace OpenTelemetry.Exporter.Bento
         /// <summary>
         /// <c>HostOptions.ShutdownTimeout</c>, read by name: <c>HostOptions</c> lives in Microsoft.Extensions.Hosting,
         /// which this package does not reference (only the abstractions). 30 s, the host's default, when it is not there.
+        /// Native AOT: <c>IOptions&lt;HostOptions&gt;</c> is an instantiation over a reference type, whose shared code every
+        /// AOT image has (and a host that registered it compiled it); the members read are kept by the attributes below.
         /// </summary>
+#if NET8_0_OR_GREATER
+        [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050:RequiresDynamicCode",
+            Justification = "IOptions<HostOptions> is instantiated over a reference type: its shared (canonical) code exists in every AOT image.")]
+        [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties, typeof(IOptions<>))]
+        [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties,
+            "Microsoft.Extensions.Hosting.HostOptions", "Microsoft.Extensions.Hosting")]
+#endif
         private TimeSpan HostShutdownTimeout()
         {
             try

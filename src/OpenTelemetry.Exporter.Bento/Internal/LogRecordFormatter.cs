@@ -162,13 +162,14 @@ namespace OpenTelemetry.Exporter.Bento
 
             /// <summary>
             /// A copy for the queue (the record and this capture are reused). A record without an email of its own takes the
-            /// ambient <see cref="BentoIdentity.Current"/> (or the identity attached to the current activity), whose names
-            /// fill the name fields the record left empty.
+            /// ambient <see cref="BentoIdentity"/> scope (or, with none in this flow, the live scope attached to the current
+            /// activity; never an ended one), whose names fill the name fields the record left empty. Serilog's sink resolves
+            /// it the same way, so both paths agree (e.g. in <c>Response.OnCompleted</c>, after the request's scope ended).
             /// </summary>
             public LogRecordItem ToItem()
             {
                 var email = Email;
-                if (email is null && (BentoIdentity.Current ?? BentoIdentity.AttachedTo(Activity.Current)) is { } identity)
+                if (email is null && BentoIdentity.ForLog(Activity.Current) is { } identity)
                 {
                     email = identity.Email;
                     FillName(_owner._firstNameSource, identity.FirstName);

@@ -39,8 +39,8 @@ namespace Serilog.Sinks.Bento
             {
                 if (logEvent is null || !_formatter.TryGetType(logEvent, out var type)) return;
                 if (!_pipeline.AdmitType(type)) return;
-                if (_formatter.FindEmail(logEvent) is null && BentoIdentity.Current is { } identity && _formatter.WithIdentity(logEvent, identity) is { } identified)
-                    logEvent = identified; // the ambient identity (BentoIdentity.Push, UseBentoIdentity): an email on the event wins
+                if (_formatter.FindEmail(logEvent) is null && BentoIdentity.ForLog(System.Diagnostics.Activity.Current) is { } identity && _formatter.WithIdentity(logEvent, identity) is { } identified)
+                    logEvent = identified; // the ambient identity (BentoIdentity.Push, UseBentoIdentity), resolved as for log records: an email on the event wins
                 _pipeline.EnqueueIfIdentified(logEvent, _formatter.FindEmail(logEvent) != null);
             }
             catch (Exception ex)
