@@ -20,7 +20,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
     /// Each asserts the correct behaviour.
     /// </summary>
     [Collection("Exporter")]
-    public class DeliveryDefectTests
+    public class LargeEventsFlushAndExporterOptionsTests
     {
         private static readonly string Blob = new string('x', 400);
 
@@ -35,7 +35,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 a.SetTag("user.email", "ada@example.com");
                 a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
             }
-            host.Services.GetRequiredService<ILogger<DeliveryDefectTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
+            host.Services.GetRequiredService<ILogger<LargeEventsFlushAndExporterOptionsTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
         }
 
         // ---- 1. Large events: requests full by bytes while the budget is spent must lose nothing ----

@@ -13,7 +13,7 @@ namespace Serilog.Sinks.Bento.Tests
     /// <c>BentoSinks.Core</c> meter, the emulator over real HTTP). Each asserts the correct behaviour.
     /// </summary>
     [Collection("SelfLog")]
-    public class DeliveryDefectTests
+    public class LargeEventsAndLimitsTests
     {
         private static readonly string Blob = new string('x', 400);
 
