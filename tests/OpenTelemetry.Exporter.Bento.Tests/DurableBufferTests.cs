@@ -51,7 +51,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 {
                     AnalyticsActivities.Emit(source, 0, 200);
                 }
-                Assert.NotEmpty(Directory.GetFiles(directory, "*.bentoseg"));
+                Assert.NotEmpty(Directory.GetFiles(directory, "*.bentoseg", SearchOption.AllDirectories));
 
                 await using var emulator = await BentoEmulator.StartAsync();
                 using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name)
@@ -107,7 +107,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 }
 
                 await using (var sp = Logging(Unreachable)) Emit(sp, 0, 100);
-                Assert.NotEmpty(Directory.GetFiles(directory, "*.bentoseg"));
+                Assert.NotEmpty(Directory.GetFiles(directory, "*.bentoseg", SearchOption.AllDirectories));
 
                 await using var emulator = await BentoEmulator.StartAsync();
                 await using (var sp = Logging(emulator.ApiBase.ToString()))
@@ -116,6 +116,66 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                     Assert.True(sp.GetRequiredService<LoggerProvider>().ForceFlush(30_000));
                 }
                 Assert.Equal(Enumerable.Range(0, 105), emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).OrderBy(n => n));
+            }
+            finally
+            {
+                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+            }
+        }
+
+        [Fact]
+        public async Task Trace_and_log_exporters_of_one_host_share_a_directory_and_the_next_host_sends_both_first_reported_at_information()
+        {
+            var directory = NewDirectory();
+            try
+            {
+                using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+                ServiceProvider Host(string endpoint)
+                {
+                    var services = new ServiceCollection();
+                    services.AddLogging();
+                    void Configure(BentoExporterOptions o)
+                    {
+                        o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
+                        o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
+                        o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
+                        o.Endpoint = new Uri(endpoint);
+                        o.MaxRequestsPerMinute = 0;
+                        o.Period = TimeSpan.FromHours(1);
+                        o.ShutdownTimeout = TimeSpan.Zero;
+                        o.BufferDirectory = directory; // one directory for both, as BENTO_BUFFER_DIRECTORY gives
+                    }
+                    services.AddOpenTelemetry()
+                        .WithTracing(t => t.AddSource(source.Name).AddBentoExporter(Configure))
+                        .WithLogging(l => l.AddBentoExporter(Configure), o => o.IncludeScopes = true);
+                    var sp = services.BuildServiceProvider();
+                    sp.GetRequiredService<TracerProvider>();
+                    sp.GetRequiredService<LoggerProvider>();
+                    return sp;
+                }
+
+                void Emit(ServiceProvider sp, int from, int count)
+                {
+                    AnalyticsActivities.Emit(source, from, count);
+                    var logger = sp.GetRequiredService<ILogger<DurableBufferTests>>();
+                    using (logger.BeginScope(new Dictionary<string, object?> { ["Email"] = "ada@example.com" }))
+                        for (var i = from; i < from + count; i++) logger.LogInformation("{AnalyticsEvent} {n}", "durable_log", 10_000 + i);
+                }
+
+                // Bento unreachable: both exporters build (no "in use by another process") and leave their events.
+                await using (var sp = Host(Unreachable)) Emit(sp, 0, 50);
+                Assert.Equal(2, Directory.GetDirectories(directory).Length);
+
+                using var events = new ExporterEvents();
+                await using var emulator = await BentoEmulator.StartAsync();
+                await using (var sp = Host(emulator.ApiBase.ToString()))
+                {
+                    // Period is an hour: what the last host left goes at once, without a flush.
+                    await emulator.WaitForEventsAsync(100, TimeSpan.FromSeconds(20));
+                }
+                var numbers = emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).OrderBy(n => n);
+                Assert.Equal(Enumerable.Range(0, 50).Concat(Enumerable.Range(10_000, 50)), numbers);
+                Assert.Contains("Informational Bento: 50 events left in the buffer directory by an earlier process are sent first.", events.Text);
             }
             finally
             {

@@ -82,10 +82,15 @@ namespace Serilog.Sinks.Bento.Tests
                 var line = await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
                 Assert.True(line == "logged", "the child said: " + line + " " + await Task.Run(() => child.HasExited ? child.StandardError.ReadToEnd() : ""));
 
-                // This process is a second one on the directory: a clear error when the logger is built.
-                var ex = Assert.Throws<InvalidOperationException>(() => Unreachable(directory.Path));
-                Assert.Contains("in use by another process", ex.Message);
-                Assert.Contains("its own BufferDirectory", ex.Message);
+                // This process is a second one on the directory: the logger is built (a logging component never takes
+                // the app down), keeps its events in memory and says why, as an error in the app's log.
+                using (var secondLog = new SelfLogCapture())
+                using (var second = Unreachable(directory.Path))
+                {
+                    Emit(second, 0, 1);
+                    Assert.Contains("in use by another process", secondLog.Text);
+                    Assert.Contains("its own BufferDirectory", secondLog.Text);
+                }
 
                 // Every logged event reaches the OS within 200 ms: wait for the records, not for a time.
                 await DurableDirectory.Until(() => directory.CountRecords() == events);
@@ -117,6 +122,40 @@ namespace Serilog.Sinks.Bento.Tests
             Assert.Contains("damaged or torn record", selfLog.Text);
             Assert.DoesNotContain("ada@example.com", selfLog.Text);
             Assert.Empty(directory.Segments); // all delivered: nothing left behind
+        }
+
+        [Fact]
+        public async Task A_directory_held_by_another_process_means_memory_delivery_then_once_released_its_leftovers_are_sent()
+        {
+            using var directory = new DurableDirectory();
+            using var child = StartChild(directory.Path, 50); // the old instance of a blue/green deploy, Bento unreachable
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var metrics = new BentoMeterProbe("Serilog");
+            using var selfLog = new SelfLogCapture();
+            Logger? logger = null;
+            try
+            {
+                var line = await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.True(line == "logged", "the child said: " + line);
+                await DurableDirectory.Until(() => directory.CountRecords() == 50);
+                // The new instance starts on the same directory: no exception; its events go from memory meanwhile.
+                logger = Delivering(emulator, directory.Path, o => o.Period = TimeSpan.FromMilliseconds(50));
+                Emit(logger, 1000, 10);
+                await emulator.WaitForEventsAsync(10, TimeSpan.FromSeconds(20));
+                Assert.Contains("in use by another process", selfLog.Text);
+            }
+            finally
+            {
+                child.Kill(); // the old instance ends (here with SIGKILL: its events stay on disk)
+                await child.WaitForExitAsync();
+            }
+            // The directory is tried again with a backoff: the new instance takes it and sends what the old one left.
+            await emulator.WaitForEventsAsync(60, TimeSpan.FromSeconds(30));
+            Emit(logger!, 2000, 10);
+            await logger!.DisposeAsync();
+            Assert.Equal(Enumerable.Range(0, 50).Concat(Enumerable.Range(1000, 10)).Concat(Enumerable.Range(2000, 10)), emulator.ReceivedNumbers().OrderBy(n => n));
+            Assert.Contains("earlier process are sent first", selfLog.Text);
+            Assert.Empty(directory.Segments);
         }
 
         [Fact]
@@ -200,7 +239,8 @@ namespace Serilog.Sinks.Bento.Tests
             using var directory = new DurableDirectory();
             using (var logger = Unreachable(directory.Path)) Emit(logger, 0, 5);
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory.Path));
-            var files = Directory.GetFiles(directory.Path);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory.Folder));
+            var files = Directory.GetFiles(directory.Folder);
             Assert.Contains(files, f => f.EndsWith(".bentoseg", StringComparison.Ordinal));
             Assert.Contains(files, f => f.EndsWith(DurableBuffer.LockFileName, StringComparison.Ordinal));
             foreach (var file in files) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
@@ -222,7 +262,7 @@ namespace Serilog.Sinks.Bento.Tests
 
             Assert.Equal(Enumerable.Range(0, 100), emulator.ReceivedNumbers().OrderBy(n => n));
             Assert.Equal(0, metrics.DroppedTotal);
-            Assert.Contains("the buffer directory failed while writing a segment (IOException: disk full); delivery continues in memory only", selfLog.Text);
+            Assert.Contains("the buffer directory failed while writing a segment (IOException: disk full); events are kept in memory and the directory is tried again", selfLog.Text);
         }
 
         [Fact]
@@ -235,7 +275,7 @@ namespace Serilog.Sinks.Bento.Tests
             Emit(logger, 0, 20);
             await logger.DisposeAsync();
             Assert.Equal(Enumerable.Range(0, 20), emulator.ReceivedNumbers().OrderBy(n => n));
-            Assert.Contains("the buffer directory could not be opened (UnauthorizedAccessException: access denied); events are kept in memory only", selfLog.Text);
+            Assert.Contains("the buffer directory failed while opening it (UnauthorizedAccessException: access denied); events are kept in memory and the directory is tried again", selfLog.Text);
         }
 
         [Fact]
@@ -281,7 +321,7 @@ namespace Serilog.Sinks.Bento.Tests
 
             Assert.Equal(Enumerable.Range(0, 10).Where(n => n != 3), emulator.ReceivedNumbers().OrderBy(n => n));
             Assert.Equal(1, metrics.DroppedFor("rejected"));
-            var path = Path.Combine(directory.Path, DeadLetterFile.FileName);
+            var path = directory.DeadLetters;
             var line = Assert.Single(File.ReadAllLines(path));
             using var json = JsonDocument.Parse(line);
             Assert.Equal(400, json.RootElement.GetProperty("status").GetInt32());

@@ -17,7 +17,14 @@ namespace Serilog.Sinks.Bento.Tests
 
         public string Path { get; }
 
-        public string[] Segments => Directory.Exists(Path) ? Directory.GetFiles(Path, DurableBuffer.SegmentPattern).OrderBy(f => f, StringComparer.Ordinal).ToArray() : Array.Empty<string>();
+        /// <summary>The subfolder of the (first) Serilog pipeline on the directory.</summary>
+        public string Folder => System.IO.Path.Combine(Path, "serilog");
+
+        /// <summary>The segment files, in every pipeline's subfolder (and the flat layout of earlier versions).</summary>
+        public string[] Segments => Directory.Exists(Path) ? Directory.GetFiles(Path, DurableBuffer.SegmentPattern, SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal).ToArray() : Array.Empty<string>();
+
+        /// <summary>The dead-letter file of the Serilog pipeline (in its subfolder).</summary>
+        public string DeadLetters => Directory.Exists(Path) ? Directory.GetFiles(Path, DeadLetterFile.FileName, SearchOption.AllDirectories).FirstOrDefault() ?? System.IO.Path.Combine(Path, DeadLetterFile.FileName) : System.IO.Path.Combine(Path, DeadLetterFile.FileName);
 
         public long SegmentBytes => Segments.Sum(f => new FileInfo(f).Length);
 

@@ -6,7 +6,7 @@ using Bento.Emulator;
 namespace BentoSinks.Testing
 {
     /// <summary>
-    /// Delivery defects neither front end may have, written once: each front end's <c>DeliveryDefectTests</c> has a
+    /// Delivery defects neither front end may have, written once: each front end's <c>LargeEventsAndLimitsTests</c> / <c>LargeEventsFlushAndExporterOptionsTests</c> has a
     /// test of the same name that plays the scenario on its own <see cref="IFrontEndUnderTest"/>, which
     /// <c>start</c> builds with the options the scenario sets.
     /// </summary>

@@ -27,6 +27,7 @@ namespace BentoSinks.Delivery
         private readonly RateLimitedReporter _reporter;
         private readonly Func<bool> _urgent;
         private readonly Pause _pause;
+        private readonly Func<Task, CancellationToken, Task> _whileSending;
         private readonly Stack<(int Start, int Count)> _work = new Stack<(int, int)>();
         private readonly Random _random = new Random();
         private long _failingSince = long.MinValue;
@@ -35,8 +36,9 @@ namespace BentoSinks.Delivery
         private long _started;
 
         public BatchDelivery(PipelineSettings settings, BentoHttpSender sender, RequestBudget budget, DeliveryLedger<T> ledger,
-            PipelineCounters counters, BentoMetrics metrics, RateLimitedReporter reporter, Func<bool> urgent, Pause pause)
+            PipelineCounters counters, BentoMetrics metrics, RateLimitedReporter reporter, Func<bool> urgent, Pause pause, Func<Task, CancellationToken, Task> whileSending)
         {
+            _whileSending = whileSending;
             _settings = settings;
             _sender = sender;
             _budget = budget;
@@ -61,9 +63,6 @@ namespace BentoSinks.Delivery
         /// a 404: those wait on disk, for this process or the next.
         /// </summary>
         internal Func<bool>? OnDisk { get; set; }
-
-        /// <summary>Durable mode: awaited while a request is on the wire, so that the loop keeps writing new events to disk.</summary>
-        internal Func<Task, CancellationToken, Task>? WhileSending { get; set; }
 
         /// <summary>Whether part of a batch is still to be settled.</summary>
         public bool InProgress => _work.Count > 0;
@@ -94,7 +93,8 @@ namespace BentoSinks.Delivery
                 try
                 {
                     var sending = _sender.SendAsync(batch, start, count, stop);
-                    if (WhileSending != null) await WhileSending(sending, stop).ConfigureAwait(false);
+                    // The source's work while the request is on the wire (the disk source keeps spooling).
+                    await _whileSending(sending, stop).ConfigureAwait(false);
                     outcome = await sending.ConfigureAwait(false);
                 }
                 catch (Exception ex) when (!stop.IsCancellationRequested)
@@ -281,7 +281,8 @@ namespace BentoSinks.Delivery
             for (var i = start; i < start + count; i++) Durable.DeadLetter(batch.EventJson(i), status, reason ?? "refused");
         }
 
-        private int Remaining()
+        /// <summary>How many events of the batch have not settled yet.</summary>
+        public int Remaining()
         {
             var n = 0;
             foreach (var (_, count) in _work) n += count;

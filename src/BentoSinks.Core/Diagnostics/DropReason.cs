@@ -33,15 +33,17 @@ namespace BentoSinks.Diagnostics
         /// answered would get them twice), not counted as sent.
         /// </summary>
         Unconfirmed,
+        /// <summary>The event's record was removed from the buffer directory from outside (the directory or a segment deleted) before it was sent.</summary>
+        BufferLost,
     }
 
     internal static class DropReasons
     {
-        public const int Count = 13;
+        public const int Count = 14;
 
         private static readonly string[] Names =
         {
-            "queue_full", "no_email", "excluded", "invalid", "too_large", "rejected", "retries_exhausted", "unauthorized", "shutdown", "corrupt", "buffer_full", "expired", "unconfirmed",
+            "queue_full", "no_email", "excluded", "invalid", "too_large", "rejected", "retries_exhausted", "unauthorized", "shutdown", "corrupt", "buffer_full", "expired", "unconfirmed", "buffer_lost",
         };
 
         private static readonly string[] Explanations =
@@ -59,6 +61,7 @@ namespace BentoSinks.Diagnostics
             "the buffer directory reached BufferSizeLimit, so its oldest events were dropped; check that Bento is reachable or raise the limit",
             "they waited in the buffer directory longer than BufferAgeLimit",
             "the endpoint answered 2xx without Bento's JSON result, so nothing confirms that Bento received them: a proxy, a captive portal or a wrong Endpoint may be taking requests",
+            "their records were removed from the buffer directory from outside (the directory or a segment deleted) before they were sent",
         };
 
         public static string Name(this DropReason reason) => Names[(int)reason];

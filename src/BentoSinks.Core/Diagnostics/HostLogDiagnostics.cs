@@ -33,12 +33,12 @@ namespace BentoSinks.Diagnostics
 
         private readonly IBentoDiagnostics _inner;
         private readonly IBentoDiagnosticEvents? _innerEvents;
-        private readonly Action<bool, string> _hostLog;
+        private readonly Action<DiagnosticLevel, string> _hostLog;
 
         /// <param name="inner">The front end's own channel (SelfLog, EventSource): always written.</param>
-        /// <param name="hostLog">Writes one line to the host's log: <c>(isError, message)</c>; may do nothing when there is no host log.</param>
+        /// <param name="hostLog">Writes one line to the host's log: <c>(level, message)</c>; may do nothing when there is no host log.</param>
         /// <param name="source">The front end, named in each host line (<c>Bento (Serilog): …</c>), so an app with several pipelines sees which one speaks.</param>
-        public HostLogDiagnostics(IBentoDiagnostics inner, Action<bool, string> hostLog, string source)
+        public HostLogDiagnostics(IBentoDiagnostics inner, Action<DiagnosticLevel, string> hostLog, string source)
         {
             _prefix = "Bento (" + source + "): ";
             _inner = inner;
@@ -46,23 +46,29 @@ namespace BentoSinks.Diagnostics
             _hostLog = hostLog;
         }
 
+        public void Information(string message)
+        {
+            _inner.Information(message);
+            ToHost(DiagnosticLevel.Information, message);
+        }
+
         public void Warning(string message)
         {
             _inner.Warning(message);
-            ToHost(false, message);
+            ToHost(DiagnosticLevel.Warning, message);
         }
 
         public void Error(string message)
         {
             _inner.Error(message);
-            ToHost(true, message);
+            ToHost(DiagnosticLevel.Error, message);
         }
 
         public void EventsDropped(DropReason reason, long count, string message)
         {
             if (_innerEvents != null) _innerEvents.EventsDropped(reason, count, message);
             else _inner.Warning(message);
-            ToHost(false, message);
+            ToHost(DiagnosticLevel.Warning, message);
         }
 
         public void Problem(in BentoProblem problem, string message)
@@ -70,10 +76,10 @@ namespace BentoSinks.Diagnostics
             if (_innerEvents != null) _innerEvents.Problem(problem, message);
             else if (problem.IsError) _inner.Error(message);
             else _inner.Warning(message);
-            ToHost(problem.IsError || problem.Kind == BentoProblemKind.Unauthorized, message);
+            ToHost(problem.IsError || problem.Kind == BentoProblemKind.Unauthorized ? DiagnosticLevel.Error : DiagnosticLevel.Warning, message);
         }
 
-        private void ToHost(bool error, string message)
+        private void ToHost(DiagnosticLevel level, string message)
         {
             // Never on the calling thread: the host's logger may hold a lock while it disposes this very pipeline
             // (Serilog's ReloadableLogger does), and the caller may be inside a log call, a LogContext or a scope that
@@ -86,9 +92,9 @@ namespace BentoSinks.Diagnostics
             }
             ThreadPool.UnsafeQueueUserWorkItem(static state =>
             {
-                var (self, isError, line) = ((HostLogDiagnostics, bool, string))state!;
-                self.Write(isError, line);
-            }, (this, error, message.StartsWith("Bento: ", StringComparison.Ordinal) ? _prefix + message.Substring(7) : _prefix + message));
+                var (self, level, line) = ((HostLogDiagnostics, DiagnosticLevel, string))state!;
+                self.Write(level, line);
+            }, (this, level, message.StartsWith("Bento: ", StringComparison.Ordinal) ? _prefix + message.Substring(7) : _prefix + message));
         }
 
         /// <summary>
@@ -97,12 +103,12 @@ namespace BentoSinks.Diagnostics
         /// </summary>
         public void Drain(TimeSpan limit) => SpinWait.SpinUntil(() => Volatile.Read(ref _pending) == 0, limit);
 
-        private void Write(bool error, string message)
+        private void Write(DiagnosticLevel level, string message)
         {
             _writing = true;
             try
             {
-                _hostLog(error, message);
+                _hostLog(level, message);
             }
             catch
             {

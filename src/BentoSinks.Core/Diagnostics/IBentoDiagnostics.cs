@@ -1,11 +1,22 @@
 namespace BentoSinks.Diagnostics
 {
+    /// <summary>The level of a diagnostic line written to the host's log.</summary>
+    internal enum DiagnosticLevel
+    {
+        Information,
+        Warning,
+        Error,
+    }
+
     /// <summary>
     /// Where a pipeline reports its problems: the Serilog sink maps it to <c>SelfLog</c>, the OpenTelemetry
     /// exporter to its <c>EventSource</c>. Messages never hold a secret, an Authorization value, an email or an event body.
     /// </summary>
     internal interface IBentoDiagnostics
     {
+        /// <summary>Normal operation worth a line (an earlier process's events found and sent first).</summary>
+        void Information(string message);
+
         void Warning(string message);
 
         void Error(string message);

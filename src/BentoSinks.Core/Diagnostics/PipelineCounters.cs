@@ -47,7 +47,18 @@ namespace BentoSinks.Diagnostics
         }
 
         /// <summary>Events accepted and neither sent nor dropped yet.</summary>
-        public long InFlight => Offered - Sent - DroppedTotal - Deferred;
+        /// <remarks>
+        /// The settled counts are read before <see cref="Offered"/>: offered only grows and always covers what has settled,
+        /// so a reading racing the pipeline is never negative (it may count an event that settles meanwhile).
+        /// </remarks>
+        public long InFlight
+        {
+            get
+            {
+                var settled = Sent + DroppedTotal + Deferred;
+                return Offered - settled;
+            }
+        }
 
         internal void AddOffered() => Interlocked.Increment(ref _offered);
         internal void AddOffered(long n) => Interlocked.Add(ref _offered, n);

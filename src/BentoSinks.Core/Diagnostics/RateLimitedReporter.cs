@@ -71,6 +71,25 @@ namespace BentoSinks.Diagnostics
             }
         }
 
+        /// <summary>Reports normal operation worth a line (at Information), at most once per interval per key.</summary>
+        public void Information(string key, string message)
+        {
+            lock (_gate)
+            {
+                var now = _time.GetTimestamp();
+                if (_problems.TryGetValue(key, out var entry) && _time.GetElapsedTime(entry.last, now) < _interval) return;
+                _problems[key] = (now, 0);
+            }
+            try
+            {
+                _sink.Information(message);
+            }
+            catch
+            {
+                // A diagnostics sink must never break delivery.
+            }
+        }
+
         private void ArmTimer()
         {
             if (System.Threading.Volatile.Read(ref _timerArmed) != 0 || System.Threading.Interlocked.CompareExchange(ref _timerArmed, 1, 0) != 0) return;

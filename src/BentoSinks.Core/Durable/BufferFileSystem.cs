@@ -38,6 +38,9 @@ namespace BentoSinks.Durable
 
         public virtual long Length(string path) => new FileInfo(path).Length;
 
+        /// <summary>Whether the file exists (a segment deleted from outside does not).</summary>
+        public virtual bool Exists(string path) => File.Exists(path);
+
         public virtual void Delete(string path) => File.Delete(path);
 
         public virtual byte[]? ReadSmallFile(string path) => File.Exists(path) ? File.ReadAllBytes(path) : null;

@@ -14,6 +14,8 @@ namespace OpenTelemetry.Exporter.Bento
     {
         public static readonly BentoExporterEventSource Log = new BentoExporterEventSource();
 
+        void IBentoDiagnostics.Information(string message) => Information(message);
+
         void IBentoDiagnostics.Warning(string message) => Warning(message);
 
         void IBentoDiagnostics.Error(string message) => Error(message);
@@ -81,6 +83,13 @@ namespace OpenTelemetry.Exporter.Bento
         public void InvalidEvent(string reason, string message)
         {
             if (IsEnabled(EventLevel.Warning, EventKeywords.All)) WriteEvent(7, reason, message);
+        }
+
+        /// <summary>Normal operation worth a line: events an earlier process left in the buffer directory are sent first.</summary>
+        [Event(8, Message = "{0}", Level = EventLevel.Informational)]
+        public void Information(string message)
+        {
+            if (IsEnabled(EventLevel.Informational, EventKeywords.All)) WriteEvent(8, message);
         }
     }
 }

@@ -19,11 +19,11 @@ namespace OpenTelemetry.Exporter.Bento
 
         public HostLoggerFactoryLog(IServiceProvider services) => _services = services;
 
-        public void Write(bool error, string message)
+        public void Write(DiagnosticLevel diagnostic, string message)
         {
             var logger = Logger();
             if (logger is null) return;
-            var level = error ? LogLevel.Error : LogLevel.Warning;
+            var level = diagnostic == DiagnosticLevel.Error ? LogLevel.Error : diagnostic == DiagnosticLevel.Warning ? LogLevel.Warning : LogLevel.Information;
             if (!logger.IsEnabled(level)) return;
             logger.Log(level, default, message, null, static (m, _) => m);
         }

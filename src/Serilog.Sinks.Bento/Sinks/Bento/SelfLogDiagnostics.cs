@@ -8,6 +8,8 @@ namespace Serilog.Sinks.Bento
     {
         public static readonly SelfLogDiagnostics Instance = new SelfLogDiagnostics();
 
+        public void Information(string message) => SelfLog.WriteLine("{0}", message);
+
         public void Warning(string message) => SelfLog.WriteLine("{0}", message);
 
         public void Error(string message) => SelfLog.WriteLine("{0}", message);

@@ -11,9 +11,9 @@ namespace Serilog.Sinks.Bento
     /// </summary>
     internal static class SerilogHostLog
     {
-        public static void Write(bool error, string message)
+        public static void Write(DiagnosticLevel diagnostic, string message)
         {
-            var level = error ? LogEventLevel.Error : LogEventLevel.Warning;
+            var level = diagnostic == DiagnosticLevel.Error ? LogEventLevel.Error : diagnostic == DiagnosticLevel.Warning ? LogEventLevel.Warning : LogEventLevel.Information;
             var logger = Log.Logger;
             if (!logger.IsEnabled(level)) return;
             logger.ForContext(Constants.SourceContextPropertyName, HostLogDiagnostics.Category).Write(level, "{BentoDiagnostic:l}", message);

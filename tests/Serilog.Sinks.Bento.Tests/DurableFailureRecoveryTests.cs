@@ -10,7 +10,7 @@ using Serilog.Core;
 namespace Serilog.Sinks.Bento.Tests
 {
     [Collection("SelfLog")]
-    public class DurableReviewTests
+    public class DurableFailureRecoveryTests
     {
         private static Logger Unreachable(string directory, Action<BentoSinkOptions>? configure = null)
             => new LoggerConfiguration().WriteTo.Bento(o =>
@@ -46,7 +46,7 @@ namespace Serilog.Sinks.Bento.Tests
 
         // R1: one failed OpenRead stops delivery for the life of the process while writes keep succeeding.
         [Fact]
-        public async Task R1_a_read_failure_stops_delivery_while_events_keep_going_to_disk()
+        public async Task A_failed_read_delays_delivery_but_every_event_is_delivered_while_running()
         {
             using var directory = new DurableDirectory();
             await using var emulator = await BentoEmulator.StartAsync();
@@ -64,7 +64,7 @@ namespace Serilog.Sinks.Bento.Tests
         // R1b: while reading backs off after failures, the disposal's flush waits for the records on disk (it does not
         // complete at once and leave them deferred).
         [Fact]
-        public async Task R1b_the_flush_at_disposal_waits_for_records_whose_read_failed()
+        public async Task The_flush_at_disposal_waits_for_records_whose_read_failed()
         {
             using var directory = new DurableDirectory();
             await using var emulator = await BentoEmulator.StartAsync();
@@ -78,7 +78,7 @@ namespace Serilog.Sinks.Bento.Tests
 
         // R2: a checkpoint left without its segments makes the next-but-one process delete new segments silently.
         [Fact]
-        public async Task R2_a_stale_checkpoint_deletes_segments_of_a_later_process()
+        public async Task A_checkpoint_left_without_segments_never_hides_a_later_process_events()
         {
             using var directory = new DurableDirectory();
             var blob = new string('x', 200);
@@ -91,7 +91,7 @@ namespace Serilog.Sinks.Bento.Tests
                 await DurableDirectory.Until(() => emulator.EventCount >= 200);
                 await a.DisposeAsync();
             }
-            var checkpoint = File.Exists(Path.Combine(directory.Path, DurableBuffer.CheckpointFileName));
+            var checkpoint = File.Exists(Path.Combine(directory.Folder, DurableBuffer.CheckpointFileName));
             var afterA = directory.Segments.Length;
             // B: Bento unreachable, 100 events deferred to disk (it names its first segment 000000000001).
             using (var b = Unreachable(directory.Path)) Emit(b, 1000, 100);
@@ -109,7 +109,7 @@ namespace Serilog.Sinks.Bento.Tests
         // R3: once the disk has failed, the retry time limit applies to batches read from disk: they are dropped and
         // acknowledged, though "what was already written stays there for the next process".
         [Fact]
-        public async Task R3_after_a_disk_failure_events_already_on_disk_are_dropped_by_the_retry_limit()
+        public async Task After_a_disk_failure_events_already_on_disk_are_kept_for_the_next_process()
         {
             using var directory = new DurableDirectory();
             var files = new SeamFileSystem { FailWritesAfter = 1 };
@@ -134,11 +134,11 @@ namespace Serilog.Sinks.Bento.Tests
         // R2b: no failure at all: the last segment is sealed by a rollover, fully delivered and removed, so disposal
         // leaves the checkpoint without segments; the next process restarts segment ids at 1.
         [Fact]
-        public async Task R2b_rollover_then_clean_shutdown_leaves_a_stale_checkpoint()
+        public async Task A_clean_shutdown_after_a_rollover_leaves_no_checkpoint_that_hides_later_events()
         {
             using var directory = new DurableDirectory();
             var blob = new string('x', 200);
-            var checkpoint = Path.Combine(directory.Path, DurableBuffer.CheckpointFileName);
+            var checkpoint = Path.Combine(directory.Folder, DurableBuffer.CheckpointFileName);
             int emitted = 0;
             await using (var emulator = await BentoEmulator.StartAsync())
             {
@@ -167,7 +167,7 @@ namespace Serilog.Sinks.Bento.Tests
         // R8: with the disk failed, the batch in hand (taken from memory) is abandoned at disposal and counted
         // "deferred: stays in the buffer directory", though it is on no disk.
         [Fact]
-        public async Task R8_memory_events_in_the_batch_at_disposal_are_counted_deferred_but_lost()
+        public async Task Events_on_no_disk_at_disposal_are_never_reported_deferred()
         {
             using var directory = new DurableDirectory();
             using var selfLog = new SelfLogCapture();
@@ -182,7 +182,7 @@ namespace Serilog.Sinks.Bento.Tests
 
         // R4: a 401 (a rotated key, a bad deploy) drains the whole durable backlog left by the previous process.
         [Fact]
-        public async Task R4_unauthorized_drains_the_backlog_of_an_earlier_process()
+        public async Task Unauthorized_leaves_the_backlog_of_an_earlier_process_on_disk()
         {
             using var directory = new DurableDirectory();
             using (var a = Unreachable(directory.Path)) Emit(a, 0, 1000);
@@ -193,13 +193,13 @@ namespace Serilog.Sinks.Bento.Tests
             var b = Delivering(emulator, directory.Path, o => o.ShutdownTimeout = TimeSpan.FromSeconds(1));
             await emulator.WaitForRequestsAsync(2, TimeSpan.FromSeconds(30)); // refused, backed off, asked again (draining would take 100)
             await b.DisposeAsync();
-            var deadLetters = Path.Combine(directory.Path, DeadLetterFile.FileName);
+            var deadLetters = directory.DeadLetters;
             Assert.True(directory.CountRecords() == 1000, $"left on disk {directory.CountRecords()}, dead letters {(File.Exists(deadLetters) ? File.ReadAllLines(deadLetters).Length : 0)}, {metrics.Describe()}");
         }
 
         // R5: damage spanning two records loses both, counts one.
         [Fact]
-        public async Task R5_damage_over_two_records_is_counted_as_one()
+        public async Task Damage_over_two_records_is_counted_for_both()
         {
             using var directory = new DurableDirectory();
             using (var first = Unreachable(directory.Path)) Emit(first, 0, 100);
@@ -219,7 +219,7 @@ namespace Serilog.Sinks.Bento.Tests
 
         // R6: the lock is released on disposal: a second logger in the same process on the same directory works.
         [Fact]
-        public async Task R6_a_second_logger_after_disposal_gets_the_directory()
+        public async Task The_directory_is_released_at_disposal_and_a_second_live_logger_gets_its_own_subfolder()
         {
             using var directory = new DurableDirectory();
             using (var a = Unreachable(directory.Path)) Emit(a, 0, 5);
@@ -228,15 +228,17 @@ namespace Serilog.Sinks.Bento.Tests
             Emit(b, 5, 5);
             await b.DisposeAsync();
             Assert.Equal(Enumerable.Range(0, 10), emulator.ReceivedNumbers().OrderBy(n => n));
-            // And two at once in one process: the second is refused.
+            // And two at once in one process: the second gets a subfolder of its own.
             using var c = Unreachable(directory.Path);
-            var ex = Record.Exception(() => Unreachable(directory.Path));
-            Assert.IsType<InvalidOperationException>(ex);
+            using var d = Unreachable(directory.Path);
+            Emit(c, 100, 1);
+            Emit(d, 200, 1);
+            await DurableDirectory.Until(() => Directory.Exists(Path.Combine(directory.Path, "serilog-2")) && directory.CountRecords() == 2);
         }
 
         // R7: a partial write before ENOSPC leaves valid records on disk that were also kept in memory.
         [Fact]
-        public async Task R7_partial_write_then_disk_full_is_delivered_twice_by_the_next_process()
+        public async Task A_partial_write_before_disk_full_is_cut_back_so_the_next_process_sends_nothing_twice()
         {
             using var directory = new DurableDirectory();
             using var metricsA = new BentoMeterProbe("Serilog");

@@ -20,7 +20,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
     /// Each asserts the correct behaviour.
     /// </summary>
     [Collection("Exporter")]
-    public class DeliveryDefectTests
+    public class LargeEventsFlushAndExporterOptionsTests
     {
         private static readonly string Blob = new string('x', 400);
 
@@ -35,7 +35,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 a.SetTag("user.email", "ada@example.com");
                 a.AddEvent(new ActivityEvent("from_traces", default, new ActivityTagsCollection { ["analytics.event"] = true }));
             }
-            host.Services.GetRequiredService<ILogger<DeliveryDefectTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
+            host.Services.GetRequiredService<ILogger<LargeEventsFlushAndExporterOptionsTests>>().LogInformation("{AnalyticsEvent} {Email}", "from_logs", "ada@example.com");
         }
 
         // ---- 1. Large events: requests full by bytes while the budget is spent must lose nothing ----
@@ -52,10 +52,13 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             const int emitted = 300;
             rig.Emit(0, emitted, "large", Blob);
 
-            var progress = new Progress(() => rig.Emulator.RequestCount);
-            var settled = await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= emitted || progress.StalledFor(50), TimeSpan.FromMilliseconds(100), maxSteps: 700);
+            // The pipeline's own counts (requests answered, events settled) must keep moving until every event is settled.
+            // A slow machine moves them late; a lost event leaves them still for good: "stalled" takes 50 pump steps
+            // and 15 s of real time without a change, so a busy machine is never mistaken for a loss.
+            var progress = new Progress(() => rig.Metrics.Requests * 1_000_000 + rig.Metrics.Sent + rig.Metrics.DroppedTotal);
+            var settled = await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= emitted || progress.StalledFor(50), TimeSpan.FromMilliseconds(100), maxSteps: 100_000);
             Assert.True(settled && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= emitted,
-                $"not every event was sent or counted as dropped, and delivery stopped: events were lost without a trace. {rig.Describe()}");
+                $"not every event was sent or counted as dropped, and the pipeline's counts stood still for {progress.Still.TotalSeconds:0} s of real time: events were lost without a trace. {rig.Describe()}");
             Assert.True(await rig.DisposeProviderAsync(TimeSpan.FromSeconds(1)), $"shutting the provider down did not finish. {rig.Describe()}");
 
             Assert.True(emitted == rig.Emulator.EventCount, $"expected {emitted} events at the emulator. {rig.Describe()}");

@@ -16,7 +16,7 @@ namespace BentoSinks.Core.Tests
     /// Failing tests from the second adversarial review (shared request budget, reporter). Each names the
     /// promise it breaks; they are expected to FAIL until the finding is fixed.
     /// </summary>
-    public class SecondReviewTests
+    public class SharerLeavingAndLateReportTests
     {
         private static TestEvent Event(int i) => new TestEvent { Email = $"user{i}@example.com", Details = new Dictionary<string, object?> { ["id"] = i } };
 
@@ -28,7 +28,7 @@ namespace BentoSinks.Core.Tests
         // -----------------------------------------------------------------------------------------------------------
 
         [Fact]
-        public void SecondReview_when_the_strictest_sharer_leaves_the_budget_recovers_the_remaining_limit()
+        public void when_the_strictest_sharer_leaves_the_budget_recovers_the_remaining_limit()
         {
             var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
             var account = "https://review2-a.example|" + Guid.NewGuid();
@@ -50,7 +50,7 @@ namespace BentoSinks.Core.Tests
         }
 
         [Fact]
-        public void SecondReview_an_unlimited_pipeline_is_unlimited_again_once_a_limited_sharer_leaves()
+        public void an_unlimited_pipeline_is_unlimited_again_once_a_limited_sharer_leaves()
         {
             var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
             var account = "https://review2-b.example|" + Guid.NewGuid();
@@ -78,7 +78,7 @@ namespace BentoSinks.Core.Tests
         // -----------------------------------------------------------------------------------------------------------
 
         [Fact]
-        public void SecondReview_drops_reported_after_disposal_are_written_even_when_the_timer_was_armed()
+        public void drops_reported_after_disposal_are_written_even_when_the_timer_was_armed()
         {
             var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
             var diagnostics = new ListDiagnostics();

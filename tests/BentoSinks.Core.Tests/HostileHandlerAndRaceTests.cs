@@ -17,7 +17,7 @@ namespace BentoSinks.Core.Tests
     /// Failing tests from an adversarial review of the delivery pipeline rewrite. Each one names the promise it breaks.
     /// They are expected to FAIL until the corresponding finding is fixed.
     /// </summary>
-    public class ReviewFindingsTests
+    public class HostileHandlerAndRaceTests
     {
         private static BentoOptions Options(HttpMessageHandler handler, Action<BentoOptions>? configure = null)
         {
@@ -118,7 +118,7 @@ namespace BentoSinks.Core.Tests
         // ---------------------------------------------------------------------------------------------------------
 
         [Fact]
-        public async Task ReviewFindings_request_timeout_is_enforced_against_a_handler_that_ignores_cancellation()
+        public async Task request_timeout_is_enforced_against_a_handler_that_ignores_cancellation()
         {
             var handler = new DeafHandler();
             var pipeline = Pipeline(Options(handler), "review-deaf-timeout");
@@ -129,7 +129,7 @@ namespace BentoSinks.Core.Tests
         }
 
         [Fact]
-        public async Task ReviewFindings_dispose_returns_even_when_the_handler_ignores_cancellation()
+        public async Task dispose_returns_even_when_the_handler_ignores_cancellation()
         {
             var handler = new DeafHandler();
             var pipeline = Pipeline(Options(handler), "review-deaf-dispose");
@@ -148,7 +148,7 @@ namespace BentoSinks.Core.Tests
         // ---------------------------------------------------------------------------------------------------------
 
         [Fact]
-        public async Task ReviewFindings_an_exception_after_a_batch_settled_does_not_resend_it()
+        public async Task an_exception_after_a_batch_settled_does_not_resend_it()
         {
             const string name = "review-meter-dup";
             var thrown = 0;
@@ -169,7 +169,7 @@ namespace BentoSinks.Core.Tests
         // ---------------------------------------------------------------------------------------------------------
 
         [Fact]
-        public async Task ReviewFindings_TryEnqueue_never_throws_even_when_a_meter_listener_does()
+        public async Task TryEnqueue_never_throws_even_when_a_meter_listener_does()
         {
             const string name = "review-meter-throw";
             using var listener = ThrowingListener(name, "bento.events.dropped", () => true);
@@ -197,7 +197,7 @@ namespace BentoSinks.Core.Tests
         // ---------------------------------------------------------------------------------------------------------
 
         [Fact]
-        public void ReviewFindings_error_bodies_never_quote_the_authorization_value()
+        public void error_bodies_never_quote_the_authorization_value()
         {
             const string publishable = "publishable-key-review", secret = "secret-key-review-0123456789";
             var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes(publishable + ":" + secret));
@@ -208,7 +208,7 @@ namespace BentoSinks.Core.Tests
         }
 
         [Fact]
-        public async Task ReviewFindings_transport_exception_text_is_sanitized_in_diagnostics()
+        public async Task transport_exception_text_is_sanitized_in_diagnostics()
         {
             var diagnostics = new ListDiagnostics();
             var handler = new ThrowingHandler(new HttpRequestException("upstream proxy refused the request for ada@example.com"));
@@ -228,7 +228,7 @@ namespace BentoSinks.Core.Tests
 
         // Probe (passes today): producers racing disposal keep offered = sent + dropped and sent <= what Bento received <= sent + shutdown.
         [Fact]
-        public async Task ReviewFindings_probe_concurrent_producers_racing_disposal_stay_accounted()
+        public async Task probe_concurrent_producers_racing_disposal_stay_accounted()
         {
             for (var round = 0; round < 10; round++)
             {

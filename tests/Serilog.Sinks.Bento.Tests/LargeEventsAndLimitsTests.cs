@@ -13,7 +13,7 @@ namespace Serilog.Sinks.Bento.Tests
     /// <c>BentoSinks.Core</c> meter, the emulator over real HTTP). Each asserts the correct behaviour.
     /// </summary>
     [Collection("SelfLog")]
-    public class DeliveryDefectTests
+    public class LargeEventsAndLimitsTests
     {
         private static readonly string Blob = new string('x', 400);
 
@@ -35,10 +35,13 @@ namespace Serilog.Sinks.Bento.Tests
 
             // 600 requests a minute and one or two events a request: at most ~30 s on the fake clock. Stop early when
             // nothing moves for 5 s (fake) although events are unaccounted for: they were lost.
-            var progress = new Progress(() => rig.Emulator.RequestCount);
-            var settled = await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= emitted || progress.StalledFor(50), TimeSpan.FromMilliseconds(100), maxSteps: 700);
+            // The pipeline's own counts (requests answered, events settled) must keep moving until every event is settled.
+            // A slow machine moves them late; a lost event leaves them still for good: "stalled" takes 50 pump steps
+            // and 15 s of real time without a change, so a busy machine is never mistaken for a loss.
+            var progress = new Progress(() => rig.Metrics.Requests * 1_000_000 + rig.Metrics.Sent + rig.Metrics.DroppedTotal);
+            var settled = await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= emitted || progress.StalledFor(50), TimeSpan.FromMilliseconds(100), maxSteps: 100_000);
             Assert.True(settled && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= emitted,
-                $"not every event was sent or counted as dropped, and delivery stopped: events were lost without a trace. {rig.Describe()}");
+                $"not every event was sent or counted as dropped, and the pipeline's counts stood still for {progress.Still.TotalSeconds:0} s of real time: events were lost without a trace. {rig.Describe()}");
             Assert.True(await rig.DisposeLoggerAsync(TimeSpan.FromSeconds(1)), $"disposing the logger did not finish. {rig.Describe()}");
 
             Assert.True(emitted == rig.Emulator.EventCount, $"expected {emitted} events at the emulator. {rig.Describe()}");
