@@ -39,6 +39,7 @@ namespace BentoSinks.Delivery
         private int _released;
         private volatile bool _closing;
         private bool _hardStopped; // the shutdown ran out of time: what was left was dropped (see ShutdownWindow)
+        private long _shutdownDeadline = long.MaxValue; // the pipeline clock's timestamp by which disposal must end
 
         public BentoPipeline(PipelineSettings settings, IBentoEventFormatter<T> formatter, IBentoDiagnostics diagnostics, string pipelineName)
         {
@@ -70,14 +71,17 @@ namespace BentoSinks.Delivery
             }
             var stopped = Task.Delay(Timeout.Infinite, _stop.Token);
             _waits = new WaitPolicy<T>(settings.TimeProvider, _queue, source, () => Urgent, stopped);
-            var delivery = new BatchDelivery<T>(settings, _sender, _budget, _ledger, Counters, _metrics, _reporter, () => Urgent, _waits.PauseAsync, source.WhileSending);
+            var delivery = new BatchDelivery<T>(settings, _sender, _budget, _ledger, Counters, _metrics, _reporter, () => Urgent, _waits.PauseAsync, source.WhileSending)
+            {
+                GiveUpAtShutdown = GiveUpAtShutdown,
+            };
             if (buffer != null)
             {
                 delivery.Durable = buffer;
                 delivery.OnDisk = () => !batch.End.IsNone;
                 buffer.Attach(_ledger.Offered, _ledger.Count, _reporter.Problem, _reporter.Information, Wake);
             }
-            var loop = new DeliveryLoop<T>(settings, source, batch, delivery, _budget, _flushes, _queue, _waits, _reporter, () => Urgent);
+            var loop = new DeliveryLoop<T>(settings, source, batch, delivery, _budget, _flushes, _queue, _waits, _reporter, () => Urgent, GiveUpAtShutdown);
             Counters.Health.Open(_metrics.PipelineTag); // listed in BentoDeliveryStatus until released
 
             // The loop must not inherit the creator's ambient state (Activity.Current, log context, baggage).
@@ -240,10 +244,16 @@ namespace BentoSinks.Delivery
             {
                 // Pipelines of one account that stop together share one deadline (see ShutdownWindow).
                 timeout = ShutdownWindow.Enter(Account, _settings.TimeProvider, timeout, out var window, _pipelineNumber);
+                SetShutdownDeadline(timeout);
                 _ = _loop.ContinueWith((_, w) => ((ShutdownWindow)w!).Leave(Volatile.Read(ref _hardStopped)), window, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 _closing = true;
                 _queue.Complete();
                 Wake();
+            }
+            else
+            {
+                // A concurrent call with an earlier deadline: the loop gives up by the earliest.
+                SetShutdownDeadline(timeout);
             }
             if (!_loop.IsCompleted)
             {
@@ -266,6 +276,43 @@ namespace BentoSinks.Delivery
                 }
             }
             Release();
+        }
+
+        /// <summary>Disposal must end within <paramref name="timeout"/> from now (the earliest deadline is kept).</summary>
+        private void SetShutdownDeadline(TimeSpan timeout)
+        {
+            var time = _settings.TimeProvider;
+            var now = time.GetTimestamp();
+            var seconds = timeout.TotalSeconds * time.TimestampFrequency;
+            var deadline = seconds >= long.MaxValue - now ? long.MaxValue - 1 : now + (long)seconds;
+            while (true)
+            {
+                var current = Interlocked.Read(ref _shutdownDeadline);
+                if (deadline >= current || Interlocked.CompareExchange(ref _shutdownDeadline, deadline, current) == current) return;
+            }
+        }
+
+        /// <summary>
+        /// At disposal, before the loop waits <paramref name="wait"/> (the budget's, a 429's block, a retry's backoff): when
+        /// the wait ends after the shutdown deadline, nothing more can be sent in time, so the loop stops at once instead of
+        /// waiting out the deadline (a hard stop: what is left is counted <c>shutdown</c>, or in durable mode stays on
+        /// disk as <c>deferred</c>). Returns true when it stopped the loop; false when the wait fits (or no disposal).
+        /// </summary>
+        private bool GiveUpAtShutdown(TimeSpan wait)
+        {
+            if (!_closing) return false;
+            var deadline = Interlocked.Read(ref _shutdownDeadline);
+            if (deadline == long.MaxValue) return false;
+            var time = _settings.TimeProvider;
+            var left = TimeSpan.FromSeconds((deadline - time.GetTimestamp()) / (double)time.TimestampFrequency);
+            if (wait <= left) return false;
+            Volatile.Write(ref _hardStopped, true);
+            _reporter.Problem("shutdown:early", "Bento: at shutdown the next request could go only in " + wait.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)
+                + " s, after the shutdown deadline (" + Math.Max(0, left.TotalSeconds).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)
+                + " s left): disposal stops now and counts what is left" + (_settings.BufferDirectory != null ? " (it stays in the buffer directory)." : " as shutdown."), error: false);
+            try { _stop.Cancel(); }
+            catch (Exception ex) { _reporter.Problem("stop", "Bento: stopping the delivery loop failed (" + ex.GetType().Name + ").", error: true); }
+            return true;
         }
 
         private void Release()
