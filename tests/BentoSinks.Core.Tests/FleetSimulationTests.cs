@@ -285,9 +285,10 @@ namespace BentoSinks.Core.Tests
             var asked = instances * 6; // requests a minute at the default Period before any 429
             Assert.True(r.ThrottledShare <= (asked > 200 ? 0.15 : asked > 100 ? 0.08 : 0.05), $"{r.ThrottledShare:P1} of requests answered 429");
             Assert.True(r.DelayP99 <= TimeSpan.FromMinutes(2), $"delay p99 {r.DelayP99}");
-            // Where the load fills a batch within a minute (20 s for 50 events/s), requests are mostly full (600 before
-            // issue 21; the goal of 900 is not reached yet: see benchmarks/README.md).
-            if (eventsPerSecond * 60 >= 1_000) Assert.True(r.EventsPerRequest >= 800, $"{r.EventsPerRequest:0} events per request");
+            // Where the load fills a batch within a minute (20 s for 50 events/s), requests are full once the account is
+            // contended: a partial batch that would fill within a minute waits for it (600 events a request before issue
+            // 21, 843 with the budget alone; the start-up minute and the shutdown's partial batches count too).
+            if (eventsPerSecond * 60 >= 1_000) Assert.True(r.EventsPerRequest >= 900, $"{r.EventsPerRequest:0} events per request");
         }
 
         [Fact]

@@ -192,6 +192,15 @@ namespace BentoSinks.Delivery
         }
 
         /// <summary>
+        /// Whether a 429 came within <see cref="QuietInterval"/>: the account is shared by more than it allows, so a partial
+        /// batch that would soon fill is worth waiting for (fewer, fuller requests).
+        /// </summary>
+        internal bool ThrottledLately
+        {
+            get { lock (_gate) return _lastThrottled != long.MinValue && _time.GetElapsedTime(_lastThrottled) < QuietInterval; }
+        }
+
+        /// <summary>
         /// Spends one request if it may go now and returns zero; otherwise returns how long to wait. With
         /// <paramref name="honourSpacing"/> false (a flush or disposal is waiting) only a 429's block counts, and, while
         /// the account is contended, half the spacing.
