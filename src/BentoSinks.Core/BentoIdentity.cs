@@ -155,7 +155,11 @@ namespace BentoSinks
             {
                 if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
                 _holder.End(); // every copied context now sees nobody
-                Ambient.Value = _previous;
+                // Only the flow where this scope is current gets the previous scope back. Disposed out of order (an inner
+                // scope is still open) or in another flow, writing the previous scope would hand that flow someone else:
+                // the outer user over a still-open inner scope, or the user of the flow that pushed this scope. That flow
+                // keeps its current scope (an open inner one, or this one, ended: nobody): no one rather than the wrong person.
+                if (ReferenceEquals(Ambient.Value, _holder)) Ambient.Value = _previous;
             }
         }
     }
