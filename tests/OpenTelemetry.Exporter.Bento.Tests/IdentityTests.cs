@@ -117,6 +117,37 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         }
 
         [Fact]
+        public async Task Background_work_that_outlives_the_request_never_takes_the_email_tagged_on_the_ended_request_activity()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
+            {
+                var requestEnded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                Task background;
+                using (var request = source.StartActivity("POST /export")!)
+                {
+                    request.SetTag("user.email", "ada@example.com");
+                    request.SetTag("user.first_name", "Ada");
+                    request.SetBaggage("user.email", "ada@example.com");
+                    // A consumer started lazily by Ada's request: it copies the request's context (Activity.Current).
+                    background = Task.Run(async () =>
+                    {
+                        await requestEnded.Task;
+                        using var job = source.StartActivity("export job")!; // its parent is Ada's ended request activity
+                        job.AddEvent(Analytics("export_finished")); // Grace's job, or anyone's
+                    });
+                    using (var inRequest = source.StartActivity("validate")!) inRequest.AddEvent(Analytics("export_requested"));
+                }
+                requestEnded.SetResult(true);
+                await background;
+            }
+            var byType = emulator.Events.ToDictionary(e => e.Type);
+            Assert.Equal("ada@example.com", byType["export_requested"].Email); // during the request: Ada's
+            Assert.False(byType.ContainsKey("export_finished"), "export_finished was sent as " + (byType.TryGetValue("export_finished", out var e) ? e.Email : ""));
+        }
+
+        [Fact]
         public async Task The_ambient_identity_identifies_activity_events_and_log_records_and_an_explicit_email_wins()
         {
             await using var emulator = await BentoEmulator.StartAsync();
