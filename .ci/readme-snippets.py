@@ -22,6 +22,8 @@ else:
     files, out = (args or ["README.md"]), os.path.join(root, "TestResults", "ci", "readme")
 out = os.path.abspath(out)
 own = {name for name in os.listdir(os.path.join(root, "src")) if os.path.isfile(os.path.join(root, "src", name, name + ".csproj"))}
+# This repository's packages built outside src/ (package id -> project), also referenced as projects.
+own_elsewhere = {"BentoSinks.Emulator.Testing": os.path.join(root, "tools", "Bento.Emulator.Testing", "Bento.Emulator.Testing.csproj")}
 web_packages = ("BentoSinks.AspNetCore", "Serilog.AspNetCore", "OpenTelemetry.Instrumentation.AspNetCore", "Microsoft.AspNetCore.")
 
 blocks = []    # (file, sections, section index, line number, info, code)
@@ -86,6 +88,8 @@ for n, (readme, shown, sections, sec, line, info, code) in enumerate(blocks, 1):
     for p in packages:
         if p in own:
             refs.append('    <ProjectReference Include="%s" />' % os.path.join(root, "src", p, p + ".csproj"))
+        elif p in own_elsewhere:
+            refs.append('    <ProjectReference Include="%s" />' % own_elsewhere[p])
         else:
             refs.append('    <PackageReference Include="%s" />' % p)
     with open(os.path.join(folder, name + ".csproj"), "w") as f:

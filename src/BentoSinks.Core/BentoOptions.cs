@@ -175,6 +175,7 @@ namespace BentoSinks
 
         internal PipelineSettings Validate()
         {
+            BentoEndpointOverride.Apply(this); // a test's override beats code, configuration and environment
             CheckSiteUuid(SiteUuid, nameof(SiteUuid));
             CheckPublishableKey(PublishableKey, nameof(PublishableKey));
             CheckSecretKey(SecretKey, nameof(SecretKey));

@@ -40,7 +40,11 @@ namespace OpenTelemetry.Exporter
         /// <summary>Add the trace and span ids to <c>details</c> (<c>trace_id</c>, <c>span_id</c>). Off by default.</summary>
         public bool IncludeTraceContext { get; set; }
 
-        /// <summary>A log record is an analytics event when this attribute (from its state or its scopes) holds the Bento type as a string.</summary>
+        /// <summary>
+        /// A log record is an analytics event when this attribute (from its state or its scopes, name matched ignoring case,
+        /// so a <c>[LoggerMessage]</c> parameter <c>analyticsEvent</c> left out of the message template counts) holds the
+        /// Bento type as a string; or when it is written inside <c>ILogger.BeginBentoEvent(type)</c>.
+        /// </summary>
         public string LogAnalyticsAttributeName { get; set; } = DefaultLogAnalyticsAttributeName;
 
         /// <summary>Attributes and scope values searched for the email of a log record, in order.</summary>

@@ -67,6 +67,14 @@ namespace Serilog
             TimeSpan? bufferAgeLimit = null)
         {
             if (loggerSinkConfiguration is null) throw new ArgumentNullException(nameof(loggerSinkConfiguration));
+            if (BentoEndpointOverride.TryGet(out var overrideEndpoint, out var overrideSite, out var overridePublishable, out var overrideSecret))
+            {
+                // A test's BentoEndpointOverride beats the arguments (code or appsettings.json) and the environment.
+                siteUuid = overrideSite;
+                publishableKey = overridePublishable;
+                secretKey = overrideSecret;
+                endpoint = overrideEndpoint.AbsoluteUri;
+            }
             siteUuid = Or(siteUuid, BentoEnvironment.SiteUuid);
             publishableKey = Or(publishableKey, BentoEnvironment.PublishableKey);
             secretKey = Or(secretKey, BentoEnvironment.SecretKey);

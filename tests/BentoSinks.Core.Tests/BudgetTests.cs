@@ -23,8 +23,9 @@ namespace BentoSinks.Core.Tests
             Assert.All(accepted, r => Assert.Equal(1000, r.EventCount));
             var refused = requests.Count(r => r.Status == 429);
             Assert.InRange(refused, 1, 6);
-            // Once adapted, no request is refused.
-            Assert.All(requests.Skip(requests.Count - 25), r => Assert.Equal(200, r.Status));
+            // Once adapted, requests are rarely refused: a backlog (full batches waiting on the budget) raises the rate again
+            // step by step, so a process that wants more than the account allows probes it now and then (RequestBudget).
+            Assert.InRange(requests.Skip(requests.Count - 25).Count(r => r.Status == 429), 0, 2);
             Assert.Equal(50_000, h.Emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).Distinct().Count());
         }
 

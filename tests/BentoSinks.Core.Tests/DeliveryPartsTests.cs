@@ -65,12 +65,14 @@ namespace BentoSinks.Core.Tests
             Assert.Equal(TimeSpan.FromSeconds(1), budget.TryTake(honourSpacing: true)); // not spent: must wait
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false)); // a flush skips the spacing
             budget.OnThrottled(TimeSpan.FromSeconds(20));
-            Assert.Equal(30, budget.CurrentRatePerMinute);
-            Assert.Equal(TimeSpan.FromSeconds(20), budget.TryTake(honourSpacing: false)); // but not a 429's block
-            time.Advance(TimeSpan.FromSeconds(20));
+            // Half of what was spent (2 requests in the budget's first moment, counted over 10 s: 12 a minute), not of 60.
+            Assert.Equal(6, budget.CurrentRatePerMinute);
+            // But not a 429's block (stretched by a random part of one spacing at the new rate, 10 s, for a fleet not to retry in step).
+            Assert.InRange(budget.TryTake(honourSpacing: false), TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30));
+            time.Advance(TimeSpan.FromSeconds(30));
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
             budget.OnThrottled(TimeSpan.FromDays(58));
-            Assert.Equal(RetrySchedule.MaxRetryAfter, budget.TryTake(honourSpacing: false)); // clamped, never a 58-day timer
+            Assert.InRange(budget.TryTake(honourSpacing: false), RetrySchedule.MaxRetryAfter, RetrySchedule.MaxRetryAfter + RequestBudget.BlockSpread); // clamped, never a 58-day timer
         }
 
         [Fact]
@@ -87,7 +89,7 @@ namespace BentoSinks.Core.Tests
             Assert.Equal(TimeSpan.Zero, a.Budget.TryTake(honourSpacing: true));
             Assert.Equal(TimeSpan.FromSeconds(3), b.Budget.TryTake(honourSpacing: true)); // the other sharer spent it
             a.Budget.OnThrottled(TimeSpan.FromSeconds(30));
-            Assert.Equal(TimeSpan.FromSeconds(30), b.Budget.TryTake(honourSpacing: false)); // one 429 state
+            Assert.InRange(b.Budget.TryTake(honourSpacing: false), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30) + RequestBudget.BlockSpread); // one 429 state
             using (var onAnotherClock = RequestBudget.Acquire("https://app.bentonow.com|site-a", FakeClock.New(), 20))
                 Assert.NotSame(a.Budget, onAnotherClock.Budget);
         }

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Bento.Emulator;
 using BentoSinks.Delivery;
+using BentoSinks.Diagnostics;
 using BentoSinks.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
@@ -87,6 +88,256 @@ namespace BentoSinks.Core.Tests
                     var stop = p.ShutdownAsync(TimeSpan.Zero);
                     await emulator.PumpWhileAsync(time, stop, TimeSpan.FromSeconds(1), 100);
                 }
+            }
+        }
+
+        // ----- Production-like fleets (issue 21): each instance its own pipeline, period, budget and clock view -----
+
+        /// <summary>One instance of the fleet: its load, when it runs, and (durable) its buffer directory.</summary>
+        private sealed class Member
+        {
+            public Member(double eventsPerSecond, TimeSpan start, TimeSpan? stop = null, string? directory = null, Member? replaces = null)
+            {
+                EventsPerSecond = eventsPerSecond;
+                Start = start;
+                Stop = stop;
+                Directory = directory;
+                Replaces = replaces;
+            }
+
+            public double EventsPerSecond { get; }
+            public TimeSpan Start { get; }
+            public TimeSpan? Stop { get; }
+            public string? Directory { get; }
+            /// <summary>A deploy: this instance starts on the directory of <see cref="Replaces"/> once that one has stopped.</summary>
+            public Member? Replaces { get; }
+            public BentoPipeline<TestEvent>? Pipeline;
+            public Task? Stopping;
+            public double Carry;
+        }
+
+        /// <summary>What a fleet run measured.</summary>
+        private sealed class FleetResult
+        {
+            public int Events;
+            public long Dropped;
+            public int Requests;
+            public int Throttled;
+            public int Accepted;
+            /// <summary>Requests and 429s after the first 3 minutes (the fleet has settled).</summary>
+            public int SettledRequests;
+            public int SettledThrottled;
+            public double SettledShare => SettledRequests == 0 ? 0 : (double)SettledThrottled / SettledRequests;
+            public double EventsPerRequest;
+            public TimeSpan DelayP50;
+            public TimeSpan DelayP99;
+            public double ThrottledShare => Requests == 0 ? 0 : (double)Throttled / Requests;
+
+            public string Row(string fleet, string load) =>
+                $"| {fleet} | {load} | {Events:N0} | {Requests:N0} | {Throttled:N0} ({ThrottledShare:P1}) | {SettledThrottled:N0} of {SettledRequests:N0} ({SettledShare:P1}) | {EventsPerRequest:N0} | {DelayP50.TotalSeconds:0} s / {DelayP99.TotalSeconds:0} s | {(Dropped == 0 ? "yes" : $"no: {Dropped:N0} counted `shutdown`, none twice")} |";
+        }
+
+        /// <summary>
+        /// Runs <paramref name="members"/> against one account allowing 100 requests a minute for <paramref name="duration"/> of
+        /// a fake clock, in 1 s steps, then stops every instance still running at once (a joint shutdown, default
+        /// <c>ShutdownTimeout</c>). Asserts that every event arrived exactly once and nothing was dropped.
+        /// </summary>
+        private async Task<FleetResult> RunFleetAsync(IReadOnlyList<Member> members, TimeSpan duration, bool allowShutdownDrops = false)
+        {
+            var time = FakeClock.New();
+            var second = TimeSpan.FromSeconds(1);
+            await using var emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { TimeProvider = time, RateLimitPerMinute = 100 });
+            var pipelines = new List<BentoPipeline<TestEvent>>();
+            var sent = 0;
+            bool Busy() => pipelines.Any(p => p.Counters.Requests > p.Counters.Answered);
+            try
+            {
+                var steps = (int)duration.TotalSeconds;
+                for (var step = 0; step <= steps; step++)
+                {
+                    var now = TimeSpan.FromSeconds(step);
+                    var last = step == steps;
+                    foreach (var m in members)
+                    {
+                        if (m.Pipeline is null && m.Stopping is null && now >= m.Start && !last && (m.Replaces is null || (m.Replaces.Stopping?.IsCompleted ?? false)))
+                        {
+                            var options = new BentoOptions();
+                            EmulatorOptions.PointAt(options, emulator);
+                            // A process of its own: its own view of the clock, so its own budget and shutdown window.
+                            options.TimeProvider = new ClockView(time);
+                            options.BufferDirectory = m.Directory;
+                            m.Pipeline = new BentoPipeline<TestEvent>(options.Validate(), new TestFormatter(), new ListDiagnostics(), "fleet");
+                            pipelines.Add(m.Pipeline);
+                        }
+                        if (m.Pipeline is null || m.Stopping != null) continue;
+                        if (last || (m.Stop is { } stop && now >= stop))
+                        {
+                            m.Stopping = m.Pipeline.ShutdownAsync(null);
+                            continue;
+                        }
+                        m.Carry += m.EventsPerSecond;
+                        for (; m.Carry >= 1; m.Carry--)
+                        {
+                            var n = sent++;
+                            Assert.True(m.Pipeline.TryEnqueue(new TestEvent
+                            {
+                                Email = $"user{n % 500}@example.com",
+                                Details = new Dictionary<string, object?> { ["n"] = n, ["t"] = step },
+                            }));
+                        }
+                    }
+                    if (!last) await emulator.AdvanceClockUntilAsync(() => false, () => time.Advance(second), maxSteps: 1, clientBusy: Busy);
+                }
+                var stopped = Task.WhenAll(members.Where(m => m.Stopping != null).Select(m => m.Stopping!));
+                Assert.True(await emulator.PumpAsync(time, () => stopped.IsCompleted, second, 3_600, Busy), "the fleet did not stop within an hour");
+                // Durable instances leave on disk what the joint shutdown could not send (counted deferred): one more process
+                // on each directory sends it, so that every event can be checked.
+                var deferred = pipelines.Sum(p => p.Counters.Deferred);
+                var nextProcesses = new List<BentoPipeline<TestEvent>>();
+                foreach (var directory in members.Select(m => m.Directory).Where(d => d != null).Distinct())
+                {
+                    var options = new BentoOptions();
+                    EmulatorOptions.PointAt(options, emulator);
+                    options.TimeProvider = new ClockView(time);
+                    options.BufferDirectory = directory;
+                    nextProcesses.Add(new BentoPipeline<TestEvent>(options.Validate(), new TestFormatter(), new ListDiagnostics(), "fleet-next"));
+                }
+                pipelines.AddRange(nextProcesses);
+                if (nextProcesses.Count > 0)
+                {
+                    await emulator.PumpAsync(time, () => emulator.EventCount >= sent, second, 1_800, Busy);
+                    var nextStopped = Task.WhenAll(nextProcesses.Select(p => p.ShutdownAsync(null)));
+                    Assert.True(await emulator.PumpAsync(time, () => nextStopped.IsCompleted, second, 600, Busy), "the next processes did not stop");
+                }
+                if (deferred > 0) _output.WriteLine($"  ({deferred:N0} events left on disk at the final joint shutdown, sent by the next process on each directory)");
+
+                var events = emulator.Events;
+                var numbers = events.Select(e => e.Detail("n")!.Value.GetInt32()).ToArray();
+                var dropped = pipelines.Sum(p => p.Counters.DroppedTotal);
+                var why = $"{sent} events logged, {emulator.EventCount} received, {dropped} dropped: " + string.Join("; ", pipelines.Where(p => p.Counters.DroppedTotal > 0).Select(p => p.Counters.ToString()));
+                // Never twice; and every event either received or (where allowed) counted: nothing lost silently.
+                Assert.Equal(numbers.Length, numbers.Distinct().Count());
+                if (allowShutdownDrops)
+                {
+                    Assert.True(sent == numbers.Length + dropped, why);
+                    Assert.Equal(dropped, pipelines.Sum(p => p.Counters.Dropped(DropReason.Shutdown)));
+                }
+                else
+                {
+                    Assert.True(sent == numbers.Length && dropped == 0, why);
+                }
+
+                var delays = events.Select(e => e.ReceivedAt - (FakeClock.Start + TimeSpan.FromSeconds(e.Detail("t")!.Value.GetInt32()))).OrderBy(d => d).ToArray();
+                var requests = emulator.Requests;
+                var result = new FleetResult
+                {
+                    Events = sent,
+                    Requests = requests.Count,
+                    Throttled = requests.Count(r => r.Status == 429),
+                    Accepted = requests.Count(r => r.Status == 200),
+                };
+                var settled = requests.Where(r => r.At >= FakeClock.Start + TimeSpan.FromMinutes(3)).ToList();
+                result.SettledRequests = settled.Count;
+                result.Dropped = dropped;
+                result.SettledThrottled = settled.Count(r => r.Status == 429);
+                result.EventsPerRequest = (double)sent / Math.Max(1, result.Accepted);
+                result.DelayP50 = delays[(int)(0.50 * (delays.Length - 1))];
+                result.DelayP99 = delays[(int)(0.99 * (delays.Length - 1))];
+                return result;
+            }
+            finally
+            {
+                foreach (var m in members)
+                {
+                    if (m.Pipeline is null) continue;
+                    var stop = m.Stopping ?? m.Pipeline.ShutdownAsync(TimeSpan.Zero);
+                    await emulator.PumpWhileAsync(time, stop, second, 100);
+                }
+            }
+        }
+
+        private void Report(string fleet, string load, TimeSpan duration, FleetResult r)
+        {
+            _output.WriteLine(r.Row(fleet, load));
+            _output.WriteLine($"  ({duration.TotalMinutes:0} min of fake clock then a joint shutdown; {r.Accepted:N0} accepted; share answered 429 {r.ThrottledShare:P2}; " +
+                              $"{r.EventsPerRequest:0.0} events per accepted request; delay p50 {r.DelayP50.TotalSeconds:0.0} s, p99 {r.DelayP99.TotalSeconds:0.0} s)");
+        }
+
+        private static List<Member> Uniform(int instances, double eventsPerSecond)
+            => Enumerable.Range(0, instances).Select(_ => new Member(eventsPerSecond, TimeSpan.Zero)).ToList();
+
+        [Theory]
+        // Many small instances: a partial batch every Period each; the first two ask the account for 120 and 300
+        // requests a minute at the default Period, the last one 60% of its events (60,000 a minute).
+        [InlineData(20, 1.0)]
+        [InlineData(50, 10.0)]
+        [InlineData(20, 50.0)]
+        // A few large ones, 60% of the account's events between them.
+        [InlineData(4, 250.0)]
+        public async Task A_fleet_of_separate_instances_stays_under_the_account_limit_with_default_settings(int instances, double eventsPerSecond)
+        {
+            var duration = TimeSpan.FromMinutes(10);
+            var r = await RunFleetAsync(Uniform(instances, eventsPerSecond), duration);
+            Report($"{instances} × {eventsPerSecond} events/s", $"{instances * eventsPerSecond * 60 / 100_000:P0} of the account's events", duration, r);
+            // Once settled (after the first 3 minutes) at most 5% answered 429; over the whole run the start-up round costs
+            // about one 429 per instance for a fleet asking up to 2x the account, two for 3x (50 quiet instances).
+            Assert.True(r.SettledShare <= 0.05, $"{r.SettledShare:P1} of requests answered 429 once settled");
+            var asked = instances * 6; // requests a minute at the default Period before any 429
+            Assert.True(r.ThrottledShare <= (asked > 200 ? 0.15 : asked > 100 ? 0.08 : 0.05), $"{r.ThrottledShare:P1} of requests answered 429");
+            Assert.True(r.DelayP99 <= TimeSpan.FromMinutes(2), $"delay p99 {r.DelayP99}");
+            // Where the load fills a batch within a minute (20 s for 50 events/s), requests are mostly full (600 before
+            // issue 21; the goal of 900 is not reached yet: see benchmarks/README.md).
+            if (eventsPerSecond * 60 >= 1_000) Assert.True(r.EventsPerRequest >= 800, $"{r.EventsPerRequest:0} events per request");
+        }
+
+        [Fact]
+        public async Task A_fleet_whose_instances_start_and_stop_at_random_times_stays_under_the_limit_and_counts_what_it_cannot_send()
+        {
+            var random = new Random(21);
+            var loads = new[] { 1.0, 1.0, 10.0, 10.0, 50.0, 100.0 };
+            var members = new List<Member>();
+            for (var i = 0; i < 30; i++)
+            {
+                var start = TimeSpan.FromSeconds(random.Next(0, 300));
+                var life = TimeSpan.FromSeconds(random.Next(120, 600));
+                members.Add(new Member(loads[random.Next(loads.Length)], start, start + life));
+            }
+            var duration = TimeSpan.FromMinutes(12);
+            // A busy instance that stops while the account is contended may hold more than its shutdown time can send:
+            // counted `shutdown` (not durable), never sent twice. See benchmarks/README.md.
+            var r = await RunFleetAsync(members, duration, allowShutdownDrops: true);
+            Report("30 instances, random loads (1–100 events/s), random starts and stops", "up to about 30% of the account's events", duration, r);
+            // Every start is a new instance that knows nothing of the account: each costs a 429 or so (goal 5%, not met
+            // by this mix: see benchmarks/README.md); bounded here so that a regression shows.
+            Assert.True(r.ThrottledShare <= 0.10, $"{r.ThrottledShare:P1} of requests answered 429");
+        }
+
+        [Fact]
+        public async Task A_deploy_stops_every_durable_instance_at_once_and_the_new_ones_send_what_the_old_ones_left()
+        {
+            var root = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "bento-fleet-" + Guid.NewGuid().ToString("N"));
+            try
+            {
+                var members = new List<Member>();
+                var deployAt = TimeSpan.FromMinutes(5);
+                for (var i = 0; i < 20; i++)
+                {
+                    var directory = System.IO.Path.Combine(root, "instance-" + i);
+                    var old = new Member(50, TimeSpan.Zero, deployAt, directory);
+                    members.Add(old);
+                    members.Add(new Member(50, deployAt, null, directory, replaces: old));
+                }
+                var duration = TimeSpan.FromMinutes(10);
+                var r = await RunFleetAsync(members, duration);
+                Report("20 × 50 events/s, durable, deployed at 5 min (all stop, 20 new start on their directories)", "60% of the account's events", duration, r);
+                // Two start-up rounds in 10 minutes (the first fleet, then the new one, each instance starting at its
+                // ceiling): about one 429 per instance each, 4-6% of the run's requests.
+                Assert.True(r.ThrottledShare <= 0.08, $"{r.ThrottledShare:P1} of requests answered 429");
+                Assert.True(r.DelayP99 <= TimeSpan.FromMinutes(2), $"delay p99 {r.DelayP99}");
+            }
+            finally
+            {
+                try { System.IO.Directory.Delete(root, recursive: true); } catch (System.IO.IOException) { }
             }
         }
 

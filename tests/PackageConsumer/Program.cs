@@ -54,6 +54,7 @@ foreach (var id in new[] { "BentoSinks.Core", "Serilog.Sinks.Bento", "OpenTeleme
 foreach (var (id, expected) in new[]
 {
     ("BentoSinks.Emulator.Testing", new[] { "lib/net8.0/Bento.Emulator.Testing.dll", "lib/net8.0/Bento.Emulator.Testing.xml", "README.md" }),
+    ("BentoSinks.Aspire.Hosting", new[] { "lib/net8.0/BentoSinks.Aspire.Hosting.dll", "lib/net8.0/BentoSinks.Aspire.Hosting.xml", "README.md" }),
     ("BentoSinks.Emulator.Tool", new[] { "tools/net8.0/any/Bento.Emulator.dll", "tools/net8.0/any/Bento.Emulator.Testing.dll", "tools/net8.0/any/DotnetToolSettings.xml", "README.md" }),
 })
 {

@@ -434,7 +434,7 @@ namespace BentoSinks.Delivery
                 }
 
                 // While the budget is spent, the batch keeps filling (unless full): requests get fuller, not more frequent.
-                var wait = _budget.TryTake(honourSpacing: !urgent);
+                var wait = _budget.TryTake(honourSpacing: !urgent, full: full);
                 if (wait > TimeSpan.Zero)
                 {
                     if (full) await ParkAsync(wait, read: false, wakeable: true, stop).ConfigureAwait(false);

@@ -5,38 +5,140 @@ namespace BentoSinks.Delivery
 {
     /// <summary>
     /// The client-side request budget of one Bento account in this process: requests are spaced at least
-    /// <c>60 s / rate</c> apart. A 429 halves the rate, blocks until its <c>Retry-After</c>, and caps the rate there (the
-    /// ceiling); successes raise the rate back up to the ceiling, and the ceiling itself rises by a twentieth of the
-    /// configured budget after every 10 minutes without a 429. So a fleet sharing one account backs off together, settles
-    /// under the account's limit instead of probing it every minute, and recovers gradually.
+    /// <c>60 s / rate</c> apart, the rate never above <c>MaxRequestsPerMinute</c>. A 429 halves the rate this process
+    /// actually spent over the last minute (not the configured ceiling) and blocks until its <c>Retry-After</c>; the rate
+    /// recovers slowly and with jitter. So a fleet sharing one account settles under the account's limit with fuller
+    /// batches, instead of probing it every minute.
     /// </summary>
     /// <remarks>
+    /// <para>
     /// Pipelines of one process that send to the same account (endpoint host and site UUID) share one budget and one
     /// 429 state (<see cref="Acquire"/>): a Serilog sink, a trace exporter and a log exporter together spend
-    /// <c>MaxRequestsPerMinute</c>, not three times it. Thread-safe; <see cref="TryTake"/> checks and spends atomically.
+    /// <c>MaxRequestsPerMinute</c>, not three times it. Thread-safe; <see cref="TryTake(bool, bool)"/> checks and spends
+    /// atomically.
+    /// </para>
+    /// <para>
+    /// <b>The math.</b> Bento allows the account L = 100 requests in any 60 s, shared by N instances that know nothing of
+    /// each other. Instance i sends r_i requests a minute: with batches that do not fill, r_i = 60 s / <c>Period</c> (6 at
+    /// the default 10 s) whatever its load; with batches that fill, r_i = its events a minute / 1,000. The account
+    /// answers 429 once Σ r_i &gt; L. The only signal an instance gets is its own 429s, and the only lever it has is its
+    /// own spacing; so after a 429 it must lower what it <em>sends</em>, r_i, not its ceiling (the old rule halved a
+    /// ceiling of 20 that an instance sending 6 a minute never reached: nothing changed, and 20 quiet instances asking
+    /// 120 a minute were refused a sixth of the time forever). Hence:
+    /// </para>
+    /// <list type="bullet">
+    /// <item><b>Decrease</b>: on a 429, rate := max(<see cref="MinRatePerMinute"/>, min(rate, observed) / 2), where
+    /// observed is the requests spent over the last minute (extrapolated while the budget is younger than that). The
+    /// spacing doubles; the pipeline keeps filling the batch while it waits, so requests get fuller and fewer, and the
+    /// events still all go. If every instance halves, Σ r_i halves: a fleet at k × L needs about log2(k) + 1 rounds. A
+    /// second decrease needs a request spent after the first one (429s of requests already on the wire are one signal,
+    /// as in TCP's one decrease per round trip).</item>
+    /// <item><b>Recovery only where it buys something</b>: a higher rate helps an instance only when its batches are
+    /// full and waiting on the budget (its load needs more requests); for one whose batches leave half empty, a higher
+    /// rate only means more, smaller requests from the same events. So a success of a request that waited on the budget
+    /// with a full batch raises the rate by <see cref="Step"/> × jitter (0.5–1.5) requests a minute, k times that for
+    /// the k-th such request in a row (at most 10: a backlog recovers in minutes, a load that just fills its batches
+    /// moves by single steps), stopping by itself once the instance sends full batches as fast as they
+    /// fill. Symmetrically, while the account is contended (a 429 within <see cref="QuietInterval"/>), a request that
+    /// waited with a partial batch gives as much back (k steps for the k-th in a row), down to a request a minute: rate that only makes smaller requests goes back to the fleet. The rate then tracks the load: it hovers
+    /// where batches are just full (at 60 % of the account's events, 900–1,000 events a request), or at a request a
+    /// minute for an instance whose load fills no batch in a minute. Otherwise the rate rises by a quarter only after a quiet interval
+    /// (<see cref="QuietInterval"/> × jitter 0.75–1.25, redrawn each time) without a 429, and only while it is under a
+    /// request a minute: that restores latency (a partial batch at least every minute), never throughput the instance
+    /// does not use. The jitter (its randomness injectable for tests) keeps instances that were refused together
+    /// from climbing back together.</item>
+    /// <item><b>Why the fleet then stays under the limit</b>: a fleet whose load fills batches settles where its
+    /// batches are just full (Σ r_i ≈ its events / 1,000, under L up to about 90 % of the account's events) and stops
+    /// climbing there. A fleet of quiet instances that together want more than L (20 × 6 = 120) halves until Σ r_i
+    /// &lt; L (after one round, 60; 50 instances: two rounds, 75) and stays there: partial batches never raise the
+    /// rate above a request a minute. So a fleet sees about one round of 429s per instance when it starts (one 429 each
+    /// for 2× the limit) and then none, unless its load changes; at most L / <see cref="MinRatePerMinute"/> = 200
+    /// instances fit at all.</item>
+    /// <item><b>One busy process keeps the whole account</b>: with no 429 the rate stays at <c>MaxRequestsPerMinute</c>,
+    /// and a flush or disposal (<c>honourSpacing: false</c>) skips the spacing as before, so 60 full batches left at
+    /// disposal go at once.</item>
+    /// <item><b>A joint shutdown</b> (a deploy stops the whole fleet): each instance's last request goes at once; those
+    /// the full minute refuses wait the <c>Retry-After</c> plus a random part of one spacing (at most
+    /// <see cref="BlockSpread"/>), so the refused come back one after another as the minute frees slots, instead of all
+    /// together into the same full window again and again until the shutdown time runs out. While the account is
+    /// contended (a 429 within the last minute) a flush or disposal sends at most one request a second
+    /// (<see cref="ContendedFlushSpacing"/>), so pipelines of one process do not burst into it either. <see cref="ShutdownAllowance"/>
+    /// says how many requests that allows before a deadline, so disposal can stop at once when it can send nothing more
+    /// (the rest counted <c>shutdown</c>, or left on disk in durable mode) instead of waiting out its timeout.</item>
+    /// </list>
     /// </remarks>
     internal sealed class RequestBudget
     {
-        private static readonly TimeSpan QuietPeriod = TimeSpan.FromMinutes(10);
+        /// <summary>The window of the observed rate, and how long after a 429 the account counts as contended.</summary>
+        internal static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+
+        /// <summary>The least a 429 lowers the rate to (one request every 2 minutes): the delay bound of a crowded account.</summary>
+        internal const double MinRatePerMinute = 0.5;
+
+        /// <summary>
+        /// Requests a minute added (× jitter 0.5–1.5) by a success of a request that waited with a full batch, and taken
+        /// away, while the account is contended, by one that waited with a partial batch: as an instance at rate r sends r
+        /// requests a minute, about 10 % of its rate a minute either way, whatever r.
+        /// </summary>
+        internal const double Step = 0.1;
+
+        /// <summary>How long without a 429 (× jitter 0.75–1.25) before the rate rises by <see cref="QuietFactor"/>.</summary>
+        internal static readonly TimeSpan QuietInterval = TimeSpan.FromMinutes(10);
+
+        /// <summary>The factor of one quiet recovery step.</summary>
+        internal const double QuietFactor = 1.25;
+
+        /// <summary>Quiet steps stop once the rate reaches this (a request a minute): they restore latency, not throughput.</summary>
+        internal const double QuietTargetPerMinute = 1;
+
+        /// <summary>While the account is contended, a flush or disposal sends at most one request a second.</summary>
+        internal static readonly TimeSpan ContendedFlushSpacing = TimeSpan.FromSeconds(1);
+
+        /// <summary>The most a 429's block is stretched at random (at most one spacing at the new rate), so that instances refused together do not retry together.</summary>
+        internal static readonly TimeSpan BlockSpread = TimeSpan.FromSeconds(15);
+
+        /// <summary>With no ceiling configured, a rate recovered past this many requests a minute is lifted again.</summary>
+        private const double UnlimitedAbove = 600;
+
+        /// <summary>The shortest span the observed rate is extrapolated from (a budget younger than a minute).</summary>
+        private static readonly TimeSpan MinObservedSpan = TimeSpan.FromSeconds(10);
+
         private static readonly Dictionary<string, Shared> Registry = new Dictionary<string, Shared>(StringComparer.Ordinal);
 
         private readonly object _gate = new object();
         private readonly TimeProvider _time;
+        private readonly Random _random;
         private readonly Queue<long> _recentRequests = new Queue<long>();
         private double _maxPerMinute;
         private double _ratePerMinute;
-        private double _ceiling;
+        private long _firstRequest = long.MinValue;
         private long _lastRequest = long.MinValue;
         private long _blockedUntil = long.MinValue;
-        private long _lastCeilingChange = long.MinValue;
+        private long _lastDecrease = long.MinValue;
         private long _lastThrottled = long.MinValue;
+        private long _quietFrom = long.MinValue;
+        private TimeSpan _quietInterval;
+        private bool _heldFull;
+        private bool _heldPartial;
+        private bool _spentHeldFull;
+        private int _fullStreak;
+        private int _partialStreak;
 
         public RequestBudget(TimeProvider time, int maxRequestsPerMinute)
+            : this(time, maxRequestsPerMinute, null)
+        {
+        }
+
+        /// <param name="time">The clock.</param>
+        /// <param name="maxRequestsPerMinute">The ceiling; 0 or less: none.</param>
+        /// <param name="random">The jitter's randomness (seeded in tests); a new <see cref="Random"/> when null.</param>
+        public RequestBudget(TimeProvider time, int maxRequestsPerMinute, Random? random)
         {
             _time = time;
+            _random = random ?? new Random();
             _maxPerMinute = maxRequestsPerMinute <= 0 ? double.PositiveInfinity : maxRequestsPerMinute;
             _ratePerMinute = _maxPerMinute;
-            _ceiling = _maxPerMinute;
+            _quietInterval = DrawQuietInterval();
         }
 
         /// <summary>
@@ -67,35 +169,98 @@ namespace BentoSinks.Delivery
         /// <summary>The current allowed rate, in requests a minute (infinite when the budget is lifted and no 429 came).</summary>
         public double CurrentRatePerMinute
         {
-            get { lock (_gate) return _ratePerMinute; }
+            get
+            {
+                lock (_gate)
+                {
+                    Recover(_time.GetTimestamp());
+                    return _ratePerMinute;
+                }
+            }
+        }
+
+        /// <summary>Requests spent over the last minute (by every sharer), extrapolated while the budget is younger than that.</summary>
+        internal double ObservedRatePerMinute
+        {
+            get { lock (_gate) return Observed(_time.GetTimestamp()); }
+        }
+
+        /// <summary>Whether a 429 came within the last <see cref="Window"/>: a flush or disposal is paced too.</summary>
+        internal bool Contended
+        {
+            get { lock (_gate) return IsContended(_time.GetTimestamp()); }
         }
 
         /// <summary>
         /// Spends one request if it may go now and returns zero; otherwise returns how long to wait. With
-        /// <paramref name="honourSpacing"/> false (a flush or disposal is waiting) only a 429's block counts.
+        /// <paramref name="honourSpacing"/> false (a flush or disposal is waiting) only a 429's block counts, and, while
+        /// the account is contended, half the spacing.
         /// </summary>
-        public TimeSpan TryTake(bool honourSpacing)
+        public TimeSpan TryTake(bool honourSpacing) => TryTake(honourSpacing, full: false);
+
+        /// <summary>
+        /// As <see cref="TryTake(bool)"/>; <paramref name="full"/>: the batch waiting is full (by count or bytes), so a wait
+        /// here means the load needs more requests than the rate allows, and the request's success raises the rate a
+        /// little (see the remarks).
+        /// </summary>
+        public TimeSpan TryTake(bool honourSpacing, bool full)
         {
             lock (_gate)
             {
                 var now = _time.GetTimestamp();
+                Recover(now);
                 var wait = Wait(honourSpacing, now);
-                if (wait <= TimeSpan.Zero) Record(now);
+                if (wait <= TimeSpan.Zero)
+                {
+                    Record(now);
+                    _spentHeldFull = _heldFull;
+                    if (_heldPartial && !_heldFull) GiveBack(now);
+                    else _partialStreak = 0;
+                    if (!_heldFull) _fullStreak = 0;
+                    _heldFull = false;
+                    _heldPartial = false;
+                }
+                else if (honourSpacing)
+                {
+                    if (full) _heldFull = true;
+                    else _heldPartial = true;
+                }
                 return wait;
             }
         }
 
+        /// <summary>
+        /// How many requests a flush or disposal may still spend within <paramref name="timeLeft"/>: 0 when a 429's block
+        /// lasts past it; <see cref="int.MaxValue"/> when nothing but a block paces them (no 429 lately).
+        /// </summary>
+        public int ShutdownAllowance(TimeSpan timeLeft)
+        {
+            lock (_gate)
+            {
+                var now = _time.GetTimestamp();
+                var first = Wait(honourSpacing: false, now);
+                if (first > timeLeft || timeLeft < TimeSpan.Zero) return 0;
+                var spacing = UrgentSpacing(now);
+                if (spacing <= TimeSpan.Zero) return int.MaxValue;
+                var more = (timeLeft - first).Ticks / spacing.Ticks;
+                return (int)Math.Min(int.MaxValue, 1 + more);
+            }
+        }
+
+        /// <summary>A request was answered 2xx: if it had waited on the budget with a full batch, the rate rises a little.</summary>
         public void OnSuccess()
         {
             lock (_gate)
             {
-                if (_ceiling < _maxPerMinute && (_lastCeilingChange == long.MinValue || _time.GetElapsedTime(_lastCeilingChange) >= QuietPeriod))
-                {
-                    _ceiling = double.IsPositiveInfinity(_maxPerMinute) ? double.PositiveInfinity : Math.Min(_maxPerMinute, _ceiling + Step());
-                    _lastCeilingChange = _time.GetTimestamp();
-                }
-                if (_ratePerMinute < _ceiling)
-                    _ratePerMinute = Math.Min(_ceiling, _ratePerMinute + Step());
+                var now = _time.GetTimestamp();
+                Recover(now);
+                if (!_spentHeldFull) return;
+                _spentHeldFull = false;
+                if (_ratePerMinute >= _maxPerMinute) return;
+                // A backlog (full batches waiting one after another) recovers faster: the k-th in a row adds k steps (at most 10).
+                if (_fullStreak < 10) _fullStreak++;
+                _ratePerMinute = Math.Min(_maxPerMinute, _ratePerMinute + _fullStreak * Step * (0.5 + _random.NextDouble()));
+                LiftIfRecovered();
             }
         }
 
@@ -105,21 +270,29 @@ namespace BentoSinks.Delivery
             lock (_gate)
             {
                 var now = _time.GetTimestamp();
-                // 429s that arrive while a 429's block is in force (several sharers refused at once) are one signal:
-                // the rate is halved once, not once per refused request.
-                var alreadyBlocked = _blockedUntil != long.MinValue && _blockedUntil > now;
-                if (!alreadyBlocked)
+                _lastThrottled = now;
+                _quietFrom = now;
+                _quietInterval = DrawQuietInterval();
+                _spentHeldFull = false;
+                _fullStreak = 0;
+                // 429s of requests spent before the last decrease (several sharers refused at once, a request already on
+                // the wire) are one signal: the rate is halved once, not once per refused request.
+                if (_lastDecrease == long.MinValue || _lastRequest > _lastDecrease)
                 {
-                    var baseRate = double.IsPositiveInfinity(_ratePerMinute) ? Math.Max(2, ObservedRatePerMinute(now)) : _ratePerMinute;
-                    _ratePerMinute = Math.Max(1, baseRate / 2);
-                    _ceiling = _ratePerMinute;
-                    _lastCeilingChange = now;
-                    _lastThrottled = now;
+                    var observed = Observed(now);
+                    var spent = double.IsPositiveInfinity(_ratePerMinute) ? observed : Math.Min(_ratePerMinute, observed);
+                    _ratePerMinute = Math.Min(_maxPerMinute, Math.Max(MinRatePerMinute, spent / 2));
+                    _lastDecrease = now;
                 }
                 if (retryAfter > RetrySchedule.MaxRetryAfter) retryAfter = RetrySchedule.MaxRetryAfter;
                 if (retryAfter > TimeSpan.Zero)
                 {
-                    var until = now + (long)(retryAfter.TotalSeconds * _time.TimestampFrequency);
+                    // Retry-After says when the first slot frees, for every instance refused now: each waits a random part
+                    // of one spacing (at most BlockSpread) more, so that they come back one after another, not together.
+                    var spread = double.IsPositiveInfinity(_ratePerMinute) ? TimeSpan.Zero : TimeSpan.FromMinutes(1.0 / _ratePerMinute);
+                    if (spread > BlockSpread) spread = BlockSpread;
+                    var block = retryAfter + TimeSpan.FromTicks((long)(spread.Ticks * _random.NextDouble()));
+                    var until = now + (long)(block.TotalSeconds * _time.TimestampFrequency);
                     if (until > _blockedUntil) _blockedUntil = until;
                 }
             }
@@ -127,18 +300,60 @@ namespace BentoSinks.Delivery
 
         private void Record(long now)
         {
+            if (_firstRequest == long.MinValue) _firstRequest = now;
             _lastRequest = now;
             _recentRequests.Enqueue(now);
-            ObservedRatePerMinute(now);
+            Observed(now);
         }
 
-        /// <summary>Requests spent in the last minute (by every sharer).</summary>
-        private int ObservedRatePerMinute(long now)
+        /// <summary>Requests spent in the last minute, as a rate a minute (extrapolated from at least 10 s when younger).</summary>
+        private double Observed(long now)
         {
-            var minute = _time.TimestampFrequency * 60;
-            while (_recentRequests.Count > 0 && now - _recentRequests.Peek() > minute) _recentRequests.Dequeue();
-            return _recentRequests.Count;
+            var window = (long)(_time.TimestampFrequency * Window.TotalSeconds);
+            while (_recentRequests.Count > 0 && now - _recentRequests.Peek() >= window) _recentRequests.Dequeue();
+            if (_recentRequests.Count == 0) return 0;
+            var age = _time.GetElapsedTime(_firstRequest, now);
+            if (age >= Window) return _recentRequests.Count;
+            if (age < MinObservedSpan) age = MinObservedSpan;
+            return _recentRequests.Count * Window.TotalSeconds / age.TotalSeconds;
         }
+
+        /// <summary>Quiet recovery: a quarter more after each jittered <see cref="QuietInterval"/> without a 429, up to a request a minute.</summary>
+        private void Recover(long now)
+        {
+            if (_quietFrom == long.MinValue) return;
+            while (_ratePerMinute < _maxPerMinute && _ratePerMinute < QuietTargetPerMinute && _time.GetElapsedTime(_quietFrom, now) >= _quietInterval)
+            {
+                _quietFrom += (long)(_quietInterval.TotalSeconds * _time.TimestampFrequency);
+                _quietInterval = DrawQuietInterval();
+                _ratePerMinute = Math.Min(_maxPerMinute, _ratePerMinute * QuietFactor);
+                LiftIfRecovered();
+            }
+        }
+
+        /// <summary>
+        /// A partial batch waited on the spacing while the account is contended (a 429 within a quiet interval): the rate it
+        /// does not fill is given back to the fleet, down to a request a minute.
+        /// </summary>
+        private void GiveBack(long now)
+        {
+            if (_lastThrottled == long.MinValue || _time.GetElapsedTime(_lastThrottled, now) >= QuietInterval) return;
+            if (_ratePerMinute <= QuietTargetPerMinute) return;
+            if (_partialStreak < 10) _partialStreak++;
+            _ratePerMinute = Math.Max(QuietTargetPerMinute, _ratePerMinute - _partialStreak * Step * (0.5 + _random.NextDouble()));
+        }
+
+        private void LiftIfRecovered()
+        {
+            if (double.IsPositiveInfinity(_maxPerMinute) && _ratePerMinute >= UnlimitedAbove) _ratePerMinute = double.PositiveInfinity;
+        }
+
+        private TimeSpan DrawQuietInterval() => TimeSpan.FromTicks((long)(QuietInterval.Ticks * (0.75 + 0.5 * _random.NextDouble())));
+
+        private bool IsContended(long now) => _lastThrottled != long.MinValue && _time.GetElapsedTime(_lastThrottled, now) < Window;
+
+        /// <summary>The spacing of a flush or disposal: none, or <see cref="ContendedFlushSpacing"/> while the account is contended.</summary>
+        private TimeSpan UrgentSpacing(long now) => IsContended(now) ? ContendedFlushSpacing : TimeSpan.Zero;
 
         private TimeSpan Wait(bool honourSpacing, long now)
         {
@@ -148,9 +363,11 @@ namespace BentoSinks.Delivery
                 var blocked = -_time.GetElapsedTime(_blockedUntil, now);
                 if (blocked > wait) wait = blocked;
             }
-            if (honourSpacing && _lastRequest != long.MinValue && !double.IsPositiveInfinity(_ratePerMinute))
+            if (_lastRequest != long.MinValue)
             {
-                var spacing = TimeSpan.FromMinutes(1.0 / _ratePerMinute);
+                var spacing = honourSpacing
+                    ? double.IsPositiveInfinity(_ratePerMinute) ? TimeSpan.Zero : TimeSpan.FromMinutes(1.0 / _ratePerMinute)
+                    : UrgentSpacing(now);
                 var sinceLast = _time.GetElapsedTime(_lastRequest, now);
                 if (spacing - sinceLast > wait) wait = spacing - sinceLast;
             }
@@ -162,19 +379,12 @@ namespace BentoSinks.Delivery
             lock (_gate)
             {
                 _maxPerMinute = maxRequestsPerMinute <= 0 ? double.PositiveInfinity : maxRequestsPerMinute;
-                var throttledLately = _lastThrottled != long.MinValue && _time.GetElapsedTime(_lastThrottled) < QuietPeriod;
-                if (_ceiling > _maxPerMinute || !throttledLately)
-                {
-                    // Lowered: at once. Raised (the strictest sharer left): at once too, unless Bento said 429 lately,
-                    // in which case the ceiling climbs back as usual.
-                    _ceiling = _maxPerMinute;
-                    _ratePerMinute = _maxPerMinute;
-                }
-                if (_ratePerMinute > _ceiling) _ratePerMinute = _ceiling;
+                var throttledLately = _lastThrottled != long.MinValue && _time.GetElapsedTime(_lastThrottled) < QuietInterval;
+                // Lowered: at once. Raised (the strictest sharer left): at once too, unless Bento said 429 lately, in which
+                // case the rate climbs back as usual.
+                if (_ratePerMinute > _maxPerMinute || !throttledLately) _ratePerMinute = _maxPerMinute;
             }
         }
-
-        private double Step() => double.IsPositiveInfinity(_maxPerMinute) ? Math.Max(1, _ratePerMinute / 10) : Math.Max(1, _maxPerMinute / 20);
 
         private static int Smallest(List<int> limits)
         {

@@ -75,6 +75,9 @@ namespace OpenTelemetry.Exporter.Bento
             capture.Reset(this, new DateTimeOffset(DateTime.SpecifyKind(record.Timestamp, DateTimeKind.Utc)));
             var attributes = record.Attributes;
             if (attributes != null) for (var i = 0; i < attributes.Count; i++) capture.Visit(attributes[i], fromScope: false);
+            // The record's own marker wins; then the innermost ILogger.BeginBentoEvent scope (read here, on the caller's
+            // thread, so it works without IncludeScopes); then a marker in an ordinary scope.
+            if (capture.Type is null && BentoEventScope.Current is { } eventScope) capture.SetType(eventScope.Type);
             record.ForEachScope(static (scope, c) =>
             {
                 foreach (var pair in scope) c.Visit(pair, fromScope: true);
@@ -128,6 +131,8 @@ namespace OpenTelemetry.Exporter.Bento
                 _details.Clear();
             }
 
+            internal void SetType(string type) => Type = type;
+
             internal void Visit(KeyValuePair<string, object?> pair, bool fromScope)
             {
                 var key = pair.Key;
@@ -138,7 +143,9 @@ namespace OpenTelemetry.Exporter.Bento
                     key = key.Substring(1);
                     pair = new KeyValuePair<string, object?>(key, pair.Value);
                 }
-                if (key == _owner._marker)
+                // The marker in any case: a [LoggerMessage] parameter analyticsEvent left out of the message template is an
+                // attribute named after the parameter, so the type stays out of the human-readable message.
+                if (key.Length == _owner._marker.Length && string.Equals(key, _owner._marker, StringComparison.OrdinalIgnoreCase))
                 {
                     if (Type is null && pair.Value is string s && s.Length > 0) Type = s;
                     return;

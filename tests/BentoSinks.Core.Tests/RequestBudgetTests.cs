@@ -1,0 +1,234 @@
+using System;
+using BentoSinks.Delivery;
+using BentoSinks.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace BentoSinks.Core.Tests
+{
+    /// <summary>The request budget's reaction to 429s and its recovery, on a fake clock (see the design in RequestBudget's remarks).</summary>
+    public class RequestBudgetTests
+    {
+        /// <summary>Spends one request every <paramref name="every"/> for <paramref name="span"/>, each answered 2xx.</summary>
+        private static void SendEvery(FakeTimeProvider time, RequestBudget budget, TimeSpan every, TimeSpan span, bool full = false)
+        {
+            for (var t = TimeSpan.Zero; t < span; t += every)
+            {
+                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full));
+                budget.OnSuccess();
+                time.Advance(every);
+            }
+        }
+
+        /// <summary>A request spent now and answered 429.</summary>
+        private static void Refused(RequestBudget budget, TimeSpan retryAfter)
+        {
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true));
+            budget.OnThrottled(retryAfter);
+        }
+
+        [Fact]
+        public void A_429_halves_what_the_instance_actually_sends_not_its_ceiling()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(1));
+            // A quiet instance: a partial batch every Period (10 s), 6 requests a minute, far under its ceiling of 20.
+            SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(2));
+            Assert.Equal(20, budget.CurrentRatePerMinute);
+            Refused(budget, TimeSpan.FromSeconds(2));
+            // 6 a minute observed: 3 a minute now, so the next batch waits 20 s (and fills twice as full).
+            Assert.Equal(3, budget.CurrentRatePerMinute, 3);
+            time.Advance(TimeSpan.FromSeconds(10));
+            Assert.Equal(TimeSpan.FromSeconds(10), budget.TryTake(honourSpacing: true));
+        }
+
+        [Fact]
+        public void Requests_already_on_the_wire_when_a_429_came_are_one_signal_and_a_later_one_halves_again()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(1));
+            SendEvery(time, budget, TimeSpan.FromSeconds(3), TimeSpan.FromMinutes(1)); // 20 a minute
+            Refused(budget, TimeSpan.FromSeconds(1));
+            budget.OnThrottled(TimeSpan.FromSeconds(1)); // a sharer's request, spent before the first 429
+            Assert.Equal(10, budget.CurrentRatePerMinute, 3);
+            time.Advance(TimeSpan.FromSeconds(8)); // past the block: 1 s + up to one spacing (6 s)
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true)); // spent after the decrease, refused too
+            budget.OnThrottled(TimeSpan.FromSeconds(1));
+            Assert.Equal(5, budget.CurrentRatePerMinute, 3);
+        }
+
+        [Fact]
+        public void The_rate_never_falls_below_one_request_every_two_minutes()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(1));
+            for (var i = 0; i < 20; i++)
+            {
+                time.Advance(TimeSpan.FromMinutes(3));
+                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true));
+                budget.OnThrottled(TimeSpan.Zero);
+            }
+            Assert.Equal(RequestBudget.MinRatePerMinute, budget.CurrentRatePerMinute);
+            Assert.Equal(TimeSpan.FromMinutes(2), budget.TryTake(honourSpacing: true));
+        }
+
+        [Fact]
+        public void The_rate_follows_the_load_full_batches_that_waited_raise_it_and_partial_ones_give_it_back_while_contended()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(7));
+            SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1));
+            Refused(budget, TimeSpan.Zero);
+            var refusedAt = time.GetUtcNow();
+            Assert.Equal(3, budget.CurrentRatePerMinute, 3);
+
+            // Full batches that waited on the budget: each success raises the rate by 0.05 to 0.15 a minute, k times that for the k-th in a row.
+            for (var i = 0; i < 5; i++)
+            {
+                var before = budget.CurrentRatePerMinute;
+                Assert.True(budget.TryTake(honourSpacing: true, full: true) > TimeSpan.Zero);
+                time.Advance(TimeSpan.FromMinutes(1.0 / before));
+                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: true));
+                budget.OnSuccess();
+                Assert.InRange(budget.CurrentRatePerMinute - before, 0.05 * (i + 1) - 1e-9, 0.15 * (i + 1) + 1e-9); // the k-th in a row: k steps
+            }
+            // A full batch that did not wait (the budget was not what held it) changes nothing.
+            var rate = budget.CurrentRatePerMinute;
+            time.Advance(TimeSpan.FromMinutes(1));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: true));
+            budget.OnSuccess();
+            Assert.Equal(rate, budget.CurrentRatePerMinute);
+
+            // Partial batches that waited, a 429 less than 10 minutes ago: 0.05 to 0.15 back, k times that for the k-th in a row, down to a request a minute.
+            for (var k = 1; budget.CurrentRatePerMinute > 1 && time.GetUtcNow() - refusedAt < TimeSpan.FromMinutes(9); k++)
+            {
+                var before = budget.CurrentRatePerMinute;
+                Assert.True(budget.TryTake(honourSpacing: true, full: false) > TimeSpan.Zero);
+                time.Advance(TimeSpan.FromMinutes(1.0 / before));
+                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
+                budget.OnSuccess();
+                var after = budget.CurrentRatePerMinute;
+                var steps = Math.Min(k, 10);
+                Assert.True(after == 1 || (before - after >= 0.05 * steps - 1e-9 && before - after <= 0.15 * steps + 1e-9), $"{before} -> {after}");
+            }
+            Assert.True(budget.CurrentRatePerMinute < rate - 0.5, $"{rate} -> {budget.CurrentRatePerMinute}");
+            // Ten minutes after the 429 the account is no longer contended: partial batches give nothing back.
+            time.Advance(TimeSpan.FromMinutes(2));
+            rate = budget.CurrentRatePerMinute;
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
+            Assert.True(budget.TryTake(honourSpacing: true, full: false) > TimeSpan.Zero);
+            time.Advance(TimeSpan.FromMinutes(1));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
+            Assert.Equal(rate, budget.CurrentRatePerMinute);
+        }
+
+        /// <summary>A budget lowered to its floor (0.5 a minute) by three 429s three minutes apart.</summary>
+        private static RequestBudget AtTheFloor(FakeTimeProvider time, int seed)
+        {
+            var budget = new RequestBudget(time, 20, new Random(seed));
+            for (var i = 0; i < 3; i++)
+            {
+                time.Advance(TimeSpan.FromMinutes(3));
+                Refused(budget, TimeSpan.Zero);
+            }
+            Assert.Equal(RequestBudget.MinRatePerMinute, budget.CurrentRatePerMinute);
+            return budget;
+        }
+
+        [Fact]
+        public void Without_429s_a_slow_instance_comes_back_by_a_quarter_per_jittered_quiet_interval_to_a_request_a_minute()
+        {
+            var time = FakeClock.New();
+            var budget = AtTheFloor(time, 3);
+            time.Advance(TimeSpan.FromMinutes(7.4));
+            Assert.Equal(0.5, budget.CurrentRatePerMinute); // not before 0.75 × 10 minutes
+            time.Advance(TimeSpan.FromMinutes(5.2));
+            Assert.Equal(0.625, budget.CurrentRatePerMinute, 6); // by 1.25 × 10 minutes
+            time.Advance(TimeSpan.FromHours(3));
+            // Latency restored (a request at least every 49 s); no more, since partial batches gain nothing from more requests.
+            Assert.Equal(0.5 * Math.Pow(1.25, 4), budget.CurrentRatePerMinute, 6);
+        }
+
+        [Fact]
+        public void Instances_refused_together_recover_at_different_times_and_a_seed_replays_them()
+        {
+            static TimeSpan FirstRecovery(int seed)
+            {
+                var time = FakeClock.New();
+                var budget = AtTheFloor(time, seed);
+                var start = time.GetUtcNow();
+                while (budget.CurrentRatePerMinute == RequestBudget.MinRatePerMinute) time.Advance(TimeSpan.FromSeconds(1));
+                return time.GetUtcNow() - start;
+            }
+
+            var times = new System.Collections.Generic.HashSet<TimeSpan>();
+            for (var seed = 0; seed < 10; seed++)
+            {
+                var t = FirstRecovery(seed);
+                Assert.InRange(t, TimeSpan.FromMinutes(7.5), TimeSpan.FromMinutes(12.5));
+                times.Add(t);
+            }
+            Assert.True(times.Count >= 8, "ten instances recovered at only " + times.Count + " distinct times");
+            Assert.Equal(FirstRecovery(4), FirstRecovery(4));
+        }
+
+        [Fact]
+        public void A_busy_process_never_refused_keeps_its_ceiling_and_disposal_sends_its_backlog_at_once()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(1));
+            // 1,000 events a second: full batches waiting on the budget, 20 a minute, never a 429.
+            SendEvery(time, budget, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(90), full: true);
+            Assert.Equal(20, budget.CurrentRatePerMinute);
+            // Partial batches that wait on the spacing give nothing back while the account never said 429.
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
+            Assert.True(budget.TryTake(honourSpacing: true, full: false) > TimeSpan.Zero);
+            time.Advance(TimeSpan.FromSeconds(3));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false));
+            Assert.Equal(20, budget.CurrentRatePerMinute);
+            Assert.Equal(int.MaxValue, budget.ShutdownAllowance(TimeSpan.FromSeconds(30)));
+            for (var i = 0; i < 60; i++) Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
+        }
+
+        [Fact]
+        public void After_a_429_a_flush_sends_a_request_a_second_and_the_shutdown_allowance_says_how_many_fit()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(1));
+            SendEvery(time, budget, TimeSpan.FromSeconds(3), TimeSpan.FromMinutes(1)); // 20 a minute
+            Refused(budget, TimeSpan.FromSeconds(5));
+            Assert.Equal(10, budget.CurrentRatePerMinute, 3);
+            Assert.True(budget.Contended);
+            // Blocked 5 s plus up to one spacing (6 s), then one request a second: 20 to 26 before a 30 s deadline.
+            var blocked = budget.TryTake(honourSpacing: false);
+            Assert.InRange(blocked, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(11));
+            Assert.Equal(1 + (int)(TimeSpan.FromSeconds(30) - blocked).TotalSeconds, budget.ShutdownAllowance(TimeSpan.FromSeconds(30)));
+            Assert.Equal(0, budget.ShutdownAllowance(TimeSpan.FromSeconds(4)));
+            time.Advance(blocked);
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
+            Assert.Equal(TimeSpan.FromSeconds(1), budget.TryTake(honourSpacing: false));
+            // A minute after the 429 the account is no longer contended: a flush bursts again.
+            time.Advance(TimeSpan.FromMinutes(1));
+            Assert.False(budget.Contended);
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false));
+        }
+
+        [Fact]
+        public void Instances_refused_together_wait_different_times_before_their_retry()
+        {
+            var waits = new System.Collections.Generic.HashSet<TimeSpan>();
+            for (var seed = 0; seed < 10; seed++)
+            {
+                var time = FakeClock.New();
+                var budget = new RequestBudget(time, 20, new Random(seed));
+                SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1));
+                Refused(budget, TimeSpan.FromSeconds(1));
+                // Retry-After 1 s, then up to one spacing at the new rate (20 s), at most 15 s.
+                var wait = budget.TryTake(honourSpacing: false);
+                Assert.InRange(wait, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(16));
+                waits.Add(wait);
+            }
+            Assert.True(waits.Count >= 9, "ten instances refused together retry at only " + waits.Count + " distinct times");
+        }
+    }
+}
