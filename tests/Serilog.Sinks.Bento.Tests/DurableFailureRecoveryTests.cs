@@ -44,6 +44,21 @@ namespace Serilog.Sinks.Bento.Tests
             }
         }
 
+        [Fact]
+        public async Task Empty_2xx_answers_from_a_proxy_keep_the_durable_buffers_events_on_disk_until_Bento_answers()
+        {
+            using var directory = new DurableDirectory();
+            await using var emulator = await BentoEmulator.StartAsync();
+            emulator.SetRandomFaults(1.0, 1, Fault.WithBody(200, null, contentType: null)); // a captive portal answers every request
+            var logger = Delivering(emulator, directory.Path, o => o.BatchSizeLimit = 10);
+            Emit(logger, 0, 20);
+            await emulator.WaitForRequestsAsync(2, TimeSpan.FromSeconds(30));
+            emulator.ClearFaults(); // the portal is gone
+            await emulator.WaitForEventsAsync(20, TimeSpan.FromSeconds(30));
+            await logger.DisposeAsync();
+            Assert.Equal(20, emulator.EventCount); // none deleted from disk as "unconfirmed"
+        }
+
         // R1: one failed OpenRead stops delivery for the life of the process while writes keep succeeding.
         [Fact]
         public async Task A_failed_read_delays_delivery_but_every_event_is_delivered_while_running()
