@@ -78,14 +78,16 @@ namespace BentoSinks.Durable
 
         /// <summary>
         /// Segments whose file was deleted from outside (a tmp cleaner, an operator): their records not read yet are gone,
-        /// counted <c>buffer_lost</c> and reported, and the segments forgotten. Called before anything is called deferred.
+        /// counted <c>buffer_lost</c> and reported, and the segments forgotten. Called before anything is called deferred
+        /// (<paramref name="atEnd"/>: then the segment being read counts too; while running, its open file can still be
+        /// read, so its events are still delivered).
         /// </summary>
-        public void ForgetMissing()
+        public void ForgetMissing(bool atEnd = false)
         {
             for (var i = 0; i < _segments.Count;)
             {
                 var segment = _segments[i];
-                if (segment == _readSegment || _files.Exists(segment.Path))
+                if ((segment == _readSegment && !atEnd) || _files.Exists(segment.Path))
                 {
                     i++;
                     continue;
@@ -96,6 +98,11 @@ namespace BentoSinks.Durable
 
         private void Lose(SegmentInfo segment)
         {
+            if (segment == _readSegment)
+            {
+                CloseReader();
+                _peeked = false;
+            }
             if (segment == _active)
             {
                 lock (_io)
