@@ -233,7 +233,8 @@ namespace BentoSinks.Delivery
         /// Stops accepting events and delivers what is queued, for at most <paramref name="deadline"/> (when given) and
         /// at most <c>ShutdownTimeout</c>, and at most until the deadline of the account's other pipelines stopping in the
         /// same wave (<see cref="ShutdownWindow"/>); then stops hard and counts what is left as <c>shutdown</c> (or, in
-        /// durable mode, leaves it on disk as <c>deferred</c>). Every call returns once the loop has ended; the earliest
+        /// durable mode, leaves it on disk as <c>deferred</c>). It stops as soon as the next request could only go after
+        /// that deadline (a 429's block, a retry's backoff: see <see cref="GiveUpAtShutdown"/>), not at the deadline. Every call returns once the loop has ended; the earliest
         /// deadline of concurrent calls wins.
         /// </summary>
         public async Task ShutdownAsync(TimeSpan? deadline)
