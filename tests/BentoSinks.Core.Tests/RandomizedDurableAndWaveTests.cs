@@ -39,11 +39,11 @@ namespace BentoSinks.Core.Tests
 
         [Fact]
         public Task Durable_cases_with_crashes_and_directory_faults_lose_nothing_accepted()
-            => RunCasesAsync("BENTO_RANDOM_DURABLE_CASES", 300, seed => new DurableCase(seed).RunAsync());
+            => RunCasesAsync("BENTO_RANDOM_DURABLE_CASES", 500, seed => new DurableCase(seed).RunAsync());
 
         [Fact]
         public Task Shutdown_wave_cases_end_by_their_deadlines_and_leave_the_account_healthy()
-            => RunCasesAsync("BENTO_RANDOM_WAVE_CASES", 300, seed => new WaveCase(seed).RunAsync());
+            => RunCasesAsync("BENTO_RANDOM_WAVE_CASES", 2000, seed => new WaveCase(seed).RunAsync());
 
         private async Task RunCasesAsync(string casesVariable, int defaultCases, Func<int, Task<string>> run)
         {
@@ -247,7 +247,7 @@ namespace BentoSinks.Core.Tests
                 // Flushes complete by a deadline even on a broken directory: at most the retry time limit (plus the
                 // request timeout and backoff) of fake time.
                 Flush();
-                await PumpAsync(() => _flushes.All(f => f.IsCompleted), _options.RetryTimeLimit + _options.RequestTimeout + TimeSpan.FromMinutes(2), "every flush completes by its deadline");
+                await PumpAsync(() => _flushes.All(f => f.IsCompleted), FlushDeadline(), "every flush completes by its deadline");
                 await CheckRunningAsync();
 
                 // The last process: the directory repaired, Bento healthy. It sends what the earlier ones left.
@@ -274,6 +274,16 @@ namespace BentoSinks.Core.Tests
                     var last2 = last.Pipeline.Counters;
                     Check(last2.InFlight == 0 && last2.Deferred == 0, "the last process left events: " + last2, _trace);
                 }
+            }
+
+            /// <summary>
+            /// A flush's deadline: each batch still to go settles within the retry time limit of its first attempt (plus a
+            /// request timeout and the budget's spacing), on a broken directory as on a healthy one.
+            /// </summary>
+            private TimeSpan FlushDeadline()
+            {
+                var batches = (Current.Pipeline.Counters.InFlight + _options.BatchSizeLimit - 1) / _options.BatchSizeLimit + 1;
+                return TimeSpan.FromTicks(batches * (_options.RetryTimeLimit + _options.RequestTimeout + TimeSpan.FromMinutes(1)).Ticks);
             }
 
             private List<int> Missing()
