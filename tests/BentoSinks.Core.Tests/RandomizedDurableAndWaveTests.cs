@@ -39,7 +39,7 @@ namespace BentoSinks.Core.Tests
 
         [Fact]
         public Task Durable_cases_with_crashes_and_directory_faults_lose_nothing_accepted()
-            => RunCasesAsync("BENTO_RANDOM_DURABLE_CASES", 500, seed => new DurableCase(seed).RunAsync());
+            => RunCasesAsync("BENTO_RANDOM_DURABLE_CASES", 400, seed => new DurableCase(seed).RunAsync());
 
         [Fact]
         public Task Shutdown_wave_cases_end_by_their_deadlines_and_leave_the_account_healthy()
@@ -467,7 +467,7 @@ namespace BentoSinks.Core.Tests
                     await SettleAsync(Current.Pipeline, () => Current.Bento.Hanging);
                     await Task.Yield();
                     if (done()) break;
-                    _time.Advance(_time.GetUtcNow() - start > TimeSpan.FromMinutes(10) ? TimeSpan.FromSeconds(10) : step);
+                    _time.Advance(_time.GetUtcNow() - start > TimeSpan.FromMinutes(1) ? TimeSpan.FromSeconds(10) : step);
                 }
                 var grace = System.Diagnostics.Stopwatch.StartNew();
                 while (!done() && grace.Elapsed < TimeSpan.FromSeconds(2)) await Task.Delay(1);
