@@ -112,12 +112,16 @@ namespace BentoSinks
         }
 
         /// <summary>
-        /// For the event at <paramref name="eventIndex"/> of an ending activity: the ambient scope's live identity (null when
-        /// it pushed nobody or has ended); without any scope in this flow, the scope attached to the activity or a parent,
+        /// For the event at <paramref name="eventIndex"/> of an ending activity: when it was recorded inside scopes pushed
+        /// while the activity (or a descendant) was current, the identity those scopes agree on, or nobody when they disagree
+        /// (<see cref="IdentitySegment"/>: never the user of the scope the activity happens to end in); otherwise the ambient
+        /// scope's live identity (null when it pushed nobody or has ended); without any scope in this flow, the scope attached to the activity or a parent,
         /// which identifies only events recorded while it was live (<see cref="BentoIdentityHolder.ForEvent"/>).
         /// </summary>
         internal static BentoIdentity? ForActivityEvent(Activity activity, int eventIndex)
         {
+            // Recorded inside scopes: who recorded it, whatever scope the activity ends in (nobody when they disagree).
+            if (IdentitySegment.TryFind(activity, eventIndex, out var recordedBy)) return recordedBy;
             var ambient = Ambient.Value;
             if (ambient != null) return ambient.Live;
             return HolderOf(activity)?.ForEvent(activity, eventIndex);
@@ -141,6 +145,7 @@ namespace BentoSinks
         {
             private readonly BentoIdentityHolder? _previous;
             private readonly BentoIdentityHolder _holder;
+            private readonly IdentitySegment[]? _segments;
             private int _disposed;
 
             public Scope(BentoIdentity? identity, Activity? activity)
@@ -149,13 +154,22 @@ namespace BentoSinks
                 _holder = new BentoIdentityHolder(identity, activity);
                 activity?.SetCustomProperty(ActivityPropertyName, _holder);
                 Ambient.Value = _holder;
+                _segments = IdentitySegment.OpenOnCurrent(identity);
             }
 
             public void Dispose()
             {
                 if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
                 _holder.End(); // every copied context now sees nobody
-                Ambient.Value = _previous;
+                if (_segments != null)
+                {
+                    foreach (var segment in _segments) segment.Close();
+                }
+                // Only the flow where this scope is current gets the previous scope back. Disposed out of order (an inner
+                // scope is still open) or in another flow, writing the previous scope would hand that flow someone else:
+                // the outer user over a still-open inner scope, or the user of the flow that pushed this scope. That flow
+                // keeps its current scope (an open inner one, or this one, ended: nobody): no one rather than the wrong person.
+                if (ReferenceEquals(Ambient.Value, _holder)) Ambient.Value = _previous;
             }
         }
     }

@@ -13,6 +13,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Logs;
+using OpenTelemetry.Trace;
 using Serilog;
 
 namespace BentoSinks.AspNetCore.Tests
@@ -86,6 +87,42 @@ namespace BentoSinks.AspNetCore.Tests
             Assert.Equal(("ada@example.com", "Ada", "Lovelace"), (byType["short"].Email, byType["short"].Field("first_name")?.GetString(), byType["short"].Field("last_name")?.GetString()));
             Assert.Equal(("grace@example.com", "Grace", "Hopper"), (byType["mapped"].Email, byType["mapped"].Field("first_name")?.GetString(), byType["mapped"].Field("last_name")?.GetString()));
             Assert.Equal(("linus@example.com", "Lin"), (byType["configured"].Email, byType["configured"].Field("first_name")?.GetString()));
+        }
+
+        [Fact]
+        public async Task An_event_recorded_on_the_request_activity_inside_another_users_scope_is_never_sent_as_the_signed_in_user()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            var builder = WebApplication.CreateBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            builder.Services.AddOpenTelemetry().WithTracing(t => t.AddAspNetCoreInstrumentation().AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)));
+            await using (var app = builder.Build())
+            {
+                app.Use((context, next) =>
+                {
+                    context.User = new ClaimsPrincipal(new ClaimsIdentity(new[] { new Claim("email", "admin@example.com") }, "test"));
+                    return next(context);
+                });
+                app.UseBentoIdentity();
+                app.MapPost("/gift", (HttpContext context) =>
+                {
+                    var request = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpActivityFeature>()!.Activity;
+                    request.AddEvent(new ActivityEvent("gift_sent", tags: new ActivityTagsCollection { ["analytics.event"] = true }));
+                    // The admin acts for a customer: the customer's event, recorded on the request's activity.
+                    using (BentoIdentity.Push("grace@example.com", "Grace"))
+                        request.AddEvent(new ActivityEvent("gift_received", tags: new ActivityTagsCollection { ["analytics.event"] = true }));
+                    return Results.Ok();
+                });
+                await app.StartAsync();
+                using (var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) })
+                using (var response = await client.PostAsync("/gift", null)) response.EnsureSuccessStatusCode();
+                await app.StopAsync();
+            }
+            var byType = emulator.Events.ToDictionary(e => e.Type);
+            Assert.Equal("admin@example.com", byType["gift_sent"].Email);
+            // Recorded while both the admin's request and Grace's scope were open: no one's, and never the admin's.
+            Assert.False(byType.ContainsKey("gift_received"), "gift_received was sent as " + (byType.TryGetValue("gift_received", out var e) ? e.Email : ""));
         }
 
         [Theory]

@@ -200,7 +200,7 @@ namespace BentoSinks.Core.Tests
                     EmulatorOptions.PointAt(options, emulator);
                     options.TimeProvider = new ClockView(time);
                     options.BufferDirectory = directory;
-                    nextProcesses.Add(new BentoPipeline<TestEvent>(options.Validate(), new TestFormatter(), new ListDiagnostics(), "fleet-next"));
+                    nextProcesses.Add(new BentoPipeline<TestEvent>(options.Validate(), new TestFormatter(), new ListDiagnostics(), "fleet")); // the same kind: its subfolder holds what the last process left
                 }
                 pipelines.AddRange(nextProcesses);
                 if (nextProcesses.Count > 0)

@@ -36,6 +36,66 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             ["Bento:BufferDirectory"] = directory,
         }).Build();
 
+        /// <summary>The first write to the buffer fails (a full disk for a moment); later writes succeed.</summary>
+        private sealed class FirstWriteFails : global::BentoSinks.Durable.BufferFileSystem
+        {
+            private int _writes;
+
+            public override void Write(FileStream stream, byte[] buffer, int count)
+            {
+                if (System.Threading.Interlocked.Increment(ref _writes) == 1) throw new IOException("No space left on device", 28);
+                base.Write(stream, buffer, count);
+            }
+        }
+
+        // Events kept in memory while the disk failed are older than those written once it works again (which are read
+        // first, from disk): a flush waits for them too, and does not complete while they are still unsent.
+        [Fact]
+        public async Task A_flush_waits_for_the_events_kept_in_memory_while_the_disk_failed()
+        {
+            var directory = NewDirectory();
+            try
+            {
+                await using var emulator = await BentoEmulator.StartAsync();
+                emulator.EnqueueFaults(Fault.Delayed(TimeSpan.FromSeconds(5))); // the first batch (0, 1) stays on the wire
+                using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+                using var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name)
+                    .AddBentoExporter(o =>
+                    {
+                        EmulatorOptions.Configure(o, emulator);
+                        o.BufferDirectory = directory;
+                        o.BufferFileSystem = new FirstWriteFails();
+                        o.BatchSizeLimit = 2;
+                        o.ShutdownTimeout = TimeSpan.FromSeconds(30);
+                    })
+                    .Build()!;
+                AnalyticsActivities.Emit(source, 0, 10); // the disk fails: kept in memory
+                await Until(() => emulator.Requests.Count >= 1);
+                var flush = Task.Run(() => provider.ForceFlush(60_000));
+                // The directory is used again after its 1 s backoff: later events go to disk, and are read first.
+                var n = 100;
+                await Until(() =>
+                {
+                    AnalyticsActivities.Emit(source, n++, 1);
+                    return Directory.GetFiles(directory, "*.bentoseg", SearchOption.AllDirectories).Any(f => new FileInfo(f).Length > 0);
+                });
+                Assert.True(await flush);
+                var received = emulator.ReceivedNumbers();
+                Assert.True(Enumerable.Range(0, 10).All(received.Contains), $"the flush completed with {string.Join(",", received.OrderBy(x => x))} received");
+            }
+            finally
+            {
+                try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+            }
+        }
+
+        private static async Task Until(Func<bool> done)
+        {
+            var sw = Stopwatch.StartNew();
+            while (!done() && sw.ElapsedMilliseconds < 30_000) await Task.Delay(20);
+            Assert.True(done(), "condition not reached in time");
+        }
+
         [Fact]
         public async Task Trace_events_buffered_during_an_outage_are_sent_by_the_next_provider_on_the_directory()
         {

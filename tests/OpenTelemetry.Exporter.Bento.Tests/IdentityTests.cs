@@ -57,6 +57,97 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         }
 
         [Fact]
+        public async Task An_activity_event_recorded_inside_a_scope_is_sent_as_that_scopes_user_not_as_the_user_around_the_activitys_end()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
+            {
+                using (BentoIdentity.Push("admin@example.com", "Admin"))
+                {
+                    using var checkout = source.StartActivity("checkout")!;
+                    checkout.AddEvent(Analytics("checkout_started"));
+                    using (BentoIdentity.Push("grace@example.com", "Grace")) checkout.AddEvent(Analytics("gift_received"));
+                    using (BentoIdentity.Push((BentoIdentity?)null)) checkout.AddEvent(Analytics("anonymous_note"));
+                    checkout.AddEvent(Analytics("checkout_finished"));
+                    checkout.Stop(); // ends in the admin's scope
+                }
+            }
+            var events = emulator.Events.ToDictionary(e => e.Type);
+            Assert.Equal("admin@example.com", events["checkout_started"].Email);
+            Assert.Equal("grace@example.com", events["gift_received"].Email); // not the admin's: Grace's scope recorded it
+            Assert.Equal("Grace", events["gift_received"].Field("first_name")?.GetString());
+            Assert.False(events.ContainsKey("anonymous_note")); // recorded as nobody
+            Assert.Equal("admin@example.com", events["checkout_finished"].Email);
+        }
+
+        [Fact]
+        public async Task An_event_recorded_on_a_shared_activity_by_two_concurrent_users_scopes_is_sent_as_no_one()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
+            {
+                using var digest = source.StartActivity("weekly digest")!;
+                var adaIn = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                var graceIn = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                var ada = Task.Run(async () =>
+                {
+                    using (BentoIdentity.Push("ada@example.com"))
+                    {
+                        adaIn.SetResult(true);
+                        await graceIn.Task; // Grace's scope opened on the same activity after Ada's
+                        digest.AddEvent(Analytics("digest_sent"));
+                    }
+                });
+                var grace = Task.Run(async () =>
+                {
+                    await adaIn.Task;
+                    using (BentoIdentity.Push("grace@example.com"))
+                    {
+                        graceIn.SetResult(true);
+                        await ada; // Grace's scope is still open when Ada records
+                    }
+                });
+                await Task.WhenAll(ada, grace);
+                digest.Stop();
+            }
+            // Which scope recorded it cannot be told from the activity: no one, never Grace.
+            Assert.DoesNotContain(emulator.Events, e => e.Email == "grace@example.com");
+        }
+
+        [Fact]
+        public async Task Background_work_that_outlives_the_request_never_takes_the_email_tagged_on_the_ended_request_activity()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
+            {
+                var requestEnded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                Task background;
+                using (var request = source.StartActivity("POST /export")!)
+                {
+                    request.SetTag("user.email", "ada@example.com");
+                    request.SetTag("user.first_name", "Ada");
+                    request.SetBaggage("user.email", "ada@example.com");
+                    // A consumer started lazily by Ada's request: it copies the request's context (Activity.Current).
+                    background = Task.Run(async () =>
+                    {
+                        await requestEnded.Task;
+                        using var job = source.StartActivity("export job")!; // its parent is Ada's ended request activity
+                        job.AddEvent(Analytics("export_finished")); // Grace's job, or anyone's
+                    });
+                    using (var inRequest = source.StartActivity("validate")!) inRequest.AddEvent(Analytics("export_requested"));
+                }
+                requestEnded.SetResult(true);
+                await background;
+            }
+            var byType = emulator.Events.ToDictionary(e => e.Type);
+            Assert.Equal("ada@example.com", byType["export_requested"].Email); // during the request: Ada's
+            Assert.False(byType.ContainsKey("export_finished"), "export_finished was sent as " + (byType.TryGetValue("export_finished", out var e) ? e.Email : ""));
+        }
+
+        [Fact]
         public async Task The_ambient_identity_identifies_activity_events_and_log_records_and_an_explicit_email_wins()
         {
             await using var emulator = await BentoEmulator.StartAsync();

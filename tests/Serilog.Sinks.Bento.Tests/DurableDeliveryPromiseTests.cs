@@ -196,6 +196,28 @@ namespace Serilog.Sinks.Bento.Tests
             Assert.True(metrics.Sent >= 100, state); // the events logged after the deletion are delivered
         }
 
+        // The segment being read when the directory is deleted stays readable while running (its file is open), but at
+        // disposal its unread events are on no disk: never counted deferred.
+        [Fact]
+        public async Task Events_of_the_segment_being_read_when_the_directory_is_deleted_are_not_called_deferred()
+        {
+            using var directory = new DurableDirectory();
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var metrics = new BentoMeterProbe("Serilog");
+            using var selfLog = new SelfLogCapture();
+            emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503)); // an outage through disposal
+            var logger = Delivering(emulator, directory.Path, o => { o.BatchSizeLimit = 100; o.Period = TimeSpan.FromMilliseconds(50); o.ShutdownTimeout = TimeSpan.FromSeconds(1); });
+            Emit(logger, 0, 500);
+            await DurableDirectory.Until(() => directory.CountRecords() == 500 && emulator.RequestsStarted >= 1); // a batch read from the segment
+            Directory.Delete(directory.Path, recursive: true); // a tmp cleaner
+            await logger.DisposeAsync();
+            var match = System.Text.RegularExpressions.Regex.Match(selfLog.Text, @"(\d+) undelivered events stay in the buffer directory");
+            var deferred = match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+            var state = $"deferred {deferred}, records on disk {directory.CountRecords()}, delivered {emulator.EventCount}, {metrics.Describe()}";
+            Assert.True(deferred == directory.CountRecords(), state);
+            Assert.True(metrics.Sent + metrics.DroppedTotal + deferred == 500, state);
+        }
+
         private sealed class Capture : ILogEventSink
         {
             private readonly ConcurrentQueue<LogEvent> _seen;

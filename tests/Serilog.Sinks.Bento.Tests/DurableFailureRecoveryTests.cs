@@ -44,6 +44,21 @@ namespace Serilog.Sinks.Bento.Tests
             }
         }
 
+        [Fact]
+        public async Task Empty_2xx_answers_from_a_proxy_keep_the_durable_buffers_events_on_disk_until_Bento_answers()
+        {
+            using var directory = new DurableDirectory();
+            await using var emulator = await BentoEmulator.StartAsync();
+            emulator.SetRandomFaults(1.0, 1, Fault.WithBody(200, null, contentType: null)); // a captive portal answers every request
+            var logger = Delivering(emulator, directory.Path, o => o.BatchSizeLimit = 10);
+            Emit(logger, 0, 20);
+            await emulator.WaitForRequestsAsync(2, TimeSpan.FromSeconds(30));
+            emulator.ClearFaults(); // the portal is gone
+            await emulator.WaitForEventsAsync(20, TimeSpan.FromSeconds(30));
+            await logger.DisposeAsync();
+            Assert.Equal(20, emulator.EventCount); // none deleted from disk as "unconfirmed"
+        }
+
         // R1: one failed OpenRead stops delivery for the life of the process while writes keep succeeding.
         [Fact]
         public async Task A_failed_read_delays_delivery_but_every_event_is_delivered_while_running()
@@ -234,6 +249,31 @@ namespace Serilog.Sinks.Bento.Tests
             Emit(c, 100, 1);
             Emit(d, 200, 1);
             await DurableDirectory.Until(() => Directory.Exists(Path.Combine(directory.Path, "serilog-2")) && directory.CountRecords() == 2);
+        }
+
+        // Leftovers belong to the site that wrote them: a logger for another site (another tenant's logger created later
+        // in the same process, or the next process's loggers built in another order) never sends them under its own keys.
+        [Fact]
+        public async Task Leftovers_of_one_site_are_never_sent_by_a_logger_of_another_site_on_the_same_directory()
+        {
+            using var directory = new DurableDirectory();
+            const string otherSite = "0b7e2c1d-6a4f-4e55-9d3a-2f1c0e9b8a77";
+            using (var a = Unreachable(directory.Path, o => o.SiteUuid = otherSite)) Emit(a, 0, 5);
+            Assert.Equal(5, directory.CountRecords());
+            await using var emulator = await BentoEmulator.StartAsync();
+            var b = Delivering(emulator, directory.Path);
+            Emit(b, 100, 3);
+            await b.DisposeAsync();
+            // B delivers its own events only; A's stay in the directory for a logger of A's site.
+            Assert.Equal(new[] { 100, 101, 102 }, emulator.ReceivedNumbers().OrderBy(n => n).ToArray());
+            Assert.Equal(5, directory.CountRecords());
+            // A logger of A's site (here on the emulator's site again after it) still finds them: a later logger of the
+            // first site takes its own subfolder back.
+            var c = Delivering(emulator, directory.Path);
+            await c.DisposeAsync();
+            Assert.Equal(3, emulator.ReceivedNumbers().Length);
+            using (var a2 = Unreachable(directory.Path, o => o.SiteUuid = otherSite)) { }
+            Assert.Equal(5, directory.CountRecords());
         }
 
         // R7: a partial write before ENOSPC leaves valid records on disk that were also kept in memory.

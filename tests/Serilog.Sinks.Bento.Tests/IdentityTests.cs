@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using System.Threading.Tasks;
 using BentoSinks;
@@ -32,6 +33,56 @@ namespace Serilog.Sinks.Bento.Tests
             Assert.Equal("linus@example.com", events["from_log_context"].Email);
             // The sink copies the event: the other sinks' event has no Email property added.
             Assert.DoesNotContain(under.Seen, e => e.Properties.ContainsKey("AnalyticsEvent") && (string)((Serilog.Events.ScalarValue)e.Properties["AnalyticsEvent"]).Value! == "from_identity" && e.Properties.ContainsKey("Email"));
+        }
+        [Fact]
+        public async Task A_scope_disposed_out_of_order_never_hands_the_outer_user_the_inner_scopes_events()
+        {
+            await using var under = await SerilogUnderTest.StartAsync();
+            using (BentoIdentity.Push("admin@example.com", "Admin"))
+            {
+                var nobody = BentoIdentity.Push((BentoIdentity?)null);
+                using (BentoIdentity.Push("grace@example.com", "Grace"))
+                {
+                    nobody.Dispose(); // out of order: Grace's scope is still open
+                    under.Logger.ForAnalytics("gift_received").Information("A gift for the customer");
+                }
+            }
+            var events = await under.FlushAsync();
+
+            var gift = Assert.Single(events);
+            Assert.Equal("grace@example.com", gift.Email); // not the admin's: Grace's scope was still open
+            Assert.Equal("Grace", gift.Field("first_name")?.GetString());
+        }
+
+        [Fact]
+        public async Task A_scope_disposed_in_another_flow_never_gives_that_flow_the_user_of_the_flow_that_pushed_it()
+        {
+            await using var under = await SerilogUnderTest.StartAsync();
+            var handedOff = new TaskCompletionSource<IDisposable>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var adaDone = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var adaRequest = Task.Run(async () =>
+            {
+                using (BentoIdentity.Push("ada@example.com", "Ada"))
+                {
+                    handedOff.SetResult(BentoIdentity.Push((BentoIdentity?)null)); // a job's "nobody" scope, handed to other code
+                    await adaDone.Task; // Ada's request is still running
+                }
+            });
+            await Task.Run(async () =>
+            {
+                using (BentoIdentity.Push("grace@example.com", "Grace"))
+                {
+                    (await handedOff.Task).Dispose(); // disposed in Grace's flow
+                    under.Logger.ForAnalytics("order_placed").Information("Grace's order");
+                }
+            });
+            adaDone.SetResult(true);
+            await adaRequest;
+            var events = await under.FlushAsync();
+
+            var order = Assert.Single(events);
+            Assert.Equal("grace@example.com", order.Email); // not Ada's
+            Assert.Equal("Grace", order.Field("first_name")?.GetString());
         }
     }
 }

@@ -167,6 +167,13 @@ namespace BentoSinks.Delivery
                         else DropRemaining(items, DropReason.Unauthorized);
                         break;
 
+                    case SendOutcomeKind.Unconfirmed when HoldOnDisk():
+                        // A proxy or captive portal in front of Bento, as for a 404: the events are not at fault and wait on
+                        // disk (Bento never answers 2xx without its result, so keeping them cannot deliver twice).
+                        _reporter.Problem("unconfirmed", $"Bento: a request got an answer that is not Bento's ({outcome.Detail}){Held()}.", error: true);
+                        await HoldAsync(stop).ConfigureAwait(false);
+                        break;
+
                     case SendOutcomeKind.Unconfirmed:
                         EndFailureStreak();
                         _work.Pop();

@@ -12,7 +12,7 @@ namespace BentoSinks.Delivery
         Rejected,
         /// <summary>A 3xx: the endpoint is not Bento's API base (redirects are never followed: a POST would be lost or replayed).</summary>
         Redirect,
-        /// <summary>A 2xx without a body: not Bento's JSON result (a proxy or a captive portal may have answered). Not retried, not sent.</summary>
+        /// <summary>A 2xx without Bento's JSON result (a proxy or a captive portal may have answered). Not retried, not sent; in durable mode held on disk like a 404.</summary>
         Unconfirmed,
     }
 

@@ -27,17 +27,52 @@ namespace BentoSinks.Durable
         /// this process holds (<c>serilog</c>, then <c>serilog-2</c>, …), claimed until <see cref="Unclaim"/>. Numbered by
         /// directory, not by process: the next process's first Serilog sink reads what the last one's first left.
         /// </summary>
-        public static string Claim(string root, string kind)
+        /// <remarks>
+        /// A subfolder is kept for the site that wrote it (<see cref="OwnerFileName"/>): its events are sent only by a
+        /// pipeline of that site, never under another site's keys (another tenant's logger on the same directory, or
+        /// the next process's pipelines built in another order). A subfolder of another site is passed over.
+        /// </remarks>
+        public static string Claim(BufferFileSystem files, string root, string kind, string siteUuid)
         {
             var name = FolderFor(kind);
+            var owner = OwnerOf(siteUuid);
             lock (Claimed)
             {
                 for (var n = 1; ; n++)
                 {
                     var path = Path.Combine(root, n == 1 ? name : name + "-" + n.ToString(CultureInfo.InvariantCulture));
-                    if (Claimed.Add(path)) return path;
+                    if (Claimed.Contains(path) || HeldByOtherSite(files, path, owner)) continue;
+                    Claimed.Add(path);
+                    return path;
                 }
             }
+        }
+
+        /// <summary>The file in a pipeline's subfolder that names the site its events belong to (a hash of the site UUID).</summary>
+        public const string OwnerFileName = "site";
+
+        /// <summary>What the owner file holds for <paramref name="siteUuid"/>: a hash, so the file says nothing about the site.</summary>
+        public static byte[] OwnerOf(string siteUuid)
+        {
+            var hash = System.IO.Hashing.XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(siteUuid.Trim().ToLowerInvariant()));
+            return Encoding.ASCII.GetBytes(hash.ToString("x16", CultureInfo.InvariantCulture));
+        }
+
+        private static bool HeldByOtherSite(BufferFileSystem files, string directory, byte[] owner)
+        {
+            byte[]? content;
+            try { content = files.ReadSmallFile(Path.Combine(directory, OwnerFileName)); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return false; } // tried, and reported, when opened
+            return content != null && !content.AsSpan().SequenceEqual(owner);
+        }
+
+        /// <summary>Marks <paramref name="directory"/> (held under its lock) as the site's, unless it is already.</summary>
+        private static void MarkOwner(BufferFileSystem files, string directory, byte[] owner)
+        {
+            var path = Path.Combine(directory, OwnerFileName);
+            var content = files.ReadSmallFile(path);
+            if (content != null && content.AsSpan().SequenceEqual(owner)) return;
+            files.ReplaceSmallFile(path, owner);
         }
 
         /// <summary>The pipeline holding <paramref name="directory"/> has ended.</summary>
@@ -65,11 +100,20 @@ namespace BentoSinks.Durable
         /// layout left. Throws <see cref="IOException"/> (a sharing violation when another process holds it) or another
         /// I/O exception.
         /// </summary>
-        public static FileStream Acquire(BufferFileSystem files, string root, string directory)
+        public static FileStream Acquire(BufferFileSystem files, string root, string directory, string siteUuid)
         {
             files.CreatePrivateDirectory(root);
             files.CreatePrivateDirectory(directory);
             var held = files.OpenLock(Path.Combine(directory, DurableBuffer.LockFileName));
+            try
+            {
+                MarkOwner(files, directory, OwnerOf(siteUuid));
+            }
+            catch
+            {
+                held.Dispose();
+                throw;
+            }
             try
             {
                 AdoptFlatLayout(files, root, directory);

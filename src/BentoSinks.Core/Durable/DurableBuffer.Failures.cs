@@ -79,16 +79,15 @@ namespace BentoSinks.Durable
         /// <summary>
         /// Segments whose file was deleted from outside (a tmp cleaner, an operator): their records not read yet are gone,
         /// counted <c>buffer_lost</c> and reported, and the segments forgotten. Called before anything is called deferred
-        /// (<paramref name="ending"/>). While running, the segment being read is kept even when its file is gone: the open
-        /// reader still reads it to its end. When the pipeline ends nothing will read it any more, so a deleted one is lost
-        /// too, not left "on disk" for a next process that will never find it.
+        /// (<paramref name="atEnd"/>: then the segment being read counts too; while running, its open file can still be
+        /// read, so its events are still delivered).
         /// </summary>
-        public void ForgetMissing(bool ending = false)
+        public void ForgetMissing(bool atEnd = false)
         {
             for (var i = 0; i < _segments.Count;)
             {
                 var segment = _segments[i];
-                if ((segment == _readSegment && !ending) || _files.Exists(segment.Path))
+                if ((segment == _readSegment && !atEnd) || _files.Exists(segment.Path))
                 {
                     i++;
                     continue;
@@ -99,6 +98,11 @@ namespace BentoSinks.Durable
 
         private void Lose(SegmentInfo segment)
         {
+            if (segment == _readSegment)
+            {
+                CloseReader();
+                _peeked = false;
+            }
             if (segment == _active)
             {
                 lock (_io)
@@ -108,7 +112,6 @@ namespace BentoSinks.Durable
                     _active = null;
                 }
             }
-            if (segment == _readSegment) CloseReader();
             if (segment.Id > _readAfterId) _readAfterId = Math.Max(_readAfterId, segment.Id);
             var lost = segment.Unread;
             segment.Unread = 0;

@@ -54,6 +54,9 @@ namespace BentoSinks.Durable
                 var oldest = TryPeek(out _, out var sequence, out _) ? sequence : long.MaxValue;
                 // Records waiting for their group commit are not readable yet, but a flush waits for them too.
                 if (_pendingCount > 0) oldest = Math.Min(oldest, _pendingFirstSequence);
+                // Events kept in memory while the disk failed are read after the disk's, though older than what was
+                // written once it worked again: a flush waits for them too.
+                if (_memory.Count > 0) oldest = Math.Min(oldest, _memory.Peek().Sequence);
                 if (_readRetryAt != 0)
                 {
                     foreach (var segment in _segments)

@@ -39,6 +39,7 @@ namespace BentoSinks.Durable
         private readonly BufferFileSystem _files;
         private readonly string _root;
         private readonly string _directory;
+        private readonly string _siteUuid;
         private readonly long _sizeLimit;
         private readonly TimeSpan _ageLimit;
         private readonly long _segmentBytes;
@@ -102,7 +103,8 @@ namespace BentoSinks.Durable
         {
             _files = files;
             _root = settings.BufferDirectory!;
-            _directory = BufferDirectoryLock.Claim(_root, pipelineKind);
+            _siteUuid = settings.SiteUuid;
+            _directory = BufferDirectoryLock.Claim(files, _root, pipelineKind, _siteUuid);
             _sizeLimit = settings.BufferSizeLimit;
             _ageLimit = settings.BufferAgeLimit;
             _segmentBytes = Math.Max(4096, Math.Min(8L * 1024 * 1024, _sizeLimit / 8));
@@ -121,7 +123,7 @@ namespace BentoSinks.Durable
         {
             try
             {
-                _lock = BufferDirectoryLock.Acquire(_files, _root, _directory);
+                _lock = BufferDirectoryLock.Acquire(_files, _root, _directory, _siteUuid);
                 Recover();
                 _deadLetters ??= new DeadLetterFile(_files, _directory, Math.Max(64 * 1024, _sizeLimit / 16));
                 _failed = false;

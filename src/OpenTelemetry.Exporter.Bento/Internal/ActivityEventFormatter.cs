@@ -85,7 +85,8 @@ namespace OpenTelemetry.Exporter.Bento
 
         /// <summary>
         /// On the caller's thread: the item to queue. The email, for each key: the event's tags, the activity's tags, its
-        /// in-process parents' tags (nearest first), the activity's baggage, then <see cref="Baggage.Current"/>; none of
+        /// in-process parents' tags (nearest first; an ancestor already stopped is skipped: this activity outlived it), the
+        /// activity's baggage (not an ended ancestor's), then <see cref="Baggage.Current"/>; none of
         /// them: the ambient <see cref="BentoIdentity"/> scope (nobody when it pushed null or has ended), or, with no scope in
         /// this flow, the scope attached to the activity or a parent (<c>UseBentoIdentity</c> attaches it to the request's
         /// activity) for an event recorded while that scope was live. The fields are looked up like the email; an
@@ -146,12 +147,23 @@ namespace OpenTelemetry.Exporter.Bento
             {
                 if (tag.Key == key && tag.Value != null) return tag.Value;
             }
+            Activity? endedAncestor = null;
             for (var a = activity; a != null; a = a.Parent)
             {
+                if (!ReferenceEquals(a, activity) && a.IsStopped)
+                {
+                    // This activity outlived that ancestor (background work that copied the request's context): the ended
+                    // ancestor's tags (a user's email tagged on the request) describe work that is over, not this one.
+                    endedAncestor ??= a;
+                    continue;
+                }
                 var fromActivity = a.GetTagItem(key);
                 if (fromActivity != null) return fromActivity;
             }
-            return activity.GetBaggageItem(key) ?? baggage.GetBaggage(key);
+            var fromBaggage = activity.GetBaggageItem(key);
+            // Activity baggage is inherited from the parents: a value that is an ended ancestor's is not this work's either.
+            if (fromBaggage != null && endedAncestor != null && ReferenceEquals(endedAncestor.GetBaggageItem(key), fromBaggage)) fromBaggage = null;
+            return fromBaggage ?? baggage.GetBaggage(key);
         }
 
         public bool TryWriteEvent(Utf8JsonWriter writer, ActivityEventItem item, out string? invalidReason)

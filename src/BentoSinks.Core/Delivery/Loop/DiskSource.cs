@@ -141,7 +141,7 @@ namespace BentoSinks.Delivery
                 // Deferred is what is really on disk and unsettled: the records not read yet, and those of the batch in
                 // hand and the held one that came from disk. (Never derived from the counters: a writer racing disposal
                 // counts its event offered before it counts it dropped.)
-                Buffer.ForgetMissing(ending: true);
+                Buffer.ForgetMissing(atEnd: true);
                 var inHandOnDisk = unsettled - fromMemory;
                 if (inHandOnDisk > 0 && !Buffer.IsOnDisk(batch.End))
                 {
