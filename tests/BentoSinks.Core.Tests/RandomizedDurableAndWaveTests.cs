@@ -172,7 +172,6 @@ namespace BentoSinks.Core.Tests
             private readonly object _gate = new object();
             private readonly HashSet<int> _accepted = new HashSet<int>();
             private readonly Dictionary<int, int> _delivered = new Dictionary<int, int>();
-            private readonly HashSet<int> _droppedIds = new HashSet<int>();
             private readonly List<Generation> _generations = new List<Generation>();
             private readonly List<Task> _flushes = new List<Task>();
             private readonly HashSet<int> _destroyed = new HashSet<int>();
@@ -303,11 +302,6 @@ namespace BentoSinks.Core.Tests
                 _options.MessageHandler = generation.Bento;
                 var settings = _options.Validate();
                 generation.Pipeline = new BentoPipeline<TestEvent>(settings, new TestFormatter(), new ListDiagnostics(), Name);
-                generation.Pipeline.ItemsDropped = (reason, items, dropped) =>
-                {
-                    if (dropped < items.Count) return;
-                    lock (_gate) foreach (var item in items) _droppedIds.Add((int)item.Details!["id"]!);
-                };
                 _generations.Add(generation);
                 _trace.Append($"open process #{_generations.Count - 1}\n");
             }
