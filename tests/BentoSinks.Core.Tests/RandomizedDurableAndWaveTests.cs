@@ -1,0 +1,596 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using BentoSinks.Delivery;
+using BentoSinks.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
+using Xunit.Abstractions;
+
+namespace BentoSinks.Core.Tests
+{
+    /// <summary>
+    /// The randomized test's other two modes (memory mode is <see cref="RandomizedPipelineTests"/>), seeded the same way:
+    /// a failure names its seed, rerun it with BENTO_RANDOM_SEED=seed.
+    /// <list type="bullet">
+    /// <item>Durable mode with crash points and directory faults: a chain of "processes" (pipelines) on one buffer
+    /// directory. At random steps the running pipeline is dropped without a flush (a hard stop with no time: nothing more
+    /// is sent, its objects are released; in-process this is the closest to a crash that still frees the directory) and a
+    /// new one opens the same directory; the directory is deleted while running, replaced by a file, or its lock is held by
+    /// another holder when a pipeline opens it. After each step: the counts of the running pipeline add up, it claims no
+    /// more sent than Bento accepted, the loop is alive. At the end a healthy pipeline on a repaired directory drains
+    /// what is left: every event accepted and not counted dropped reached Bento (nothing is called <c>deferred</c> unless
+    /// the next process finds it on disk), and an event arrives twice only if it was in the batch in flight at a crash.</item>
+    /// <item>Shutdown waves: several pipelines of one account, some with requests that hang, stop in waves; no shutdown
+    /// outlives its deadline, and a later pipeline on the healthy account delivers everything.</item>
+    /// </list>
+    /// </summary>
+    public class RandomizedDurableAndWaveTests
+    {
+        private readonly ITestOutputHelper _output;
+
+        public RandomizedDurableAndWaveTests(ITestOutputHelper output) => _output = output;
+
+        [Fact]
+        public Task Durable_cases_with_crashes_and_directory_faults_lose_nothing_accepted()
+            => RunCasesAsync("BENTO_RANDOM_DURABLE_CASES", 400, seed => new DurableCase(seed).RunAsync());
+
+        [Fact]
+        public Task Shutdown_wave_cases_end_by_their_deadlines_and_leave_the_account_healthy()
+            => RunCasesAsync("BENTO_RANDOM_WAVE_CASES", 2000, seed => new WaveCase(seed).RunAsync());
+
+        private async Task RunCasesAsync(string casesVariable, int defaultCases, Func<int, Task<string>> run)
+        {
+            var cases = int.TryParse(Environment.GetEnvironmentVariable(casesVariable), out var n) ? n : defaultCases;
+            var only = int.TryParse(Environment.GetEnvironmentVariable("BENTO_RANDOM_SEED"), out var s) ? s : (int?)null;
+            var baseSeed = only ?? Environment.TickCount;
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var total = only is null ? cases : 1;
+            for (var i = 0; i < total; i++)
+            {
+                var seed = unchecked(baseSeed + i * 7919);
+                string trace;
+                try
+                {
+                    trace = await Task.Run(() => run(seed));
+                }
+                catch (Exception ex)
+                {
+                    throw new Xunit.Sdk.XunitException($"seed {seed} failed (rerun: BENTO_RANDOM_SEED={seed}): {ex.Message}\n{ex}");
+                }
+                if (only != null) _output.WriteLine(trace);
+            }
+            _output.WriteLine($"{total} cases from seed {baseSeed}: {sw.Elapsed.TotalSeconds:0.0} s");
+        }
+
+        private static void Check(bool condition, string message, StringBuilder trace)
+        {
+            if (!condition) throw new InvalidOperationException(message + "\n" + trace);
+        }
+
+        /// <summary>Lets a loop run until it waits for time, or a request hangs.</summary>
+        private static async Task SettleAsync(BentoPipeline<TestEvent> pipeline, Func<int> hanging)
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            for (var spins = 0; spins < 1000 || started.Elapsed < TimeSpan.FromSeconds(10); spins++)
+            {
+                if (pipeline.LoopCompleted) return;
+                if (pipeline.IsParked(out var before) || hanging() > 0)
+                {
+                    await Task.Yield();
+                    await Task.Yield();
+                    if (pipeline.LoopCompleted) return;
+                    if ((pipeline.IsParked(out var after) && after == before) || hanging() > 0) return;
+                }
+                await Task.Yield();
+            }
+            throw new InvalidOperationException("the pipeline never settled: " + pipeline.Counters);
+        }
+
+        /// <summary>Bento in memory for one pipeline: accepts whole requests, or fails them (5xx, 429, exceptions, hangs).</summary>
+        private sealed class Bento : HttpMessageHandler
+        {
+            private readonly Random _random;
+            private readonly Action<IReadOnlyList<int>> _accepted;
+            private readonly System.Collections.Concurrent.ConcurrentDictionary<int, CancellationToken> _hangs = new System.Collections.Concurrent.ConcurrentDictionary<int, CancellationToken>();
+            private int _hangIds;
+            private long _acceptedCount;
+
+            public Bento(Random random, double faultRate, bool hangAlways, Action<IReadOnlyList<int>> accepted)
+            {
+                _random = random;
+                FaultRate = faultRate;
+                HangAlways = hangAlways;
+                _accepted = accepted;
+            }
+
+            public double FaultRate { get; set; }
+            public bool HangAlways { get; set; }
+            public long Accepted => Interlocked.Read(ref _acceptedCount);
+            public int Hanging => _hangs.Values.Count(t => !t.IsCancellationRequested);
+
+            protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                var body = await request.Content!.ReadAsByteArrayAsync(cancellationToken);
+                using var doc = JsonDocument.Parse(body);
+                var ids = doc.RootElement.GetProperty("events").EnumerateArray()
+                    .Select(e => e.GetProperty("details").GetProperty("id").GetInt32()).ToList();
+                int roll, fault;
+                lock (_random)
+                {
+                    roll = _random.Next(1000);
+                    fault = _random.Next(6);
+                }
+                if (HangAlways || (roll < FaultRate * 1000 && fault == 0))
+                {
+                    var hang = Interlocked.Increment(ref _hangIds);
+                    _hangs[hang] = cancellationToken;
+                    try { await Task.Delay(Timeout.Infinite, cancellationToken); }
+                    finally { _hangs.TryRemove(hang, out _); }
+                    throw new OperationCanceledException(cancellationToken);
+                }
+                if (roll < FaultRate * 1000)
+                {
+                    switch (fault)
+                    {
+                        case 1: throw new HttpRequestException("connection refused");
+                        case 2: return Status(429, "1");
+                        case 3: return Status(503, "0");
+                        case 4: return Status(408, null);
+                        default: return Status(500, null);
+                    }
+                }
+                Interlocked.Add(ref _acceptedCount, ids.Count);
+                _accepted(ids);
+                return new HttpResponseMessage(HttpStatusCode.OK)
+                {
+                    Content = new StringContent($"{{\"results\":{ids.Count},\"failed\":0}}", Encoding.UTF8, "application/json"),
+                };
+            }
+
+            private static HttpResponseMessage Status(int status, string? retryAfter)
+            {
+                var response = new HttpResponseMessage((HttpStatusCode)status) { Content = new StringContent("{\"error\":\"scripted\"}", Encoding.UTF8, "application/json") };
+                if (retryAfter != null) response.Headers.TryAddWithoutValidation("Retry-After", retryAfter);
+                return response;
+            }
+        }
+
+        private sealed class DurableCase
+        {
+            private const string Name = "randomized-durable";
+            private readonly Random _random;
+            private readonly FakeTimeProvider _time = FakeClock.New();
+            private readonly StringBuilder _trace = new StringBuilder();
+            private readonly string _root = Path.Combine(Path.GetTempPath(), "bento-random-" + Guid.NewGuid().ToString("N"));
+            private readonly object _gate = new object();
+            private readonly HashSet<int> _accepted = new HashSet<int>();
+            private readonly Dictionary<int, int> _delivered = new Dictionary<int, int>();
+            private readonly List<Generation> _generations = new List<Generation>();
+            private readonly List<Task> _flushes = new List<Task>();
+            private readonly HashSet<int> _destroyed = new HashSet<int>();
+            private long _deferredOnDisk; // a lower bound of the records the next process on the directory must find
+            private int _nextId;
+            private FileStream? _foreignLock;
+            private bool _rootIsFile;
+            private BentoOptions _options = null!;
+            private double _faultRate;
+
+            public DurableCase(int seed) => _random = new Random(seed);
+
+            private Generation Current => _generations[_generations.Count - 1];
+
+            private T Pick<T>(params T[] values) => values[_random.Next(values.Length)];
+
+            public async Task<string> RunAsync()
+            {
+                try
+                {
+                    await RunCoreAsync();
+                }
+                finally
+                {
+                    foreach (var g in _generations) await StopHardAsync(g);
+                    _foreignLock?.Dispose();
+                    try { if (File.Exists(_root)) File.Delete(_root); } catch (IOException) { }
+                    try { if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true); } catch (IOException) { }
+                }
+                return _trace.ToString();
+            }
+
+            private async Task RunCoreAsync()
+            {
+                _options = new BentoOptions
+                {
+                    SiteUuid = "durable-" + Guid.NewGuid().ToString("N"),
+                    PublishableKey = "pk",
+                    SecretKey = "sk",
+                    Endpoint = new Uri("http://127.0.0.1:1/api/v1"),
+                    BatchSizeLimit = Pick(1, 3, 20, 1000),
+                    QueueLimit = Pick(5, 50, 100_000),
+                    MaxRequestsPerMinute = Pick(0, 2, 60, 600),
+                    Period = TimeSpan.FromMilliseconds(Pick(10, 1000, 10_000)),
+                    RetryTimeLimit = TimeSpan.FromSeconds(Pick(5, 60, 600)),
+                    RequestTimeout = TimeSpan.FromSeconds(Pick(1, 5, 30)),
+                    ShutdownTimeout = TimeSpan.FromSeconds(Pick(0, 1, 30)),
+                    BufferDirectory = _root,
+                    TimeProvider = _time,
+                };
+                _faultRate = Pick(0.0, 0.1, 0.4);
+                var faults = _random.Next(2) == 0;
+                _trace.Append($"options: batch={_options.BatchSizeLimit} queue={_options.QueueLimit} rpm={_options.MaxRequestsPerMinute} period={_options.Period.TotalMilliseconds}ms retry={_options.RetryTimeLimit.TotalSeconds}s timeout={_options.RequestTimeout.TotalSeconds}s shutdown={_options.ShutdownTimeout.TotalSeconds}s faults={_faultRate} directoryFaults={faults}\n");
+                Open(_faultRate);
+
+                var steps = _random.Next(3, 16);
+                for (var step = 0; step < steps; step++)
+                {
+                    var roll = _random.Next(100);
+                    if (roll < 40) Offer(_random.Next(1, 30));
+                    else if (roll < 62) Advance();
+                    else if (roll < 74) Flush();
+                    else if (roll < 86) await CrashAsync();
+                    else if (faults && roll < 90) DeleteDirectory();
+                    else if (faults && roll < 94) ReplaceDirectoryWithFile();
+                    else if (faults && roll < 98) await LockAndReopenAsync();
+                    else Advance();
+                    await SettleAsync(Current.Pipeline, () => Current.Bento.Hanging);
+                    await CheckRunningAsync();
+                }
+
+                // Flushes complete by a deadline even on a broken directory: at most the retry time limit (plus the
+                // request timeout and backoff) of fake time.
+                Flush();
+                await PumpAsync(() => _flushes.All(f => f.IsCompleted), FlushDeadline(), "every flush completes by its deadline");
+                await CheckRunningAsync();
+
+                // The last process: the directory repaired, Bento healthy. It sends what the earlier ones left.
+                if (_random.Next(2) == 0) await CrashAsync(reopen: false);
+                else await StopAsync(Current);
+                Repair();
+                _trace.Append("final process on a repaired directory, healthy Bento\n");
+                Open(0);
+                var last = Current;
+                await PumpAsync(() => Missing().Count == 0 || (last.Pipeline.Counters.InFlight == 0 && last.Pipeline.IsParked(out _)), TimeSpan.FromHours(2), "the last process drains the directory");
+                await StopAsync(last);
+
+                lock (_gate)
+                {
+                    // What the earlier processes called deferred was on disk: the last one read at least that much back.
+                    Check(last.Pipeline.Counters.Offered >= _deferredOnDisk, $"{_deferredOnDisk} events were counted deferred, but the next process found only {last.Pipeline.Counters.Offered} on disk; {Summary()}", _trace);
+                    // Events the test itself deleted with the directory are gone by the operator's hand, not the pipeline's.
+                    var missing = Missing().Where(id => !_destroyed.Contains(id)).ToList();
+                    long loopDrops = _generations.Sum(g => g.Pipeline.Counters.DroppedTotal - g.CallerDrops);
+                    Check(missing.Count <= loopDrops, $"{missing.Count} accepted events never reached Bento, but only {loopDrops} were counted dropped (deferred must mean on disk): missing {string.Join(",", missing.Take(20))}; {Summary()}", _trace);
+                    var duplicates = _delivered.Values.Sum(n => n - 1);
+                    long inFlightAtCrashes = _generations.Sum(g => g.AcceptedUncounted);
+                    Check(duplicates <= inFlightAtCrashes, $"{duplicates} duplicates, but only {inFlightAtCrashes} events were accepted by Bento and not yet counted sent at crashes; {Summary()}", _trace);
+                    var last2 = last.Pipeline.Counters;
+                    Check(last2.InFlight == 0 && last2.Deferred == 0, "the last process left events: " + last2, _trace);
+                }
+            }
+
+            /// <summary>
+            /// A flush's deadline: each batch still to go settles within the retry time limit of its first attempt (plus a
+            /// request timeout and the budget's spacing), on a broken directory as on a healthy one.
+            /// </summary>
+            private TimeSpan FlushDeadline()
+            {
+                var batches = (Current.Pipeline.Counters.InFlight + _options.BatchSizeLimit - 1) / _options.BatchSizeLimit + 1;
+                return TimeSpan.FromTicks(batches * (_options.RetryTimeLimit + _options.RequestTimeout + TimeSpan.FromMinutes(1)).Ticks);
+            }
+
+            private List<int> Missing()
+            {
+                lock (_gate) return _accepted.Where(id => !_delivered.ContainsKey(id)).ToList();
+            }
+
+            private string Summary() => string.Join(" | ", _generations.Select((g, i) => $"#{i}: {g.Pipeline.Counters} bento accepted {g.Bento.Accepted}{(g.Crashed ? " crashed" : "")}"));
+
+            private void Open(double faultRate)
+            {
+                var generation = new Generation { OnDisk = _foreignLock is null && !_rootIsFile };
+                generation.Bento = new Bento(new Random(_random.Next()), faultRate, hangAlways: false, ids =>
+                {
+                    lock (_gate) foreach (var id in ids) _delivered[id] = _delivered.TryGetValue(id, out var k) ? k + 1 : 1;
+                });
+                _options.MessageHandler = generation.Bento;
+                var settings = _options.Validate();
+                generation.Pipeline = new BentoPipeline<TestEvent>(settings, new TestFormatter(), new ListDiagnostics(), Name);
+                _generations.Add(generation);
+                _trace.Append($"open process #{_generations.Count - 1}\n");
+            }
+
+            private void Offer(int count)
+            {
+                var g = Current;
+                var queued = 0;
+                for (var i = 0; i < count; i++)
+                {
+                    var id = _nextId++;
+                    var e = new TestEvent { Email = $"u{id % 7}@example.com", Details = new Dictionary<string, object?> { ["id"] = id } };
+                    if (g.Pipeline.TryEnqueue(e))
+                    {
+                        lock (_gate) _accepted.Add(id);
+                        queued++;
+                    }
+                    else g.CallerDrops++;
+                }
+                _trace.Append($"offer {count} (queued {queued})\n");
+            }
+
+            private void Advance()
+            {
+                var ms = Pick(1, 20, 500, 1000, 10_000, 61_000);
+                _trace.Append($"advance {ms} ms\n");
+                _time.Advance(TimeSpan.FromMilliseconds(ms));
+            }
+
+            private void Flush()
+            {
+                _trace.Append("flush\n");
+                _flushes.Add(Current.Pipeline.FlushAsync());
+            }
+
+            /// <summary>Drops the running pipeline with no time to flush or send, and opens the directory again.</summary>
+            private async Task CrashAsync(bool reopen = true)
+            {
+                var g = Current;
+                _trace.Append("crash\n");
+                await StopHardAsync(g);
+                g.Crashed = true;
+                var c = g.Pipeline.Counters;
+                Stopped(g);
+                // Bento may have accepted the batch in flight and its answer not been read: those may come again.
+                g.AcceptedUncounted = Math.Max(0, g.Bento.Accepted - c.Sent);
+                Check(g.AcceptedUncounted <= _options.BatchSizeLimit, $"at the crash Bento had {g.AcceptedUncounted} events more than were counted sent: more than one batch in flight; {c}", _trace);
+                Check(c.InFlight == 0, "after a hard stop nothing is in flight: " + c, _trace);
+                if (reopen) Open(_faultRate);
+            }
+
+            private async Task StopHardAsync(Generation g)
+            {
+                var stop = g.Pipeline.ShutdownAsync(TimeSpan.Zero);
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                while (!stop.IsCompleted && sw.Elapsed < TimeSpan.FromSeconds(15))
+                {
+                    await Task.Yield();
+                    if (!stop.IsCompleted) await Task.Delay(1);
+                }
+                Check(stop.IsCompleted, "a hard stop did not end", _trace);
+                await stop;
+            }
+
+            private async Task StopAsync(Generation g)
+            {
+                _trace.Append("stop\n");
+                var stop = g.Pipeline.ShutdownAsync(null);
+                await PumpAsync(() => stop.IsCompleted, _options.ShutdownTimeout + TimeSpan.FromSeconds(2), "a shutdown ends by its timeout");
+                await stop;
+                var c = g.Pipeline.Counters;
+                Stopped(g);
+                Check(c.InFlight == 0, "after a shutdown nothing is in flight: " + c, _trace);
+                Check(g.Bento.Accepted == c.Sent, $"after a shutdown that ended by itself Bento accepted {g.Bento.Accepted}, counted sent {c.Sent}", _trace);
+            }
+
+            /// <summary>What a stopped process left on disk: it took over what was there when it owned the directory.</summary>
+            private void Stopped(Generation g)
+            {
+                var deferred = g.Pipeline.Counters.Deferred;
+                _deferredOnDisk = g.OnDisk ? deferred : _deferredOnDisk + deferred;
+            }
+
+            private void DeleteDirectory()
+            {
+                _trace.Append("delete the directory\n");
+                _deferredOnDisk = 0;
+                lock (_gate) foreach (var id in _accepted) if (!_delivered.ContainsKey(id)) _destroyed.Add(id);
+                try { if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true); }
+                catch (IOException) { }
+            }
+
+            private void ReplaceDirectoryWithFile()
+            {
+                _trace.Append("replace the directory by a file\n");
+                DeleteDirectory();
+                try
+                {
+                    File.WriteAllText(_root, "not a directory");
+                    _rootIsFile = true;
+                }
+                catch (IOException) { }
+                catch (UnauthorizedAccessException) { }
+            }
+
+            /// <summary>Another holder (another process, as far as the pipeline can tell) holds the lock: a new process falls back to memory.</summary>
+            private async Task LockAndReopenAsync()
+            {
+                await CrashAsync(reopen: false);
+                Repair();
+                _trace.Append("lock held by another holder\n");
+                var folder = Path.Combine(_root, Name);
+                Directory.CreateDirectory(folder);
+                _foreignLock = new FileStream(Path.Combine(folder, "buffer.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                Open(_faultRate);
+            }
+
+            private void Repair()
+            {
+                _foreignLock?.Dispose();
+                _foreignLock = null;
+                if (_rootIsFile) File.Delete(_root);
+                _rootIsFile = false;
+            }
+
+            private async Task CheckRunningAsync()
+            {
+                for (var attempt = 0; ; attempt++)
+                {
+                    try
+                    {
+                        var g = Current;
+                        var c = g.Pipeline.Counters;
+                        Check(c.InFlight >= 0, "in flight is negative: " + c, _trace);
+                        Check(c.Deferred == 0, "deferred while running: " + c, _trace);
+                        Check(c.Offered == c.Sent + c.DroppedTotal + c.Deferred + c.InFlight, "offered = sent + dropped + deferred + in flight: " + c, _trace);
+                        Check(c.Sent <= g.Bento.Accepted, $"counted sent {c.Sent}, Bento accepted {g.Bento.Accepted}", _trace);
+                        if (g.Bento.Hanging == 0) Check(c.Sent == g.Bento.Accepted, $"settled: counted sent {c.Sent}, Bento accepted {g.Bento.Accepted}", _trace);
+                        Check(!g.Pipeline.LoopCompleted, "the loop ended before disposal", _trace);
+                        foreach (var f in _flushes) Check(!f.IsFaulted, "a flush faulted: " + f.Exception, _trace);
+                        return;
+                    }
+                    catch (InvalidOperationException) when (attempt < 20)
+                    {
+                        for (var y = 0; y < 100; y++) await Task.Yield();
+                        await SettleAsync(Current.Pipeline, () => Current.Bento.Hanging);
+                    }
+                }
+            }
+
+            private async Task PumpAsync(Func<bool> done, TimeSpan deadline, string what)
+            {
+                var start = _time.GetUtcNow();
+                var step = TimeSpan.FromSeconds(1);
+                while (!done() && _time.GetUtcNow() - start < deadline)
+                {
+                    await SettleAsync(Current.Pipeline, () => Current.Bento.Hanging);
+                    await Task.Yield();
+                    if (done()) break;
+                    _time.Advance(_time.GetUtcNow() - start > TimeSpan.FromMinutes(1) ? TimeSpan.FromSeconds(10) : step);
+                }
+                var grace = System.Diagnostics.Stopwatch.StartNew();
+                while (!done() && grace.Elapsed < TimeSpan.FromSeconds(2)) await Task.Delay(1);
+                Check(done(), $"never reached within {deadline.TotalSeconds} s of fake time: {what}; {Summary()}", _trace);
+            }
+
+            private sealed class Generation
+            {
+                public BentoPipeline<TestEvent> Pipeline { get; set; } = null!;
+                public Bento Bento { get; set; } = null!;
+                public long CallerDrops { get; set; }
+                public bool Crashed { get; set; }
+                public bool OnDisk { get; set; }
+                public long AcceptedUncounted { get; set; }
+            }
+        }
+
+        private sealed class WaveCase
+        {
+            private readonly Random _random;
+            private readonly FakeTimeProvider _time = FakeClock.New();
+            private readonly StringBuilder _trace = new StringBuilder();
+            private readonly string _site = "wave-" + Guid.NewGuid().ToString("N");
+
+            public WaveCase(int seed) => _random = new Random(seed);
+
+            private T Pick<T>(params T[] values) => values[_random.Next(values.Length)];
+
+            public async Task<string> RunAsync()
+            {
+                var members = new List<(BentoPipeline<TestEvent> Pipeline, Bento Bento, TimeSpan Timeout)>();
+                try
+                {
+                    var count = _random.Next(2, 7);
+                    for (var i = 0; i < count; i++)
+                    {
+                        var hangs = _random.Next(3) == 0;
+                        var timeout = TimeSpan.FromSeconds(Pick(0, 1, 2, 10));
+                        var bento = new Bento(new Random(_random.Next()), 0, hangs, _ => { });
+                        members.Add((New(bento, timeout, TimeSpan.FromSeconds(60)), bento, timeout));
+                        _trace.Append($"pipeline {i}: shutdown {timeout.TotalSeconds}s{(hangs ? ", requests hang" : "")}\n");
+                    }
+                    foreach (var m in members) Offer(m.Pipeline, _random.Next(1, 40));
+                    _time.Advance(TimeSpan.FromMilliseconds(Pick(0, 10, 2000)));
+                    foreach (var m in members) await SettleAsync(m.Pipeline, () => m.Bento.Hanging);
+
+                    // Waves: each takes the next few pipelines and stops them together.
+                    var left = members.ToList();
+                    while (left.Count > 0)
+                    {
+                        var wave = left.Take(_random.Next(1, left.Count + 1)).ToList();
+                        left = left.Skip(wave.Count).ToList();
+                        _trace.Append($"wave of {wave.Count}\n");
+                        var start = _time.GetUtcNow();
+                        var stops = wave.Select(m => (m, Task: m.Pipeline.ShutdownAsync(null))).ToList();
+                        var latest = wave.Max(m => m.Timeout);
+                        // Fake time runs in 100 ms steps to the latest deadline; every stop must have ended by its own.
+                        for (var elapsed = TimeSpan.Zero; ; elapsed += TimeSpan.FromMilliseconds(100))
+                        {
+                            foreach (var (m, task) in stops)
+                            {
+                                if (elapsed < m.Timeout + TimeSpan.FromMilliseconds(100)) continue;
+                                var sw = System.Diagnostics.Stopwatch.StartNew();
+                                while (!task.IsCompleted && sw.Elapsed < TimeSpan.FromSeconds(8)) await Task.Delay(1);
+                                Check(task.IsCompleted, $"a shutdown outlived its deadline ({m.Timeout.TotalSeconds} s; now {elapsed.TotalSeconds} s): {m.Pipeline.Counters}", _trace);
+                            }
+                            if (stops.All(s => s.Task.IsCompleted) || elapsed > latest + TimeSpan.FromSeconds(1)) break;
+                            foreach (var m in wave) await SettleAsync(m.Pipeline, () => m.Bento.Hanging);
+                            _time.Advance(TimeSpan.FromMilliseconds(100));
+                        }
+                        foreach (var (m, task) in stops)
+                        {
+                            await task;
+                            var c = m.Pipeline.Counters;
+                            Check(c.InFlight == 0 && c.Offered == c.Sent + c.DroppedTotal, "after a shutdown the counts add up, nothing in flight: " + c, _trace);
+                            Check(c.Sent == m.Bento.Accepted, $"counted sent {c.Sent}, Bento accepted {m.Bento.Accepted}", _trace);
+                        }
+                    }
+
+                    // A later pipeline on the healthy account delivers everything.
+                    var healthy = new Bento(new Random(_random.Next()), 0, false, _ => { });
+                    var later = New(healthy, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60));
+                    members.Add((later, healthy, TimeSpan.FromSeconds(30)));
+                    var n = _random.Next(1, 50);
+                    Offer(later, n);
+                    var stop = later.ShutdownAsync(null);
+                    for (var i = 0; i < 400 && !stop.IsCompleted; i++)
+                    {
+                        await SettleAsync(later, () => healthy.Hanging);
+                        if (stop.IsCompleted) break;
+                        _time.Advance(TimeSpan.FromMilliseconds(100));
+                    }
+                    var grace = System.Diagnostics.Stopwatch.StartNew();
+                    while (!stop.IsCompleted && grace.Elapsed < TimeSpan.FromSeconds(8)) await Task.Delay(1);
+                    Check(stop.IsCompleted, "the later pipeline did not stop: " + later.Counters, _trace);
+                    await stop;
+                    Check(later.Counters.Sent == n && healthy.Accepted == n, $"a later pipeline on a healthy account delivered {later.Counters.Sent} of {n}: {later.Counters}", _trace);
+                }
+                finally
+                {
+                    foreach (var m in members) m.Pipeline.ShutdownAsync(TimeSpan.Zero).Wait(TimeSpan.FromSeconds(10));
+                }
+                return _trace.ToString();
+            }
+
+            private BentoPipeline<TestEvent> New(Bento bento, TimeSpan shutdown, TimeSpan requestTimeout)
+            {
+                var options = new BentoOptions
+                {
+                    SiteUuid = _site,
+                    PublishableKey = "pk",
+                    SecretKey = "sk",
+                    Endpoint = new Uri("http://127.0.0.1:1/api/v1"),
+                    BatchSizeLimit = Pick(5, 100),
+                    Period = TimeSpan.FromMilliseconds(Pick(10, 1000)),
+                    RequestTimeout = requestTimeout,
+                    ShutdownTimeout = shutdown,
+                    TimeProvider = _time,
+                    MessageHandler = bento,
+                };
+                var settings = options.Validate();
+                return new BentoPipeline<TestEvent>(settings, new TestFormatter(), new ListDiagnostics(), "wave");
+            }
+
+            private static void Offer(BentoPipeline<TestEvent> pipeline, int count)
+            {
+                for (var i = 0; i < count; i++)
+                    pipeline.TryEnqueue(new TestEvent { Email = "u@example.com", Details = new Dictionary<string, object?> { ["id"] = i } });
+            }
+        }
+    }
+}
