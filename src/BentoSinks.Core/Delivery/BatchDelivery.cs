@@ -168,10 +168,12 @@ namespace BentoSinks.Delivery
                         break;
 
                     case SendOutcomeKind.Unauthorized:
+                        // Counted before the state is shown: whoever sees "unauthorized" also sees the events it cost.
+                        var hold = HoldOnDisk();
+                        if (!hold) DropRemaining(items, DropReason.Unauthorized);
                         _counters.Health.Unauthorized();
                         _reporter.Problem("unauthorized", $"Bento refused the request ({outcome.Detail}): check the site UUID, the publishable and secret keys, and that the account is active{Held()}.", error: true);
-                        if (HoldOnDisk()) await HoldAsync(stop).ConfigureAwait(false);
-                        else DropRemaining(items, DropReason.Unauthorized);
+                        if (hold) await HoldAsync(stop).ConfigureAwait(false);
                         break;
 
                     case SendOutcomeKind.Unconfirmed when HoldOnDisk():
@@ -189,14 +191,15 @@ namespace BentoSinks.Delivery
                         break;
 
                     case SendOutcomeKind.Redirect:
-                        _counters.Health.WrongSetting("the endpoint answered with a redirect (HTTP " + outcome.Status + ")");
+                        var holdRedirected = HoldOnDisk();
                         _reporter.Problem("redirect", $"Bento's endpoint answered with a redirect ({outcome.Detail}): check the Endpoint setting; it must be Bento's API base, e.g. https://app.bentonow.com/api/v1{Held()}.", error: true);
-                        if (HoldOnDisk()) await HoldAsync(stop).ConfigureAwait(false);
-                        else
+                        if (!holdRedirected)
                         {
                             EndFailureStreak(); // a definitive answer
                             DropRemaining(items, DropReason.Rejected);
                         }
+                        _counters.Health.WrongSetting("the endpoint answered with a redirect (HTTP " + outcome.Status + ")");
+                        if (holdRedirected) await HoldAsync(stop).ConfigureAwait(false);
                         break;
 
                     case SendOutcomeKind.Rejected when outcome.Status == 404 && HoldOnDisk():
@@ -207,12 +210,13 @@ namespace BentoSinks.Delivery
                         break;
 
                     default:
-                        if (outcome.Status == 404 || outcome.Status == 405) _counters.Health.WrongSetting("the endpoint answered HTTP " + outcome.Status + ": there is no Bento API at that address");
                         EndFailureStreak();
                         _work.Pop();
                         _reporter.Problem("rejected:" + outcome.Status, $"Bento rejected a request of {count} event{(count == 1 ? "" : "s")} ({outcome.Detail})" + (outcome.Status == 404 || outcome.Status == 405 ? $"; check the endpoint: requests go to {{Endpoint}}/batch/events, and Endpoint must be Bento's API base ({BentoOptions.DefaultEndpoint})." : "."), error: true);
                         DeadLetter(batch, start, count, outcome.Status, outcome.Detail);
                         Drop(DropReason.Rejected, items, start, count);
+                        // Shown after the count, so whoever sees the wrong setting also sees the events it cost.
+                        if (outcome.Status == 404 || outcome.Status == 405) _counters.Health.WrongSetting("the endpoint answered HTTP " + outcome.Status + ": there is no Bento API at that address");
                         break;
                 }
             }
