@@ -34,6 +34,7 @@ namespace BentoSinks.Benchmarks
         [GlobalCleanup]
         public void Cleanup()
         {
+            Shared.PrintStatus("DurableCaller");
             _memory.Dispose();
             _durable.Dispose();
             _emulator.DisposeAsync().AsTask().GetAwaiter().GetResult();

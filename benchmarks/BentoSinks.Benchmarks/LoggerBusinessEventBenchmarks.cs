@@ -38,6 +38,7 @@ namespace BentoSinks.Benchmarks
         [GlobalCleanup]
         public void Cleanup()
         {
+            Shared.PrintStatus("LoggerBusinessEvent");
             _identity.Dispose();
             _services.Dispose();
             _emulator.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -65,6 +66,20 @@ namespace BentoSinks.Benchmarks
         public void BeginBentoEvent_LogInformation()
         {
             using (_logger.BeginBentoEvent("signup_completed")) _logger.LogInformation("Signed up for {plan} with {seats} seats", "pro", 3);
+        }
+
+        /// <summary>The scope alone, nothing written inside it: what opening and closing it costs.</summary>
+        [Benchmark]
+        public void BeginBentoEvent_alone()
+        {
+            using (_logger.BeginBentoEvent("signup_completed")) { }
+        }
+
+        /// <summary>An ordinary logging scope alone, for comparison with <see cref="BeginBentoEvent_alone"/>.</summary>
+        [Benchmark]
+        public void BeginScope_alone()
+        {
+            using (_logger.BeginScope("signup_completed")) { }
         }
 
         private static partial class Log

@@ -44,6 +44,7 @@ namespace BentoSinks.Benchmarks
         [GlobalCleanup]
         public void Cleanup()
         {
+            Shared.PrintStatus("SerilogCaller");
             _noSink.Dispose();
             _bento.Dispose();
             _batching.Dispose();

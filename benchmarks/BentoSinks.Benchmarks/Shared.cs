@@ -10,6 +10,16 @@ namespace BentoSinks.Benchmarks
 {
     internal static class Shared
     {
+        /// <summary>
+        /// Prints every Bento pipeline's counters (offered, sent, dropped by reason) into the benchmark's log, before
+        /// disposal: whether the caller's cost was measured with the queue draining (events sent) or full (dropped).
+        /// </summary>
+        public static void PrintStatus(string suite)
+        {
+            foreach (var pipeline in BentoSinks.Diagnostics.BentoDeliveryStatus.GetPipelines())
+                Console.WriteLine("// bento status (" + suite + "): " + pipeline);
+        }
+
         public static BentoEmulator StartEmulator() => BentoEmulator.StartAsync(new BentoEmulatorOptions { RecordEvents = false }).GetAwaiter().GetResult();
 
         /// <summary>Our sink or exporter pointed at the emulator, with the client-side request budget lifted (peers have none).</summary>
