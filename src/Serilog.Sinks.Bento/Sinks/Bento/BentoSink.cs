@@ -39,9 +39,14 @@ namespace Serilog.Sinks.Bento
             {
                 if (logEvent is null || !_formatter.TryGetType(logEvent, out var type)) return;
                 if (!_pipeline.AdmitType(type)) return;
-                if (_formatter.FindEmail(logEvent) is null && BentoIdentity.ForLog(System.Diagnostics.Activity.Current) is { } identity && _formatter.WithIdentity(logEvent, identity) is { } identified)
+                // The email is looked up once (a dictionary lookup and a scan of the value): again only for an identified copy.
+                var hasEmail = _formatter.FindEmail(logEvent) != null;
+                if (!hasEmail && BentoIdentity.ForLog(System.Diagnostics.Activity.Current) is { } identity && _formatter.WithIdentity(logEvent, identity) is { } identified)
+                {
                     logEvent = identified; // the ambient identity (BentoIdentity.Push, UseBentoIdentity), resolved as for log records: an email on the event wins
-                _pipeline.EnqueueIfIdentified(logEvent, _formatter.FindEmail(logEvent) != null);
+                    hasEmail = _formatter.FindEmail(logEvent) != null;
+                }
+                _pipeline.EnqueueIfIdentified(logEvent, hasEmail);
             }
             catch (Exception ex)
             {
