@@ -18,7 +18,7 @@ namespace Bento.Emulator.Tests
     /// Serilog sink and a refused request appear without a reload, the filters work, the refusal shows its reason.
     /// </summary>
     [Collection("SelfLog")]
-    public class EmulatorPageBrowserTests
+    public partial class EmulatorPageBrowserTests
     {
         private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
         private static readonly (string Email, string First, string Last, string Plan)[] Users =
@@ -141,7 +141,6 @@ namespace Bento.Emulator.Tests
             Assert.Equal(100, Convert.ToInt32(((IJavaScriptExecutor)driver).ExecuteScript("return document.querySelectorAll('tr.event-row').length;")));
         }
 
-        /// <summary>Waits until the page shows the log's latest version: after that nothing re-renders until something new arrives.</summary>
         [Fact]
         public async Task The_page_lists_the_top_types_only_and_renders_once_without_a_stream_at_live_0()
         {
@@ -161,11 +160,16 @@ namespace Bento.Emulator.Tests
             Assert.Equal(20, driver.FindElements(By.CssSelector("#by-type li")).Count);
             Assert.Contains("top 20 of 20,000", driver.FindElement(By.Id("types-shown")).Text.Replace('\u202f', ',').Replace('.', ','));
             Assert.Equal("static (?live=0)", driver.FindElement(By.Id("live-status")).Text);
-            // No stream and no polling: the page is idle once rendered.
+            // The events present at load are shown (the newest page of them).
+            wait.Until(d => Rows(d, "event-row").Count == 100);
+            // No stream and no polling: the page is idle once rendered. The emulator sees no stream open (the page would
+            // have asked for it with its first requests, before the rows above could render), and the browser fetched none.
+            Assert.Equal(0, await OpenStreamsAsync(raw));
             Assert.Equal(0L, ((IJavaScriptExecutor)driver).ExecuteScript(
                 "return performance.getEntriesByType('resource').filter(r => r.name.includes('/_emulator/stream')).length;"));
         }
 
+        /// <summary>Waits until the page shows the log's latest version: after that nothing re-renders until something new arrives.</summary>
         private static async Task WaitForLatestRenderAsync(IWebDriver driver, BentoEmulator emulator)
         {
             using var raw = new RawBento(emulator.BaseAddress);

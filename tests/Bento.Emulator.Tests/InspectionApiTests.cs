@@ -165,6 +165,48 @@ namespace Bento.Emulator.Tests
         }
 
         [Fact]
+        public async Task The_summary_counts_open_streams_until_their_clients_leave_and_a_refused_one_never_opens()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var raw = new RawBento(emulator.BaseAddress);
+            async Task<int> OpenStreamsAsync()
+            {
+                using var summary = await raw.GetJsonAsync("_emulator/summary");
+                return summary.RootElement.GetProperty("open_streams").GetInt32();
+            }
+            // A stream's first message comes once its handler runs: from then on it is counted.
+            static async Task NextMessageAsync(StreamReader reader)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                string line;
+                do line = await reader.ReadLineAsync(timeout.Token) ?? throw new EndOfStreamException();
+                while (!line.StartsWith("data: ", StringComparison.Ordinal));
+            }
+            async Task<StreamReader> OpenAsync()
+            {
+                var reader = new StreamReader(await raw.GetStreamAsync("_emulator/stream"));
+                await NextMessageAsync(reader);
+                return reader;
+            }
+            Assert.Equal(0, await OpenStreamsAsync());
+            using var first = await OpenAsync();
+            using (var second = await OpenAsync()) Assert.Equal(2, await OpenStreamsAsync());
+
+            // The second client left: its response ends and is no longer counted (the server notices the closed connection).
+            var deadline = Stopwatch.StartNew();
+            for (int open; (open = await OpenStreamsAsync()) != 1; await Task.Delay(20))
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"still {open} streams open 30 s after a client left");
+
+            // Refused (the page's fallback tests switch it): 503, and nothing counted; the stream already open goes on.
+            emulator.RefuseStreams = true;
+            using (var refused = await raw.GetAsync("_emulator/stream"))
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal(1, await OpenStreamsAsync());
+            Assert.Equal(200, await raw.PostAsync(RawBento.Batch(1)));
+            await NextMessageAsync(first);
+        }
+
+        [Fact]
         public async Task Bad_paging_arguments_get_400_naming_them()
         {
             await using var emulator = await BentoEmulator.StartAsync();

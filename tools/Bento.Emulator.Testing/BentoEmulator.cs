@@ -31,6 +31,7 @@ namespace Bento.Emulator
         private readonly FaultInjector _faults;
         private readonly BatchEventsEndpoint _bento;
         private readonly PeerEndpoints _peers;
+        private readonly InspectionEndpoints _inspection;
         private EmulatorHost _host = null!;
 
         private BentoEmulator(BentoEmulatorOptions options)
@@ -40,6 +41,7 @@ namespace Bento.Emulator
             _faults = new FaultInjector(options);
             _bento = new BatchEventsEndpoint(options, _log, _faults);
             _peers = new PeerEndpoints(_changed);
+            _inspection = new InspectionEndpoints(_log, options);
         }
 
         /// <summary>The server's root, e.g. <c>http://127.0.0.1:54321/</c>.</summary>
@@ -100,8 +102,7 @@ namespace Bento.Emulator
             options ??= new BentoEmulatorOptions();
             options.Validate();
             var emulator = new BentoEmulator(options);
-            var inspection = new InspectionEndpoints(emulator._log, emulator._options);
-            emulator._host = await EmulatorHost.StartAsync(emulator._options, emulator._bento, emulator._peers, inspection, emulator.Stats, cancellationToken).ConfigureAwait(false);
+            emulator._host = await EmulatorHost.StartAsync(emulator._options, emulator._bento, emulator._peers, emulator._inspection, emulator.Stats, cancellationToken).ConfigureAwait(false);
             return emulator;
         }
 
@@ -197,6 +198,12 @@ namespace Bento.Emulator
             if (!await _changed.WaitUntilAsync(() => RequestCount >= count, timeout).ConfigureAwait(false))
                 throw new TimeoutException($"The emulator received {RequestCount} of {count} requests within {timeout}.");
         }
+
+        /// <summary>How many <c>/_emulator/stream</c> responses are open (the page's live connections; <c>open_streams</c> in the summary).</summary>
+        internal int OpenStreams => _inspection.OpenStreams;
+
+        /// <summary>For the tests of the page's polling: while set, <c>/_emulator/stream</c> answers 503.</summary>
+        internal bool RefuseStreams { get => _inspection.RefuseStreams; set => _inspection.RefuseStreams = value; }
 
         /// <summary>Events received on the Seq ingestion routes (CLEF, one JSON object a line).</summary>
         public int SeqEventCount => _peers.SeqEventCount;

@@ -22,12 +22,26 @@ namespace Bento.Emulator
         private static readonly TimeSpan StreamThrottle = TimeSpan.FromMilliseconds(250);
         private readonly RequestLog _log;
         private readonly BentoEmulatorOptions _options;
+        private int _openStreams;
+        private volatile bool _refuseStreams;
 
         public InspectionEndpoints(RequestLog log, BentoEmulatorOptions options)
         {
             _log = log;
             _options = options;
         }
+
+        /// <summary>
+        /// How many <c>/_emulator/stream</c> responses are open right now: counted when the handler starts answering one,
+        /// uncounted when it ends (the client left or the emulator stops). The summary says it as <c>open_streams</c>.
+        /// </summary>
+        public int OpenStreams => Volatile.Read(ref _openStreams);
+
+        /// <summary>
+        /// For the tests of the page's fallback: while set, <c>/_emulator/stream</c> answers 503 (so the page polls), as
+        /// it would behind a proxy that breaks long responses. Streams already open go on.
+        /// </summary>
+        public bool RefuseStreams { get => _refuseStreams; set => _refuseStreams = value; }
 
         /// <summary><c>GET /_emulator/events?email=&amp;type=&amp;before=&amp;limit=</c>: accepted events, newest first.</summary>
         public async Task GetEventsAsync(HttpContext context)
@@ -180,6 +194,7 @@ namespace Bento.Emulator
                 w.WriteNumber("types", summary.Types);
                 w.WriteNumber("users", summary.Users);
                 w.WriteNumber("version", summary.Version);
+                w.WriteNumber("open_streams", OpenStreams);
                 w.WriteStartArray("by_type");
                 foreach (var p in summary.ByType)
                 {
@@ -212,9 +227,30 @@ namespace Bento.Emulator
 
         /// <summary>
         /// <c>GET /_emulator/stream</c>: server-sent events, one <c>data: {version}</c> message when the log changes (at
-        /// most four a second), a comment every 15 s otherwise; ends when the client leaves or the emulator stops.
+        /// most four a second), a comment every 15 s otherwise; ends when the client leaves or the emulator stops. Each
+        /// open response is counted in <see cref="OpenStreams"/>.
         /// </summary>
         public async Task StreamAsync(HttpContext context)
+        {
+            if (_refuseStreams)
+            {
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.ContentType = "text/plain; charset=utf-8";
+                await context.Response.WriteAsync("The live stream is turned off: poll /_emulator/summary.", context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+            Interlocked.Increment(ref _openStreams);
+            try
+            {
+                await StreamChangesAsync(context).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _openStreams);
+            }
+        }
+
+        private async Task StreamChangesAsync(HttpContext context)
         {
             var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);

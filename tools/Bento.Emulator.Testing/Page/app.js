@@ -198,13 +198,16 @@ function stopPolling() {
   if (pollTimer !== null) { clearInterval(pollTimer); pollTimer = null; }
 }
 
-// This tab's own stream: used by the tab that holds the lock (or by every tab where Web Locks are missing).
+// This tab's own stream: used by the tab that holds the lock (or by every tab where Web Locks are missing). Its state,
+// 'live' or 'down', is told to the other tabs as it changes and to a tab that joins later when it asks ('hello').
+let streamState = null;
 function openStream(channel) {
   return new Promise(() => {
     const stream = new EventSource('/_emulator/stream');
-    stream.onopen = () => { stopPolling(); setStatus('live', 'live'); if (channel) channel.postMessage('live'); };
-    stream.onmessage = (message) => { stopPolling(); changed(message.data); if (channel) channel.postMessage('changed:' + message.data); };
-    stream.onerror = () => { startPolling(); if (channel) channel.postMessage('down'); };
+    const tell = (message) => { if (channel) channel.postMessage(message); };
+    stream.onopen = () => { streamState = 'live'; stopPolling(); setStatus('live', 'live'); tell('live'); };
+    stream.onmessage = (message) => { stopPolling(); changed(message.data); tell('changed:' + message.data); };
+    stream.onerror = () => { streamState = 'down'; startPolling(); tell('down'); };
   });
 }
 
@@ -215,12 +218,15 @@ function connect() {
   // One connection for every tab of this emulator: the lock holder streams, the others hear it on the channel.
   const channel = new BroadcastChannel('bento-emulator-' + location.host);
   channel.onmessage = (message) => {
-    if (String(message.data).startsWith('changed:')) { stopPolling(); changed(message.data.slice(8)); }
-    else if (message.data === 'live') { stopPolling(); setStatus('live', 'live'); }
-    else if (message.data === 'down') startPolling();
+    const data = String(message.data);
+    if (data.startsWith('changed:')) { stopPolling(); changed(data.slice(8)); }
+    else if (data === 'live') { stopPolling(); setStatus('live (shared)', 'live'); }
+    else if (data === 'down') startPolling();
+    else if (data === 'hello' && streamState) channel.postMessage(streamState);
   };
-  setStatus('live (shared)', 'live');
+  setStatus('connecting…', 'offline');
   navigator.locks.request('bento-emulator-stream-' + location.host, () => openStream(channel));
+  channel.postMessage('hello');
 }
 
 document.addEventListener('DOMContentLoaded', () => {
