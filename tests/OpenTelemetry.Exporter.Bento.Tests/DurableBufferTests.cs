@@ -70,11 +70,11 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                     })
                     .Build()!;
                 AnalyticsActivities.Emit(source, 0, 10); // the disk fails: kept in memory
-                await Until(() => emulator.Requests.Count >= 1);
+                await emulator.WaitForRequestsAsync(1, TimeSpan.FromSeconds(30));
                 var flush = Task.Run(() => provider.ForceFlush(60_000));
                 // The directory is used again after its 1 s backoff: later events go to disk, and are read first.
                 var n = 100;
-                await Until(() =>
+                await Eventually.Until(() =>
                 {
                     AnalyticsActivities.Emit(source, n++, 1);
                     return Directory.GetFiles(directory, "*.bentoseg", SearchOption.AllDirectories).Any(f => new FileInfo(f).Length > 0);
@@ -87,13 +87,6 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             {
                 try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
             }
-        }
-
-        private static async Task Until(Func<bool> done)
-        {
-            var sw = Stopwatch.StartNew();
-            while (!done() && sw.ElapsedMilliseconds < 30_000) await Task.Delay(20);
-            Assert.True(done(), "condition not reached in time");
         }
 
         [Fact]

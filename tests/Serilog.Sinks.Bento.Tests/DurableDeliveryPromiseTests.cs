@@ -8,6 +8,7 @@ using Bento.Emulator;
 using BentoSinks;
 using Serilog.Core;
 using Serilog.Events;
+using static Serilog.Sinks.Bento.Tests.DurableLoggers;
 
 namespace Serilog.Sinks.Bento.Tests
 {
@@ -19,38 +20,6 @@ namespace Serilog.Sinks.Bento.Tests
     [Collection("SelfLog")]
     public class DurableDeliveryPromiseTests
     {
-        private static Logger Unreachable(string directory, Action<BentoSinkOptions>? configure = null)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
-                o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
-                o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
-                o.Endpoint = new Uri(DurableDirectory.Unreachable);
-                o.MaxRequestsPerMinute = 0;
-                o.Period = TimeSpan.FromMilliseconds(50);
-                o.ShutdownTimeout = TimeSpan.Zero;
-                o.BufferDirectory = directory;
-                configure?.Invoke(o);
-            }).CreateLogger();
-
-        private static Logger Delivering(BentoEmulator emulator, string directory, Action<BentoSinkOptions>? configure = null)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                EmulatorOptions.Configure(o, emulator);
-                o.BufferDirectory = directory;
-                configure?.Invoke(o);
-            }).CreateLogger();
-
-        private static void Emit(ILogger logger, int from, int count, string? blob = null)
-        {
-            var log = logger.ForAnalytics("durable").ForContext("Email", "ada@example.com");
-            for (var i = from; i < from + count; i++)
-            {
-                if (blob is null) log.Information("Event {n}", i);
-                else log.Information("Event {n} {blob}", i, blob);
-            }
-        }
-
         [Fact]
         public async Task An_event_logged_while_a_full_batch_waits_for_the_budget_is_on_disk_at_once_and_never_dropped_as_queue_full()
         {
@@ -151,9 +120,13 @@ namespace Serilog.Sinks.Bento.Tests
                         if (offered[w] > 20_000) break;
                     }
                 })).ToArray();
-                await Task.Delay(5);
+                long Logged() => Enumerable.Range(0, 4).Sum(w => System.Threading.Volatile.Read(ref offered[w]));
+                bool WritersDone() => writers.All(t => t.IsCompleted);
+                // Disposal starts while every writer is logging, and writers go on logging while it runs.
+                await Eventually.Until(() => Enumerable.Range(0, 4).All(w => System.Threading.Volatile.Read(ref offered[w]) >= 50) || WritersDone());
+                var loggedBefore = Logged();
                 var disposal = logger.DisposeAsync().AsTask();
-                await Task.Delay(1);
+                await Eventually.Until(() => Logged() > loggedBefore || disposal.IsCompleted || WritersDone());
                 System.Threading.Volatile.Write(ref stop, 1);
                 await Task.WhenAll(writers);
                 await disposal;

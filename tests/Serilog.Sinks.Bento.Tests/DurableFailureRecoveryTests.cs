@@ -6,44 +6,13 @@ using Bento.Emulator;
 using BentoSinks;
 using BentoSinks.Durable;
 using Serilog.Core;
+using static Serilog.Sinks.Bento.Tests.DurableLoggers;
 
 namespace Serilog.Sinks.Bento.Tests
 {
     [Collection("SelfLog")]
     public class DurableFailureRecoveryTests
     {
-        private static Logger Unreachable(string directory, Action<BentoSinkOptions>? configure = null)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
-                o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
-                o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
-                o.Endpoint = new Uri(DurableDirectory.Unreachable);
-                o.MaxRequestsPerMinute = 0;
-                o.Period = TimeSpan.FromMilliseconds(50);
-                o.ShutdownTimeout = TimeSpan.Zero;
-                o.BufferDirectory = directory;
-                configure?.Invoke(o);
-            }).CreateLogger();
-
-        private static Logger Delivering(BentoEmulator emulator, string directory, Action<BentoSinkOptions>? configure = null)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                EmulatorOptions.Configure(o, emulator);
-                o.BufferDirectory = directory;
-                configure?.Invoke(o);
-            }).CreateLogger();
-
-        private static void Emit(ILogger logger, int from, int count, string? blob = null)
-        {
-            var log = logger.ForAnalytics("durable").ForContext("Email", "ada@example.com");
-            for (var i = from; i < from + count; i++)
-            {
-                if (blob is null) log.Information("Event {n}", i);
-                else log.Information("Event {n} {blob}", i, blob);
-            }
-        }
-
         [Fact]
         public async Task Empty_2xx_answers_from_a_proxy_keep_the_durable_buffers_events_on_disk_until_Bento_answers()
         {
@@ -162,7 +131,8 @@ namespace Serilog.Sinks.Bento.Tests
                 {
                     Emit(a, emitted++, 1, blob);
                     await DurableDirectory.Until(() => emulator.EventCount == emitted);
-                    await Task.Delay(30);
+                    // Bento's answer taken in: the checkpoint moved past the event (and finished segments went).
+                    await DurableDirectory.Until(directory.AllAcknowledged);
                     if (directory.Segments.Length == 0 && File.Exists(checkpoint)) break;
                 }
                 await a.DisposeAsync();
@@ -189,7 +159,8 @@ namespace Serilog.Sinks.Bento.Tests
             var files = new SeamFileSystem { FailWritesAfter = 0 };
             var logger = Unreachable(directory.Path, o => { o.BufferFileSystem = files; o.BatchSizeLimit = 10; });
             Emit(logger, 0, 30);
-            await Task.Delay(1000);
+            // The disk failed, and a batch taken from memory is in hand: sent, refused, waiting for its retry.
+            await DurableDirectory.Until(() => files.Writes >= 1 && selfLog.Text.Contains("; retrying in ", StringComparison.Ordinal));
             await logger.DisposeAsync();
             var records = directory.CountRecords();
             Assert.True(!selfLog.Text.Contains("stay in the buffer directory", StringComparison.Ordinal) || records > 0, $"records on disk {records}; selfLog: {selfLog.Text}");
