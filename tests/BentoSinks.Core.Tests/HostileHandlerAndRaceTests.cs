@@ -63,6 +63,16 @@ namespace BentoSinks.Core.Tests
             }
         }
 
+        /// <summary>A pipeline whose one event's request went to a <see cref="DeafHandler"/>: it will never be answered.</summary>
+        private static async Task<BentoPipeline<TestEvent>> StuckInADeafHandler(string name)
+        {
+            var handler = new DeafHandler();
+            var pipeline = Pipeline(Options(handler), name);
+            pipeline.TryEnqueue(Event(1));
+            await PipelineUnderTest.Until(() => handler.Calls == 1);
+            return pipeline;
+        }
+
         /// <summary>Answers 200 with Bento's result and counts the events it received.</summary>
         private sealed class CountingBento : HttpMessageHandler
         {
@@ -125,10 +135,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task request_timeout_is_enforced_against_a_handler_that_ignores_cancellation()
         {
-            var handler = new DeafHandler();
-            var pipeline = Pipeline(Options(handler), "review-deaf-timeout");
-            pipeline.TryEnqueue(Event(1));
-            await PipelineUnderTest.Until(() => handler.Calls == 1);
+            var pipeline = await StuckInADeafHandler("review-deaf-timeout");
             // RequestTimeout is 300 ms: within 3 s the request must have been given up on (answered = timed out) and retried.
             await PipelineUnderTest.Until(() => pipeline.Counters.Answered > 0, timeoutMs: 3000); // fails when the loop is stuck in the handler
         }
@@ -136,10 +143,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task dispose_returns_even_when_the_handler_ignores_cancellation()
         {
-            var handler = new DeafHandler();
-            var pipeline = Pipeline(Options(handler), "review-deaf-dispose");
-            pipeline.TryEnqueue(Event(1));
-            await PipelineUnderTest.Until(() => handler.Calls == 1);
+            var pipeline = await StuckInADeafHandler("review-deaf-dispose");
             var dispose = Task.Run(() => pipeline.Dispose());
             Assert.True(await Eventually.Completes(dispose, TimeSpan.FromSeconds(5)), "Dispose() did not return within 5 s with ShutdownTimeout = 300 ms; " + pipeline.Counters);
         }

@@ -20,6 +20,15 @@ namespace Serilog.Sinks.Bento.Tests
     [Collection("SelfLog")]
     public class DurableDeliveryPromiseTests
     {
+        /// <summary>A logger delivering to <paramref name="emulator"/> while it answers every request 503 (an outage), after it logged 500 events.</summary>
+        private static Logger LoggedDuringAnOutage(BentoEmulator emulator, DurableDirectory directory, TimeSpan shutdownTimeout)
+        {
+            emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503));
+            var logger = Delivering(emulator, directory.Path, o => { o.BatchSizeLimit = 100; o.Period = TimeSpan.FromMilliseconds(50); o.ShutdownTimeout = shutdownTimeout; });
+            Emit(logger, 0, 500);
+            return logger;
+        }
+
         [Fact]
         public async Task An_event_logged_while_a_full_batch_waits_for_the_budget_is_on_disk_at_once_and_never_dropped_as_queue_full()
         {
@@ -130,8 +139,7 @@ namespace Serilog.Sinks.Bento.Tests
                 System.Threading.Volatile.Write(ref stop, 1);
                 await Task.WhenAll(writers);
                 await disposal;
-                var match = System.Text.RegularExpressions.Regex.Match(selfLog.Text, @"(\d+) undelivered events stay in the buffer directory");
-                var deferred = match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+                var deferred = ReportedDeferred(selfLog);
                 var onDisk = directory.CountRecords();
                 // (The meter stops with the pipeline, so drops counted after disposal are not all seen here: compare the
                 // deferred count with the disk only.)
@@ -147,9 +155,7 @@ namespace Serilog.Sinks.Bento.Tests
             await using var emulator = await BentoEmulator.StartAsync();
             using var metrics = new BentoMeterProbe("Serilog");
             using var selfLog = new SelfLogCapture();
-            emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503)); // an outage: events wait on disk
-            var logger = Delivering(emulator, directory.Path, o => { o.BatchSizeLimit = 100; o.Period = TimeSpan.FromMilliseconds(50); o.ShutdownTimeout = TimeSpan.FromSeconds(15); });
-            Emit(logger, 0, 500);
+            var logger = LoggedDuringAnOutage(emulator, directory, TimeSpan.FromSeconds(15)); // events wait on disk
             await DurableDirectory.Until(() => directory.CountRecords() == 500);
             Directory.Delete(directory.Path, recursive: true); // a tmp cleaner
             // The pipeline notices, keeps events in memory meanwhile, and recreates the directory for new ones.
@@ -160,8 +166,7 @@ namespace Serilog.Sinks.Bento.Tests
             var disposal = Stopwatch.StartNew();
             await logger.DisposeAsync();
             disposal.Stop();
-            var match = System.Text.RegularExpressions.Regex.Match(selfLog.Text, @"(\d+) undelivered events stay in the buffer directory");
-            var deferred = match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+            var deferred = ReportedDeferred(selfLog);
             var state = $"deferred {deferred}, records on disk {directory.CountRecords()}, delivered {emulator.EventCount}, {metrics.Describe()}, disposal {disposal.Elapsed.TotalSeconds:0.0} s";
             Assert.True(deferred == directory.CountRecords(), state);
             Assert.True(metrics.Sent + metrics.DroppedTotal + deferred == 600, state);
@@ -178,14 +183,11 @@ namespace Serilog.Sinks.Bento.Tests
             await using var emulator = await BentoEmulator.StartAsync();
             using var metrics = new BentoMeterProbe("Serilog");
             using var selfLog = new SelfLogCapture();
-            emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503)); // an outage through disposal
-            var logger = Delivering(emulator, directory.Path, o => { o.BatchSizeLimit = 100; o.Period = TimeSpan.FromMilliseconds(50); o.ShutdownTimeout = TimeSpan.FromSeconds(1); });
-            Emit(logger, 0, 500);
+            var logger = LoggedDuringAnOutage(emulator, directory, TimeSpan.FromSeconds(1)); // an outage through disposal
             await DurableDirectory.Until(() => directory.CountRecords() == 500 && emulator.RequestsStarted >= 1); // a batch read from the segment
             Directory.Delete(directory.Path, recursive: true); // a tmp cleaner
             await logger.DisposeAsync();
-            var match = System.Text.RegularExpressions.Regex.Match(selfLog.Text, @"(\d+) undelivered events stay in the buffer directory");
-            var deferred = match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+            var deferred = ReportedDeferred(selfLog);
             var state = $"deferred {deferred}, records on disk {directory.CountRecords()}, delivered {emulator.EventCount}, {metrics.Describe()}";
             Assert.True(deferred == directory.CountRecords(), state);
             Assert.True(metrics.Sent + metrics.DroppedTotal + deferred == 500, state);

@@ -81,13 +81,8 @@ namespace Serilog.Sinks.Bento.Tests
             using (var b = Unreachable(directory.Path)) Emit(b, 1000, 100);
             var afterB = directory.CountRecords();
             // C: delivers what B left.
-            await using (var emulator = await BentoEmulator.StartAsync())
-            {
-                using var metrics = new BentoMeterProbe("Serilog");
-                var c = Delivering(emulator, directory.Path);
-                await c.DisposeAsync();
-                Assert.True(emulator.EventCount == 100, $"after A: checkpoint file {checkpoint}, {afterA} segments; after B: {afterB} records on disk; C delivered {emulator.EventCount}, {metrics.Describe()}");
-            }
+            var c = await NextProcessAsync(directory.Path);
+            Assert.True(c.Delivered == 100, $"after A: checkpoint file {checkpoint}, {afterA} segments; after B: {afterB} records on disk; C delivered {c.Delivered}, {c.Metrics}");
         }
 
         // R3: once the disk has failed, the retry time limit applies to batches read from disk: they are dropped and
@@ -109,10 +104,8 @@ namespace Serilog.Sinks.Bento.Tests
                 await logger.DisposeAsync();
                 describeA = metricsA.Describe();
             }
-            await using var emulator = await BentoEmulator.StartAsync();
-            var b = Delivering(emulator, directory.Path);
-            await b.DisposeAsync();
-            Assert.True(emulator.EventCount == 50, $"A: {describeA}; B (next process) delivered {emulator.EventCount} of the 50 written to disk");
+            var b = await NextProcessAsync(directory.Path);
+            Assert.True(b.Delivered == 50, $"A: {describeA}; B (next process) delivered {b.Delivered} of the 50 written to disk");
         }
 
         // R2b: no failure at all: the last segment is sealed by a rollover, fully delivered and removed, so disposal
@@ -140,13 +133,8 @@ namespace Serilog.Sinks.Bento.Tests
             var state = $"A emitted {emitted}; after A: checkpoint {File.Exists(checkpoint)}, segments {directory.Segments.Length}";
             using (var b = Unreachable(directory.Path)) Emit(b, 1000, 100);
             state += $"; after B: {directory.CountRecords()} records in {string.Join(",", directory.Segments.Select(Path.GetFileName))}";
-            await using (var emulator = await BentoEmulator.StartAsync())
-            {
-                using var metrics = new BentoMeterProbe("Serilog");
-                var c = Delivering(emulator, directory.Path);
-                await c.DisposeAsync();
-                Assert.True(emulator.EventCount == 100, $"{state}; C delivered {emulator.EventCount}, {metrics.Describe()}");
-            }
+            var c = await NextProcessAsync(directory.Path);
+            Assert.True(c.Delivered == 100, $"{state}; C delivered {c.Delivered}, {c.Metrics}");
         }
 
         // R8: with the disk failed, the batch in hand (taken from memory) is abandoned at disposal and counted

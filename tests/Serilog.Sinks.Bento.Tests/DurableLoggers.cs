@@ -1,4 +1,7 @@
 using System;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using System.Threading.Tasks;
 using Bento.Emulator;
 using BentoSinks;
 using Serilog.Core;
@@ -37,6 +40,26 @@ namespace Serilog.Sinks.Bento.Tests
                 o.BufferDirectory = directory;
                 configure?.Invoke(o);
             }).CreateLogger();
+
+        /// <summary>
+        /// The next process on <paramref name="directory"/>: a logger delivering to an emulator of its own, disposed at once
+        /// (it sends what earlier processes left). Returns how many events the emulator got, and the meter's account.
+        /// </summary>
+        public static async Task<(int Delivered, string Metrics)> NextProcessAsync(string directory)
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var metrics = new BentoMeterProbe("Serilog");
+            var logger = Delivering(emulator, directory);
+            await logger.DisposeAsync();
+            return (emulator.EventCount, metrics.Describe());
+        }
+
+        /// <summary>How many events a disposal reported left in the buffer directory (its SelfLog line); 0 when it reported none.</summary>
+        public static long ReportedDeferred(SelfLogCapture selfLog)
+        {
+            var match = Regex.Match(selfLog.Text, @"(\d+) undelivered events stay in the buffer directory");
+            return match.Success ? long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+        }
 
         /// <summary>Logs <paramref name="count"/> <c>durable</c> analytics events numbered from <paramref name="from"/> (<c>details.n</c>), with a <c>blob</c> when given.</summary>
         public static void Emit(ILogger logger, int from, int count, string? blob = null)

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Threading.Tasks;
 using Bento.Emulator;
@@ -53,6 +54,41 @@ namespace BentoSinks.Testing
             Assert.True(emitted == rig.ReceivedNumbers().Distinct().Count(), $"expected {emitted} distinct events. {rig.Describe()}");
             Assert.True(rig.Metrics.DroppedTotal == 0, $"expected no drop. {rig.Describe()}");
             Assert.True(emitted == rig.Metrics.Sent, $"expected bento.events.sent = {emitted}. {rig.Describe()}");
+        }
+
+        /// <summary>The options that are time spans, each of which a timer waits for: a theory's data.</summary>
+        public static IEnumerable<object[]> TimeSpanOptions() => new[]
+        {
+            new object[] { nameof(BentoOptions.Period) },
+            new object[] { nameof(BentoOptions.RetryTimeLimit) },
+            new object[] { nameof(BentoOptions.RequestTimeout) },
+            new object[] { nameof(BentoOptions.ShutdownTimeout) },
+        };
+
+        /// <summary>
+        /// <paramref name="option"/> set to 60 days (timers wait at most ~49.7 days) is refused when <paramref name="build"/>
+        /// builds the front end (the logger, the provider): an <see cref="ArgumentException"/> naming the option.
+        /// </summary>
+        public static void A_TimeSpan_option_beyond_what_timers_support_is_refused(string option, Func<Action<BentoOptions>, IDisposable?> build)
+        {
+            var sixtyDays = TimeSpan.FromDays(60);
+            IDisposable? built = null;
+            var ex = Record.Exception(() => built = build(o =>
+            {
+                o.SiteUuid = "s"; o.PublishableKey = "p"; o.SecretKey = "k";
+                o.Endpoint = new Uri("http://127.0.0.1:9/api/v1");
+                o.ShutdownTimeout = TimeSpan.Zero;
+                switch (option)
+                {
+                    case nameof(BentoOptions.Period): o.Period = sixtyDays; break;
+                    case nameof(BentoOptions.RetryTimeLimit): o.RetryTimeLimit = sixtyDays; break;
+                    case nameof(BentoOptions.RequestTimeout): o.RequestTimeout = sixtyDays; break;
+                    case nameof(BentoOptions.ShutdownTimeout): o.ShutdownTimeout = sixtyDays; break;
+                }
+            }));
+            try { built?.Dispose(); } catch { /* the configuration was accepted: the assertion below reports it */ }
+            Assert.True(ex is ArgumentException, $"{option} = 60 days was accepted (expected an ArgumentException naming {option}); got {ex?.GetType().Name ?? "no exception"}");
+            Assert.Equal(option, ((ArgumentException)ex!).ParamName);
         }
 
         public static async Task An_absurd_Retry_After_does_not_stop_delivery_of_later_events(Func<Action<BentoOptions>, Task<IFrontEndUnderTest>> start)
