@@ -6,7 +6,6 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks;
 using Bento.Emulator;
-using BentoSinks;
 using BentoSinks.Durable;
 using Serilog.Core;
 using static Serilog.Sinks.Bento.Tests.DurableLoggers;

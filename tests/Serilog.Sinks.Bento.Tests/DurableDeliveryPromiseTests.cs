@@ -5,7 +5,6 @@ using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using Bento.Emulator;
-using BentoSinks;
 using Serilog.Core;
 using Serilog.Events;
 using static Serilog.Sinks.Bento.Tests.DurableLoggers;
@@ -20,13 +19,48 @@ namespace Serilog.Sinks.Bento.Tests
     [Collection("SelfLog")]
     public class DurableDeliveryPromiseTests
     {
-        /// <summary>A logger delivering to <paramref name="emulator"/> while it answers every request 503 (an outage), after it logged 500 events.</summary>
-        private static Logger LoggedDuringAnOutage(BentoEmulator emulator, DurableDirectory directory, TimeSpan shutdownTimeout)
+        /// <summary>
+        /// A delivering logger on a directory of its own while the emulator answers every request 503 (an outage), after
+        /// it logged 500 events; with the meter and SelfLog, to account for every event once the logger is disposed.
+        /// </summary>
+        private sealed class Outage : IAsyncDisposable
         {
-            emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503));
-            var logger = Delivering(emulator, directory.Path, o => { o.BatchSizeLimit = 100; o.Period = TimeSpan.FromMilliseconds(50); o.ShutdownTimeout = shutdownTimeout; });
-            Emit(logger, 0, 500);
-            return logger;
+            private Outage(BentoEmulator emulator, TimeSpan shutdownTimeout)
+            {
+                Emulator = emulator;
+                emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503));
+                Logger = Delivering(emulator, Directory.Path, o => { o.BatchSizeLimit = 100; o.Period = TimeSpan.FromMilliseconds(50); o.ShutdownTimeout = shutdownTimeout; });
+                Emit(Logger, 0, 500);
+            }
+
+            public DurableDirectory Directory { get; } = new DurableDirectory();
+            public BentoEmulator Emulator { get; }
+            public BentoMeterProbe Metrics { get; } = new BentoMeterProbe("Serilog");
+            public SelfLogCapture SelfLog { get; } = new SelfLogCapture();
+            public Logger Logger { get; }
+
+            public static async Task<Outage> StartAsync(TimeSpan shutdownTimeout) => new Outage(await BentoEmulator.StartAsync(), shutdownTimeout);
+
+            /// <summary>
+            /// After disposal: the count reported deferred is the records on disk, and each of the <paramref name="logged"/>
+            /// events is sent, dropped or deferred. Returns the state for further assertions' messages.
+            /// </summary>
+            public string AssertAccounted(int logged, string more = "")
+            {
+                var deferred = ReportedDeferred(SelfLog);
+                var state = $"deferred {deferred}, records on disk {Directory.CountRecords()}, delivered {Emulator.EventCount}, {Metrics.Describe()}{more}";
+                Assert.True(deferred == Directory.CountRecords(), state);
+                Assert.True(Metrics.Sent + Metrics.DroppedTotal + deferred == logged, state);
+                return state;
+            }
+
+            public async ValueTask DisposeAsync()
+            {
+                SelfLog.Dispose();
+                Metrics.Dispose();
+                await Emulator.DisposeAsync();
+                Directory.Dispose();
+            }
         }
 
         [Fact]
@@ -151,27 +185,21 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task A_directory_deleted_while_running_is_counted_honestly_recreated_and_disposal_ends_by_its_deadline()
         {
-            using var directory = new DurableDirectory();
-            await using var emulator = await BentoEmulator.StartAsync();
-            using var metrics = new BentoMeterProbe("Serilog");
-            using var selfLog = new SelfLogCapture();
-            var logger = LoggedDuringAnOutage(emulator, directory, TimeSpan.FromSeconds(15)); // events wait on disk
+            await using var outage = await Outage.StartAsync(shutdownTimeout: TimeSpan.FromSeconds(15)); // events wait on disk
+            var directory = outage.Directory;
             await DurableDirectory.Until(() => directory.CountRecords() == 500);
             Directory.Delete(directory.Path, recursive: true); // a tmp cleaner
             // The pipeline notices, keeps events in memory meanwhile, and recreates the directory for new ones.
-            await DurableDirectory.Until(() => selfLog.Text.Contains("buffer directory failed", StringComparison.Ordinal));
-            emulator.ClearFaults();
-            Emit(logger, 500, 100);
+            await DurableDirectory.Until(() => outage.SelfLog.Text.Contains("buffer directory failed", StringComparison.Ordinal));
+            outage.Emulator.ClearFaults();
+            Emit(outage.Logger, 500, 100);
             await DurableDirectory.Until(() => Directory.Exists(directory.Folder));
             var disposal = Stopwatch.StartNew();
-            await logger.DisposeAsync();
+            await outage.Logger.DisposeAsync();
             disposal.Stop();
-            var deferred = ReportedDeferred(selfLog);
-            var state = $"deferred {deferred}, records on disk {directory.CountRecords()}, delivered {emulator.EventCount}, {metrics.Describe()}, disposal {disposal.Elapsed.TotalSeconds:0.0} s";
-            Assert.True(deferred == directory.CountRecords(), state);
-            Assert.True(metrics.Sent + metrics.DroppedTotal + deferred == 600, state);
+            var state = outage.AssertAccounted(600, $", disposal {disposal.Elapsed.TotalSeconds:0.0} s");
             Assert.True(disposal.Elapsed < TimeSpan.FromSeconds(15), state);
-            Assert.True(metrics.Sent >= 100, state); // the events logged after the deletion are delivered
+            Assert.True(outage.Metrics.Sent >= 100, state); // the events logged after the deletion are delivered
         }
 
         // The segment being read when the directory is deleted stays readable while running (its file is open), but at
@@ -179,18 +207,11 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Events_of_the_segment_being_read_when_the_directory_is_deleted_are_not_called_deferred()
         {
-            using var directory = new DurableDirectory();
-            await using var emulator = await BentoEmulator.StartAsync();
-            using var metrics = new BentoMeterProbe("Serilog");
-            using var selfLog = new SelfLogCapture();
-            var logger = LoggedDuringAnOutage(emulator, directory, TimeSpan.FromSeconds(1)); // an outage through disposal
-            await DurableDirectory.Until(() => directory.CountRecords() == 500 && emulator.RequestsStarted >= 1); // a batch read from the segment
-            Directory.Delete(directory.Path, recursive: true); // a tmp cleaner
-            await logger.DisposeAsync();
-            var deferred = ReportedDeferred(selfLog);
-            var state = $"deferred {deferred}, records on disk {directory.CountRecords()}, delivered {emulator.EventCount}, {metrics.Describe()}";
-            Assert.True(deferred == directory.CountRecords(), state);
-            Assert.True(metrics.Sent + metrics.DroppedTotal + deferred == 500, state);
+            await using var outage = await Outage.StartAsync(shutdownTimeout: TimeSpan.FromSeconds(1)); // an outage through disposal
+            await DurableDirectory.Until(() => outage.Directory.CountRecords() == 500 && outage.Emulator.RequestsStarted >= 1); // a batch read from the segment
+            Directory.Delete(outage.Directory.Path, recursive: true); // a tmp cleaner
+            await outage.Logger.DisposeAsync();
+            outage.AssertAccounted(500);
         }
 
         private sealed class Capture : ILogEventSink

@@ -3,9 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using Bento.Emulator;
-using BentoSinks;
 using BentoSinks.Durable;
-using Serilog.Core;
 using static Serilog.Sinks.Bento.Tests.DurableLoggers;
 
 namespace Serilog.Sinks.Bento.Tests
