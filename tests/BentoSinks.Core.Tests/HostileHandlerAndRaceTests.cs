@@ -44,6 +44,11 @@ namespace BentoSinks.Core.Tests
             return new BentoPipeline<TestEvent>(settings, new TestFormatter(), diagnostics ?? new ListDiagnostics(), name);
         }
 
+        /// <summary>An event offered to a disposed pipeline only to follow the others through the failure listener.</summary>
+        private static TestEvent Sentinel() => new TestEvent { Type = "sentinel" };
+
+        private static bool IsSentinel(TestEvent e) => e.Type == "sentinel";
+
         private static TestEvent Event(int i) => new TestEvent { Email = $"user{i}@example.com", Details = new Dictionary<string, object?> { ["id"] = i } };
 
         /// <summary>A handler that never answers and ignores its cancellation token (a third-party DelegatingHandler, a proxy library).</summary>
@@ -56,6 +61,16 @@ namespace BentoSinks.Core.Tests
                 Interlocked.Increment(ref Calls);
                 return new TaskCompletionSource<HttpResponseMessage>().Task;
             }
+        }
+
+        /// <summary>A pipeline whose one event's request went to a <see cref="DeafHandler"/>: it will never be answered.</summary>
+        private static async Task<BentoPipeline<TestEvent>> StuckInADeafHandler(string name)
+        {
+            var handler = new DeafHandler();
+            var pipeline = Pipeline(Options(handler), name);
+            pipeline.TryEnqueue(Event(1));
+            await PipelineUnderTest.Until(() => handler.Calls == 1);
+            return pipeline;
         }
 
         /// <summary>Answers 200 with Bento's result and counts the events it received.</summary>
@@ -120,10 +135,7 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task request_timeout_is_enforced_against_a_handler_that_ignores_cancellation()
         {
-            var handler = new DeafHandler();
-            var pipeline = Pipeline(Options(handler), "review-deaf-timeout");
-            pipeline.TryEnqueue(Event(1));
-            await PipelineUnderTest.Until(() => handler.Calls == 1);
+            var pipeline = await StuckInADeafHandler("review-deaf-timeout");
             // RequestTimeout is 300 ms: within 3 s the request must have been given up on (answered = timed out) and retried.
             await PipelineUnderTest.Until(() => pipeline.Counters.Answered > 0, timeoutMs: 3000); // fails when the loop is stuck in the handler
         }
@@ -131,13 +143,9 @@ namespace BentoSinks.Core.Tests
         [Fact]
         public async Task dispose_returns_even_when_the_handler_ignores_cancellation()
         {
-            var handler = new DeafHandler();
-            var pipeline = Pipeline(Options(handler), "review-deaf-dispose");
-            pipeline.TryEnqueue(Event(1));
-            await PipelineUnderTest.Until(() => handler.Calls == 1);
+            var pipeline = await StuckInADeafHandler("review-deaf-dispose");
             var dispose = Task.Run(() => pipeline.Dispose());
-            var first = await Task.WhenAny(dispose, Task.Delay(5000));
-            Assert.True(first == dispose, "Dispose() did not return within 5 s with ShutdownTimeout = 300 ms; " + pipeline.Counters);
+            Assert.True(await Eventually.Completes(dispose, TimeSpan.FromSeconds(5)), "Dispose() did not return within 5 s with ShutdownTimeout = 300 ms; " + pipeline.Counters);
         }
 
         // ---------------------------------------------------------------------------------------------------------
@@ -235,7 +243,13 @@ namespace BentoSinks.Core.Tests
                 var bento = new CountingBento();
                 var pipeline = Pipeline(Options(bento, o => { o.QueueLimit = 50; o.BatchSizeLimit = 7; o.ShutdownTimeout = TimeSpan.FromMilliseconds(round % 2 == 0 ? 0 : 200); }), "review-race");
                 long notified = 0;
-                pipeline.ItemsDropped = (reason, items, dropped) => Interlocked.Add(ref notified, dropped);
+                var sentinelHeard = 0;
+                pipeline.ItemsDropped = (reason, items, dropped) =>
+                {
+                    var sentinels = items.Count(IsSentinel);
+                    if (sentinels > 0) Volatile.Write(ref sentinelHeard, 1);
+                    Interlocked.Add(ref notified, dropped - sentinels);
+                };
                 var stop = 0;
                 var producers = Enumerable.Range(0, 4).Select(t => Task.Run(() =>
                 {
@@ -250,7 +264,16 @@ namespace BentoSinks.Core.Tests
                 // A request Bento answered while the hard stop cancelled it counts as shutdown (accepted by the model).
                 Assert.True(bento.Events >= c.Sent && bento.Events <= c.Sent + c.Dropped(DropReason.Shutdown), $"round {round}: bento got {bento.Events}; {c}");
                 // The listener may miss drops beyond DeliveryLedger.MaxPendingNotifications (documented), never hear of more.
-                await Task.Delay(50); // late notifications from the thread pool may still come: give them the chance to be too many
+                // Late notifications from the thread pool may still come: let them all arrive, so that too many would show.
+                // Caller-side drops reach the listener in order, so once it hears of a sentinel dropped after every
+                // counted drop, none is still on its way (a sentinel past the listener's backlog limit is not passed on:
+                // offer another until one is).
+                await PipelineUnderTest.Until(() =>
+                {
+                    if (Volatile.Read(ref sentinelHeard) == 1) return true;
+                    pipeline.TryEnqueue(Sentinel());
+                    return false;
+                });
                 Assert.True(Interlocked.Read(ref notified) <= c.DroppedTotal, $"round {round}: notified {notified} > dropped; {c}");
             }
         }

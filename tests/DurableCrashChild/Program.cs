@@ -5,7 +5,7 @@ using Serilog;
 
 // Usage: DurableCrashChild <buffer directory> <events> <endpoint>
 // Logs <events> analytics events numbered 0..n-1 to an endpoint that does not answer, prints "logged", then waits to be
-// killed. With "--hold" it only opens the directory (holding its lock) and waits.
+// killed (SIGKILL): the wait below is the point, a process that never exits by itself.
 var directory = args[0];
 var count = int.Parse(args[1], CultureInfo.InvariantCulture);
 var endpoint = args[2];

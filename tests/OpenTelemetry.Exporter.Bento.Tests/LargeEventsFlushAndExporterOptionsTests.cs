@@ -22,8 +22,6 @@ namespace OpenTelemetry.Exporter.Bento.Tests
     [Collection("Exporter")]
     public class LargeEventsFlushAndExporterOptionsTests
     {
-        private static readonly string Blob = new string('x', 400);
-
         private static async Task<IFrontEndUnderTest> StartAsync(Action<BentoOptions> configure) => await MeteredTracerUnderTest.StartAsync(configure);
 
         /// <summary>One analytics event on an activity of <paramref name="sourceName"/> (<c>from_traces</c>) and one log record (<c>from_logs</c>).</summary>
@@ -41,50 +39,20 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         // ---- 1. Large events: requests full by bytes while the budget is spent must lose nothing ----
 
         [Fact]
-        public async Task Large_events_filling_requests_by_bytes_are_all_delivered_and_none_is_silently_lost()
-        {
-            await using var rig = await MeteredTracerUnderTest.StartAsync(o =>
-            {
-                o.MaxRequestBytes = 1024;
-                o.MaxRequestsPerMinute = 600; // one request per 100 ms: the budget is spent between requests
-                o.Period = TimeSpan.FromMilliseconds(50);
-            });
-            const int emitted = 300;
-            rig.Emit(0, emitted, "large", Blob);
-
-            // The pipeline's own counts (requests answered, events settled) must keep moving until every event is settled.
-            // A slow machine moves them late; a lost event leaves them still for good: "stalled" takes 50 pump steps
-            // and 15 s of real time without a change, so a busy machine is never mistaken for a loss.
-            var progress = new Progress(() => rig.Metrics.Requests * 1_000_000 + rig.Metrics.Sent + rig.Metrics.DroppedTotal);
-            var settled = await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= emitted || progress.StalledFor(50), TimeSpan.FromMilliseconds(100), maxSteps: 100_000);
-            Assert.True(settled && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= emitted,
-                $"not every event was sent or counted as dropped, and the pipeline's counts stood still for {progress.Still.TotalSeconds:0} s of real time: events were lost without a trace. {rig.Describe()}");
-            Assert.True(await rig.DisposeProviderAsync(TimeSpan.FromSeconds(1)), $"shutting the provider down did not finish. {rig.Describe()}");
-
-            Assert.True(emitted == rig.Emulator.EventCount, $"expected {emitted} events at the emulator. {rig.Describe()}");
-            Assert.True(emitted == rig.ReceivedNumbers().Distinct().Count(), $"expected {emitted} distinct events. {rig.Describe()}");
-            Assert.True(rig.Metrics.DroppedTotal == 0, $"expected no drop. {rig.Describe()}");
-        }
+        public Task Large_events_filling_requests_by_bytes_are_all_delivered_and_none_is_silently_lost() => DeliveryScenarios.Large_events_filling_requests_by_bytes_are_all_delivered_and_none_is_silently_lost(StartAsync);
 
         [Fact]
         public async Task ForceFlush_of_large_events_returns_true_and_every_event_is_delivered()
         {
-            await using var rig = await MeteredTracerUnderTest.StartAsync(o =>
-            {
-                o.MaxRequestBytes = 1024;
-                o.MaxRequestsPerMinute = 600;
-                o.Period = TimeSpan.FromMilliseconds(50);
-            });
-            const int emitted = 300;
-            rig.Emit(0, emitted, "large", Blob);
-            // Let the budget bite a few times (delivery under way, not urgent), then flush.
-            await rig.PumpAsync(() => rig.Emulator.RequestCount >= 5, TimeSpan.FromMilliseconds(100), maxSteps: 100);
+            await using var rig = await MeteredTracerUnderTest.StartAsync(DeliveryScenarios.LargeEvents);
+            const int emitted = DeliveryScenarios.LargeEventCount;
+            // Delivery under way (the budget has bitten a few times), then flush.
+            await DeliveryScenarios.EmitLargeEventsUnderWayAsync(rig);
 
             var sw = Stopwatch.StartNew();
             var flush = Task.Run(() => rig.Provider.ForceFlush(5000));
             await rig.PumpAsync(() => flush.IsCompleted, TimeSpan.FromMilliseconds(100), maxSteps: 300);
-            var completed = await Task.WhenAny(flush, Task.Delay(TimeSpan.FromSeconds(8))) == flush;
-            Assert.True(completed, $"ForceFlush(5000) did not return. {rig.Describe()}");
+            Assert.True(await Eventually.Completes(flush, TimeSpan.FromSeconds(8)), $"ForceFlush(5000) did not return. {rig.Describe()}");
             Assert.True(await flush, $"ForceFlush(5000) returned false after {sw.ElapsedMilliseconds} ms: the flush waited for events that will never be settled. {rig.Describe()}");
 
             Assert.True(emitted == rig.Metrics.Sent + rig.Metrics.DroppedTotal, $"accounting: sent + dropped must equal the {emitted} events emitted. {rig.Describe()}");
@@ -100,37 +68,12 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         [Fact]
         public Task A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events() => DeliveryScenarios.A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events(StartAsync);
 
-        public static IEnumerable<object[]> TimeSpanOptions() => new[]
-        {
-            new object[] { nameof(BentoExporterOptions.Period) },
-            new object[] { nameof(BentoExporterOptions.RetryTimeLimit) },
-            new object[] { nameof(BentoExporterOptions.RequestTimeout) },
-            new object[] { nameof(BentoExporterOptions.ShutdownTimeout) },
-        };
+        public static IEnumerable<object[]> TimeSpanOptions() => DeliveryScenarios.TimeSpanOptions();
 
         [Theory]
         [MemberData(nameof(TimeSpanOptions))]
         public void A_TimeSpan_option_beyond_what_timers_support_is_refused_when_the_provider_is_built(string option)
-        {
-            var sixtyDays = TimeSpan.FromDays(60); // Task.Delay and timers stop at ~49.7 days
-            TracerProvider? provider = null;
-            var ex = Record.Exception(() => provider = Sdk.CreateTracerProviderBuilder().AddBentoExporter(o =>
-            {
-                o.SiteUuid = "s"; o.PublishableKey = "p"; o.SecretKey = "k";
-                o.Endpoint = new Uri("http://127.0.0.1:9/api/v1");
-                o.ShutdownTimeout = TimeSpan.Zero;
-                switch (option)
-                {
-                    case nameof(BentoExporterOptions.Period): o.Period = sixtyDays; break;
-                    case nameof(BentoExporterOptions.RetryTimeLimit): o.RetryTimeLimit = sixtyDays; break;
-                    case nameof(BentoExporterOptions.RequestTimeout): o.RequestTimeout = sixtyDays; break;
-                    case nameof(BentoExporterOptions.ShutdownTimeout): o.ShutdownTimeout = sixtyDays; break;
-                }
-            }).Build());
-            try { provider?.Dispose(); } catch { /* the configuration was accepted: the assertion below reports it */ }
-            Assert.True(ex is ArgumentException, $"{option} = 60 days was accepted (expected an ArgumentException naming {option}); got {ex?.GetType().Name ?? "no exception"}");
-            Assert.Equal(option, ((ArgumentException)ex!).ParamName);
-        }
+            => DeliveryScenarios.A_TimeSpan_option_beyond_what_timers_support_is_refused(option, configure => Sdk.CreateTracerProviderBuilder().AddBentoExporter(configure).Build());
 
         // ---- 3. 422 (a business rule) isolates the refused event like 400 ----
 
@@ -193,7 +136,8 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             }) { IsBackground = true };
             flusher.Start();
             started.Wait();
-            Thread.Sleep(100); // the flush has taken its mark; the first request is still being answered
+            // The flush has taken its mark and waits (its thread blocks on it); the first request is still being answered.
+            await Eventually.Until(() => (flusher.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0 || !flusher.IsAlive);
             rig.EmitInvalidPurchases(100, 10); // queued after the flush call, dropped as invalid as soon as they are read
 
             Assert.True(flusher.Join(TimeSpan.FromSeconds(15)), $"ForceFlush did not return. {rig.Describe()}");

@@ -72,6 +72,8 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             return await Emulator.PumpWhileAsync(Time, Task.Run(() => Provider.Dispose()), step, maxSteps);
         }
 
+        public Task<bool> ShutDownAsync(TimeSpan step, int maxSteps = 200) => DisposeProviderAsync(step, maxSteps);
+
         public async ValueTask DisposeAsync()
         {
             // Never hang a failing test on the fake clock: pump it while the provider shuts down (bounded).

@@ -6,9 +6,9 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks;
 using Bento.Emulator;
-using BentoSinks;
 using BentoSinks.Durable;
 using Serilog.Core;
+using static Serilog.Sinks.Bento.Tests.DurableLoggers;
 
 namespace Serilog.Sinks.Bento.Tests
 {
@@ -19,38 +19,6 @@ namespace Serilog.Sinks.Bento.Tests
     [Collection("SelfLog")]
     public class DurableBufferTests
     {
-        private static Logger Unreachable(string directory, Action<BentoSinkOptions>? configure = null)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
-                o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
-                o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
-                o.Endpoint = new Uri(DurableDirectory.Unreachable);
-                o.MaxRequestsPerMinute = 0;
-                o.Period = TimeSpan.FromMilliseconds(50);
-                o.ShutdownTimeout = TimeSpan.Zero; // a deploy that outlasts the shutdown timeout
-                o.BufferDirectory = directory;
-                configure?.Invoke(o);
-            }).CreateLogger();
-
-        private static Logger Delivering(BentoEmulator emulator, string directory, Action<BentoSinkOptions>? configure = null)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                EmulatorOptions.Configure(o, emulator);
-                o.BufferDirectory = directory;
-                configure?.Invoke(o);
-            }).CreateLogger();
-
-        private static void Emit(ILogger logger, int from, int count, string? blob = null)
-        {
-            var log = logger.ForAnalytics("durable").ForContext("Email", "ada@example.com");
-            for (var i = from; i < from + count; i++)
-            {
-                if (blob is null) log.Information("Event {n}", i);
-                else log.Information("Event {n} {blob}", i, blob);
-            }
-        }
-
         private static Process StartChild(string directory, int events)
         {
             // tests/Serilog.Sinks.Bento.Tests/bin/<configuration>/<framework>/ → tests/DurableCrashChild/bin/<configuration>/<framework>/

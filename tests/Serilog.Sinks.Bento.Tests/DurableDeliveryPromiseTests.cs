@@ -5,9 +5,9 @@ using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using Bento.Emulator;
-using BentoSinks;
 using Serilog.Core;
 using Serilog.Events;
+using static Serilog.Sinks.Bento.Tests.DurableLoggers;
 
 namespace Serilog.Sinks.Bento.Tests
 {
@@ -19,35 +19,47 @@ namespace Serilog.Sinks.Bento.Tests
     [Collection("SelfLog")]
     public class DurableDeliveryPromiseTests
     {
-        private static Logger Unreachable(string directory, Action<BentoSinkOptions>? configure = null)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
-                o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
-                o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
-                o.Endpoint = new Uri(DurableDirectory.Unreachable);
-                o.MaxRequestsPerMinute = 0;
-                o.Period = TimeSpan.FromMilliseconds(50);
-                o.ShutdownTimeout = TimeSpan.Zero;
-                o.BufferDirectory = directory;
-                configure?.Invoke(o);
-            }).CreateLogger();
-
-        private static Logger Delivering(BentoEmulator emulator, string directory, Action<BentoSinkOptions>? configure = null)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                EmulatorOptions.Configure(o, emulator);
-                o.BufferDirectory = directory;
-                configure?.Invoke(o);
-            }).CreateLogger();
-
-        private static void Emit(ILogger logger, int from, int count, string? blob = null)
+        /// <summary>
+        /// A delivering logger on a directory of its own while the emulator answers every request 503 (an outage), after
+        /// it logged 500 events; with the meter and SelfLog, to account for every event once the logger is disposed.
+        /// </summary>
+        private sealed class Outage : IAsyncDisposable
         {
-            var log = logger.ForAnalytics("durable").ForContext("Email", "ada@example.com");
-            for (var i = from; i < from + count; i++)
+            private Outage(BentoEmulator emulator, TimeSpan shutdownTimeout)
             {
-                if (blob is null) log.Information("Event {n}", i);
-                else log.Information("Event {n} {blob}", i, blob);
+                Emulator = emulator;
+                emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503));
+                Logger = Delivering(emulator, Directory.Path, o => { o.BatchSizeLimit = 100; o.Period = TimeSpan.FromMilliseconds(50); o.ShutdownTimeout = shutdownTimeout; });
+                Emit(Logger, 0, 500);
+            }
+
+            public DurableDirectory Directory { get; } = new DurableDirectory();
+            public BentoEmulator Emulator { get; }
+            public BentoMeterProbe Metrics { get; } = new BentoMeterProbe("Serilog");
+            public SelfLogCapture SelfLog { get; } = new SelfLogCapture();
+            public Logger Logger { get; }
+
+            public static async Task<Outage> StartAsync(TimeSpan shutdownTimeout) => new Outage(await BentoEmulator.StartAsync(), shutdownTimeout);
+
+            /// <summary>
+            /// After disposal: the count reported deferred is the records on disk, and each of the <paramref name="logged"/>
+            /// events is sent, dropped or deferred. Returns the state for further assertions' messages.
+            /// </summary>
+            public string AssertAccounted(int logged, string more = "")
+            {
+                var deferred = ReportedDeferred(SelfLog);
+                var state = $"deferred {deferred}, records on disk {Directory.CountRecords()}, delivered {Emulator.EventCount}, {Metrics.Describe()}{more}";
+                Assert.True(deferred == Directory.CountRecords(), state);
+                Assert.True(Metrics.Sent + Metrics.DroppedTotal + deferred == logged, state);
+                return state;
+            }
+
+            public async ValueTask DisposeAsync()
+            {
+                SelfLog.Dispose();
+                Metrics.Dispose();
+                await Emulator.DisposeAsync();
+                Directory.Dispose();
             }
         }
 
@@ -151,14 +163,17 @@ namespace Serilog.Sinks.Bento.Tests
                         if (offered[w] > 20_000) break;
                     }
                 })).ToArray();
-                await Task.Delay(5);
+                long Logged() => Enumerable.Range(0, 4).Sum(w => System.Threading.Volatile.Read(ref offered[w]));
+                bool WritersDone() => writers.All(t => t.IsCompleted);
+                // Disposal starts while every writer is logging, and writers go on logging while it runs.
+                await Eventually.Until(() => Enumerable.Range(0, 4).All(w => System.Threading.Volatile.Read(ref offered[w]) >= 50) || WritersDone());
+                var loggedBefore = Logged();
                 var disposal = logger.DisposeAsync().AsTask();
-                await Task.Delay(1);
+                await Eventually.Until(() => Logged() > loggedBefore || disposal.IsCompleted || WritersDone());
                 System.Threading.Volatile.Write(ref stop, 1);
                 await Task.WhenAll(writers);
                 await disposal;
-                var match = System.Text.RegularExpressions.Regex.Match(selfLog.Text, @"(\d+) undelivered events stay in the buffer directory");
-                var deferred = match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+                var deferred = ReportedDeferred(selfLog);
                 var onDisk = directory.CountRecords();
                 // (The meter stops with the pipeline, so drops counted after disposal are not all seen here: compare the
                 // deferred count with the disk only.)
@@ -170,30 +185,21 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task A_directory_deleted_while_running_is_counted_honestly_recreated_and_disposal_ends_by_its_deadline()
         {
-            using var directory = new DurableDirectory();
-            await using var emulator = await BentoEmulator.StartAsync();
-            using var metrics = new BentoMeterProbe("Serilog");
-            using var selfLog = new SelfLogCapture();
-            emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503)); // an outage: events wait on disk
-            var logger = Delivering(emulator, directory.Path, o => { o.BatchSizeLimit = 100; o.Period = TimeSpan.FromMilliseconds(50); o.ShutdownTimeout = TimeSpan.FromSeconds(15); });
-            Emit(logger, 0, 500);
+            await using var outage = await Outage.StartAsync(shutdownTimeout: TimeSpan.FromSeconds(15)); // events wait on disk
+            var directory = outage.Directory;
             await DurableDirectory.Until(() => directory.CountRecords() == 500);
             Directory.Delete(directory.Path, recursive: true); // a tmp cleaner
             // The pipeline notices, keeps events in memory meanwhile, and recreates the directory for new ones.
-            await DurableDirectory.Until(() => selfLog.Text.Contains("buffer directory failed", StringComparison.Ordinal));
-            emulator.ClearFaults();
-            Emit(logger, 500, 100);
+            await DurableDirectory.Until(() => outage.SelfLog.Text.Contains("buffer directory failed", StringComparison.Ordinal));
+            outage.Emulator.ClearFaults();
+            Emit(outage.Logger, 500, 100);
             await DurableDirectory.Until(() => Directory.Exists(directory.Folder));
             var disposal = Stopwatch.StartNew();
-            await logger.DisposeAsync();
+            await outage.Logger.DisposeAsync();
             disposal.Stop();
-            var match = System.Text.RegularExpressions.Regex.Match(selfLog.Text, @"(\d+) undelivered events stay in the buffer directory");
-            var deferred = match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
-            var state = $"deferred {deferred}, records on disk {directory.CountRecords()}, delivered {emulator.EventCount}, {metrics.Describe()}, disposal {disposal.Elapsed.TotalSeconds:0.0} s";
-            Assert.True(deferred == directory.CountRecords(), state);
-            Assert.True(metrics.Sent + metrics.DroppedTotal + deferred == 600, state);
+            var state = outage.AssertAccounted(600, $", disposal {disposal.Elapsed.TotalSeconds:0.0} s");
             Assert.True(disposal.Elapsed < TimeSpan.FromSeconds(15), state);
-            Assert.True(metrics.Sent >= 100, state); // the events logged after the deletion are delivered
+            Assert.True(outage.Metrics.Sent >= 100, state); // the events logged after the deletion are delivered
         }
 
         // The segment being read when the directory is deleted stays readable while running (its file is open), but at
@@ -201,21 +207,11 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public async Task Events_of_the_segment_being_read_when_the_directory_is_deleted_are_not_called_deferred()
         {
-            using var directory = new DurableDirectory();
-            await using var emulator = await BentoEmulator.StartAsync();
-            using var metrics = new BentoMeterProbe("Serilog");
-            using var selfLog = new SelfLogCapture();
-            emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503)); // an outage through disposal
-            var logger = Delivering(emulator, directory.Path, o => { o.BatchSizeLimit = 100; o.Period = TimeSpan.FromMilliseconds(50); o.ShutdownTimeout = TimeSpan.FromSeconds(1); });
-            Emit(logger, 0, 500);
-            await DurableDirectory.Until(() => directory.CountRecords() == 500 && emulator.RequestsStarted >= 1); // a batch read from the segment
-            Directory.Delete(directory.Path, recursive: true); // a tmp cleaner
-            await logger.DisposeAsync();
-            var match = System.Text.RegularExpressions.Regex.Match(selfLog.Text, @"(\d+) undelivered events stay in the buffer directory");
-            var deferred = match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
-            var state = $"deferred {deferred}, records on disk {directory.CountRecords()}, delivered {emulator.EventCount}, {metrics.Describe()}";
-            Assert.True(deferred == directory.CountRecords(), state);
-            Assert.True(metrics.Sent + metrics.DroppedTotal + deferred == 500, state);
+            await using var outage = await Outage.StartAsync(shutdownTimeout: TimeSpan.FromSeconds(1)); // an outage through disposal
+            await DurableDirectory.Until(() => outage.Directory.CountRecords() == 500 && outage.Emulator.RequestsStarted >= 1); // a batch read from the segment
+            Directory.Delete(outage.Directory.Path, recursive: true); // a tmp cleaner
+            await outage.Logger.DisposeAsync();
+            outage.AssertAccounted(500);
         }
 
         private sealed class Capture : ILogEventSink

@@ -1,5 +1,6 @@
 using System;
-using System.Diagnostics;
+using System.Buffers.Binary;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
@@ -58,11 +59,27 @@ namespace Serilog.Sinks.Bento.Tests
             return offsets.ToArray();
         }
 
-        public static async Task Until(Func<bool> done, int timeoutMs = 30_000)
+        /// <summary>Waits until <paramref name="done"/> holds (records on disk, a count, a file); fails the test past <paramref name="timeoutMs"/>.</summary>
+        public static Task Until(Func<bool> done, int timeoutMs = 30_000) => Eventually.Until(done, TimeSpan.FromMilliseconds(timeoutMs));
+
+        /// <summary>
+        /// Whether the Serilog pipeline's checkpoint covers every record in its segment files: Bento's answer for each of
+        /// them has been taken in and acknowledged (the checkpoint is written before finished segments are unlinked).
+        /// </summary>
+        public bool AllAcknowledged()
         {
-            var sw = Stopwatch.StartNew();
-            while (!done() && sw.ElapsedMilliseconds < timeoutMs) await Task.Delay(10);
-            Assert.True(done(), "condition not reached in time");
+            byte[] checkpoint;
+            try { checkpoint = File.ReadAllBytes(System.IO.Path.Combine(Folder, DurableBuffer.CheckpointFileName)); }
+            catch (IOException) { return false; } // none yet (or being replaced)
+            if (checkpoint.Length != 20) return false;
+            var segment = BinaryPrimitives.ReadInt64LittleEndian(checkpoint);
+            var offset = BinaryPrimitives.ReadInt64LittleEndian(checkpoint.AsSpan(8));
+            foreach (var file in Directory.GetFiles(Folder, DurableBuffer.SegmentPattern))
+            {
+                var id = long.Parse(System.IO.Path.GetFileNameWithoutExtension(file), CultureInfo.InvariantCulture);
+                if (id > segment || (id == segment && new FileInfo(file).Length > offset)) return false;
+            }
+            return true;
         }
 
         public void Dispose()

@@ -3,47 +3,14 @@ using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using Bento.Emulator;
-using BentoSinks;
 using BentoSinks.Durable;
-using Serilog.Core;
+using static Serilog.Sinks.Bento.Tests.DurableLoggers;
 
 namespace Serilog.Sinks.Bento.Tests
 {
     [Collection("SelfLog")]
     public class DurableFailureRecoveryTests
     {
-        private static Logger Unreachable(string directory, Action<BentoSinkOptions>? configure = null)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
-                o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
-                o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
-                o.Endpoint = new Uri(DurableDirectory.Unreachable);
-                o.MaxRequestsPerMinute = 0;
-                o.Period = TimeSpan.FromMilliseconds(50);
-                o.ShutdownTimeout = TimeSpan.Zero;
-                o.BufferDirectory = directory;
-                configure?.Invoke(o);
-            }).CreateLogger();
-
-        private static Logger Delivering(BentoEmulator emulator, string directory, Action<BentoSinkOptions>? configure = null)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                EmulatorOptions.Configure(o, emulator);
-                o.BufferDirectory = directory;
-                configure?.Invoke(o);
-            }).CreateLogger();
-
-        private static void Emit(ILogger logger, int from, int count, string? blob = null)
-        {
-            var log = logger.ForAnalytics("durable").ForContext("Email", "ada@example.com");
-            for (var i = from; i < from + count; i++)
-            {
-                if (blob is null) log.Information("Event {n}", i);
-                else log.Information("Event {n} {blob}", i, blob);
-            }
-        }
-
         [Fact]
         public async Task Empty_2xx_answers_from_a_proxy_keep_the_durable_buffers_events_on_disk_until_Bento_answers()
         {
@@ -112,13 +79,8 @@ namespace Serilog.Sinks.Bento.Tests
             using (var b = Unreachable(directory.Path)) Emit(b, 1000, 100);
             var afterB = directory.CountRecords();
             // C: delivers what B left.
-            await using (var emulator = await BentoEmulator.StartAsync())
-            {
-                using var metrics = new BentoMeterProbe("Serilog");
-                var c = Delivering(emulator, directory.Path);
-                await c.DisposeAsync();
-                Assert.True(emulator.EventCount == 100, $"after A: checkpoint file {checkpoint}, {afterA} segments; after B: {afterB} records on disk; C delivered {emulator.EventCount}, {metrics.Describe()}");
-            }
+            var c = await NextProcessAsync(directory.Path);
+            Assert.True(c.Delivered == 100, $"after A: checkpoint file {checkpoint}, {afterA} segments; after B: {afterB} records on disk; C delivered {c.Delivered}, {c.Metrics}");
         }
 
         // R3: once the disk has failed, the retry time limit applies to batches read from disk: they are dropped and
@@ -140,10 +102,8 @@ namespace Serilog.Sinks.Bento.Tests
                 await logger.DisposeAsync();
                 describeA = metricsA.Describe();
             }
-            await using var emulator = await BentoEmulator.StartAsync();
-            var b = Delivering(emulator, directory.Path);
-            await b.DisposeAsync();
-            Assert.True(emulator.EventCount == 50, $"A: {describeA}; B (next process) delivered {emulator.EventCount} of the 50 written to disk");
+            var b = await NextProcessAsync(directory.Path);
+            Assert.True(b.Delivered == 50, $"A: {describeA}; B (next process) delivered {b.Delivered} of the 50 written to disk");
         }
 
         // R2b: no failure at all: the last segment is sealed by a rollover, fully delivered and removed, so disposal
@@ -162,7 +122,8 @@ namespace Serilog.Sinks.Bento.Tests
                 {
                     Emit(a, emitted++, 1, blob);
                     await DurableDirectory.Until(() => emulator.EventCount == emitted);
-                    await Task.Delay(30);
+                    // Bento's answer taken in: the checkpoint moved past the event (and finished segments went).
+                    await DurableDirectory.Until(directory.AllAcknowledged);
                     if (directory.Segments.Length == 0 && File.Exists(checkpoint)) break;
                 }
                 await a.DisposeAsync();
@@ -170,13 +131,8 @@ namespace Serilog.Sinks.Bento.Tests
             var state = $"A emitted {emitted}; after A: checkpoint {File.Exists(checkpoint)}, segments {directory.Segments.Length}";
             using (var b = Unreachable(directory.Path)) Emit(b, 1000, 100);
             state += $"; after B: {directory.CountRecords()} records in {string.Join(",", directory.Segments.Select(Path.GetFileName))}";
-            await using (var emulator = await BentoEmulator.StartAsync())
-            {
-                using var metrics = new BentoMeterProbe("Serilog");
-                var c = Delivering(emulator, directory.Path);
-                await c.DisposeAsync();
-                Assert.True(emulator.EventCount == 100, $"{state}; C delivered {emulator.EventCount}, {metrics.Describe()}");
-            }
+            var c = await NextProcessAsync(directory.Path);
+            Assert.True(c.Delivered == 100, $"{state}; C delivered {c.Delivered}, {c.Metrics}");
         }
 
         // R8: with the disk failed, the batch in hand (taken from memory) is abandoned at disposal and counted
@@ -189,7 +145,8 @@ namespace Serilog.Sinks.Bento.Tests
             var files = new SeamFileSystem { FailWritesAfter = 0 };
             var logger = Unreachable(directory.Path, o => { o.BufferFileSystem = files; o.BatchSizeLimit = 10; });
             Emit(logger, 0, 30);
-            await Task.Delay(1000);
+            // The disk failed, and a batch taken from memory is in hand: sent, refused, waiting for its retry.
+            await DurableDirectory.Until(() => files.Writes >= 1 && selfLog.Text.Contains("; retrying in ", StringComparison.Ordinal));
             await logger.DisposeAsync();
             var records = directory.CountRecords();
             Assert.True(!selfLog.Text.Contains("stay in the buffer directory", StringComparison.Ordinal) || records > 0, $"records on disk {records}; selfLog: {selfLog.Text}");

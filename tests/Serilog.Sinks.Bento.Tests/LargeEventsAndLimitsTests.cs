@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Threading;
 using System.Threading.Tasks;
 using BentoSinks;
 using Serilog.Core;
@@ -15,54 +14,20 @@ namespace Serilog.Sinks.Bento.Tests
     [Collection("SelfLog")]
     public class LargeEventsAndLimitsTests
     {
-        private static readonly string Blob = new string('x', 400);
-
         private static async Task<IFrontEndUnderTest> StartAsync(Action<BentoOptions> configure) => await MeteredSerilogUnderTest.StartAsync(configure);
 
         // ---- 1. Large events: requests full by bytes while the budget is spent must lose nothing ----
 
         [Fact]
-        public async Task Large_events_filling_requests_by_bytes_are_all_delivered_and_none_is_silently_lost()
-        {
-            await using var rig = await MeteredSerilogUnderTest.StartAsync(o =>
-            {
-                o.MaxRequestBytes = 1024;
-                o.MaxRequestsPerMinute = 600; // one request per 100 ms: the budget is spent between requests
-                o.Period = TimeSpan.FromMilliseconds(50);
-            });
-            const int emitted = 300;
-            rig.Emit(0, emitted, "large", Blob);
-
-            // 600 requests a minute and one or two events a request: at most ~30 s on the fake clock. Stop early when
-            // nothing moves for 5 s (fake) although events are unaccounted for: they were lost.
-            // The pipeline's own counts (requests answered, events settled) must keep moving until every event is settled.
-            // A slow machine moves them late; a lost event leaves them still for good: "stalled" takes 50 pump steps
-            // and 15 s of real time without a change, so a busy machine is never mistaken for a loss.
-            var progress = new Progress(() => rig.Metrics.Requests * 1_000_000 + rig.Metrics.Sent + rig.Metrics.DroppedTotal);
-            var settled = await rig.PumpAsync(() => rig.Metrics.Sent + rig.Metrics.DroppedTotal >= emitted || progress.StalledFor(50), TimeSpan.FromMilliseconds(100), maxSteps: 100_000);
-            Assert.True(settled && rig.Metrics.Sent + rig.Metrics.DroppedTotal >= emitted,
-                $"not every event was sent or counted as dropped, and the pipeline's counts stood still for {progress.Still.TotalSeconds:0} s of real time: events were lost without a trace. {rig.Describe()}");
-            Assert.True(await rig.DisposeLoggerAsync(TimeSpan.FromSeconds(1)), $"disposing the logger did not finish. {rig.Describe()}");
-
-            Assert.True(emitted == rig.Emulator.EventCount, $"expected {emitted} events at the emulator. {rig.Describe()}");
-            Assert.True(emitted == rig.ReceivedNumbers().Distinct().Count(), $"expected {emitted} distinct events. {rig.Describe()}");
-            Assert.True(rig.Metrics.DroppedTotal == 0, $"expected no drop. {rig.Describe()}");
-            Assert.True(emitted == rig.Metrics.Sent, $"expected bento.events.sent = {emitted}. {rig.Describe()}");
-        }
+        public Task Large_events_filling_requests_by_bytes_are_all_delivered_and_none_is_silently_lost() => DeliveryScenarios.Large_events_filling_requests_by_bytes_are_all_delivered_and_none_is_silently_lost(StartAsync);
 
         [Fact]
         public async Task Large_events_flushed_by_disposing_the_logger_mid_way_are_all_delivered_and_accounted_for()
         {
-            await using var rig = await MeteredSerilogUnderTest.StartAsync(o =>
-            {
-                o.MaxRequestBytes = 1024;
-                o.MaxRequestsPerMinute = 600;
-                o.Period = TimeSpan.FromMilliseconds(50);
-            });
-            const int emitted = 300;
-            rig.Emit(0, emitted, "large", Blob);
-            // Let the budget bite a few times (delivery under way, not urgent), then flush by disposing the logger.
-            await rig.PumpAsync(() => rig.Emulator.RequestCount >= 5, TimeSpan.FromMilliseconds(100), maxSteps: 100);
+            await using var rig = await MeteredSerilogUnderTest.StartAsync(DeliveryScenarios.LargeEvents);
+            const int emitted = DeliveryScenarios.LargeEventCount;
+            // Delivery under way (the budget has bitten a few times), then flush by disposing the logger.
+            await DeliveryScenarios.EmitLargeEventsUnderWayAsync(rig);
 
             var disposed = await rig.DisposeLoggerAsync(TimeSpan.FromMilliseconds(100), maxSteps: 300);
             Assert.True(disposed, $"disposing the logger (its flush) hung. {rig.Describe()}");
@@ -81,37 +46,12 @@ namespace Serilog.Sinks.Bento.Tests
         [Fact]
         public Task A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events() => DeliveryScenarios.A_custom_message_handler_that_throws_once_does_not_stop_delivery_of_later_events(StartAsync);
 
-        public static IEnumerable<object[]> TimeSpanOptions() => new[]
-        {
-            new object[] { nameof(BentoSinkOptions.Period) },
-            new object[] { nameof(BentoSinkOptions.RetryTimeLimit) },
-            new object[] { nameof(BentoSinkOptions.RequestTimeout) },
-            new object[] { nameof(BentoSinkOptions.ShutdownTimeout) },
-        };
+        public static IEnumerable<object[]> TimeSpanOptions() => DeliveryScenarios.TimeSpanOptions();
 
         [Theory]
         [MemberData(nameof(TimeSpanOptions))]
         public void A_TimeSpan_option_beyond_what_timers_support_is_refused_when_the_logger_is_configured(string option)
-        {
-            var sixtyDays = TimeSpan.FromDays(60); // Task.Delay and timers stop at ~49.7 days
-            Logger? logger = null;
-            var ex = Record.Exception(() => logger = new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                o.SiteUuid = "s"; o.PublishableKey = "p"; o.SecretKey = "k";
-                o.Endpoint = new Uri("http://127.0.0.1:9/api/v1");
-                o.ShutdownTimeout = TimeSpan.Zero;
-                switch (option)
-                {
-                    case nameof(BentoSinkOptions.Period): o.Period = sixtyDays; break;
-                    case nameof(BentoSinkOptions.RetryTimeLimit): o.RetryTimeLimit = sixtyDays; break;
-                    case nameof(BentoSinkOptions.RequestTimeout): o.RequestTimeout = sixtyDays; break;
-                    case nameof(BentoSinkOptions.ShutdownTimeout): o.ShutdownTimeout = sixtyDays; break;
-                }
-            }).CreateLogger());
-            try { logger?.Dispose(); } catch { /* the configuration was accepted: the assertion below reports it */ }
-            Assert.True(ex is ArgumentException, $"{option} = 60 days was accepted (expected an ArgumentException naming {option}); got {ex?.GetType().Name ?? "no exception"}");
-            Assert.Equal(option, ((ArgumentException)ex!).ParamName);
-        }
+            => DeliveryScenarios.A_TimeSpan_option_beyond_what_timers_support_is_refused(option, configure => new LoggerConfiguration().WriteTo.Bento(configure).CreateLogger());
 
         [Fact]
         public void A_period_beyond_what_timers_support_is_refused_by_the_argument_overload()

@@ -66,6 +66,8 @@ namespace Serilog.Sinks.Bento.Tests
             return await Emulator.PumpWhileAsync(Time, Task.Run(async () => await Logger.DisposeAsync()), step, maxSteps);
         }
 
+        public Task<bool> ShutDownAsync(TimeSpan step, int maxSteps = 200) => DisposeLoggerAsync(step, maxSteps);
+
         public async ValueTask DisposeAsync()
         {
             // Never hang a failing test on the fake clock: pump it while the logger shuts down (bounded).

@@ -24,5 +24,8 @@ namespace BentoSinks.Testing
 
         /// <summary>Moves the fake clock in <paramref name="step"/>s until <paramref name="done"/>; false when <paramref name="maxSteps"/> ran out first.</summary>
         Task<bool> PumpAsync(Func<bool> done, TimeSpan step, int maxSteps);
+
+        /// <summary>Shuts the front end down as an app does (disposes the logger, the provider: their flush) while pumping the fake clock; false when it did not finish within <paramref name="maxSteps"/>.</summary>
+        Task<bool> ShutDownAsync(TimeSpan step, int maxSteps = 200);
     }
 }
