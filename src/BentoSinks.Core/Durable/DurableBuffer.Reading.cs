@@ -9,7 +9,7 @@ using BentoSinks.Diagnostics;
 
 namespace BentoSinks.Durable
 {
-    /// <summary>The durable buffer, reading: batches read back from the segments (then from memory after a disk failure), and a failed read retried with a backoff.</summary>
+    /// <summary>The durable buffer, reading: events kept in memory after a disk failure first, then batches read back from the segments, and a failed read retried with a backoff.</summary>
     internal sealed partial class DurableBuffer
     {
         // ----- reading -----
@@ -54,8 +54,8 @@ namespace BentoSinks.Durable
                 var oldest = TryPeek(out _, out var sequence, out _) ? sequence : long.MaxValue;
                 // Records waiting for their group commit are not readable yet, but a flush waits for them too.
                 if (_pendingCount > 0) oldest = Math.Min(oldest, _pendingFirstSequence);
-                // Events kept in memory while the disk failed are read after the disk's, though older than what was
-                // written once it worked again: a flush waits for them too.
+                // Events kept in memory while the disk failed are read first, but a disk record may be peeked already:
+                // a flush waits for them too.
                 if (_memory.Count > 0) oldest = Math.Min(oldest, _memory.Peek().Sequence);
                 if (_readRetryAt != 0)
                 {
@@ -99,8 +99,21 @@ namespace BentoSinks.Durable
                 _readTimer = new Timer(static s => ((DurableBuffer)s!)._wake(), this, _readBackoff + TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
         }
 
+        /// <summary>
+        /// The next event: one kept in memory after a disk failure first, then the records on disk in order. The events in
+        /// memory are the ones a crash or a full queue would lose, and there are at most <c>QueueLimit</c> of them (new
+        /// events go to disk again once it works), so a steady backlog on disk never holds them back, and the disk's
+        /// records wait at most that long (they are safe where they are).
+        /// </summary>
         private bool PeekNext()
         {
+            if (_memory.Count > 0)
+            {
+                _peekedMemory = true;
+                _peekSequence = _memory.Peek().Sequence;
+                _peekEnd = BufferPosition.None;
+                return true;
+            }
             while (CanRead())
             {
                 try
@@ -137,13 +150,6 @@ namespace BentoSinks.Durable
                 {
                     ReadFailed(ex);
                 }
-            }
-            if (_memory.Count > 0)
-            {
-                _peekedMemory = true;
-                _peekSequence = _memory.Peek().Sequence;
-                _peekEnd = BufferPosition.None;
-                return true;
             }
             return false;
         }
