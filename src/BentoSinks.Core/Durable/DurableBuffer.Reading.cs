@@ -40,7 +40,11 @@ namespace BentoSinks.Durable
             if (!_peeked) return;
             _peeked = false;
             if (_peekedMemory) _memory.Dequeue();
-            else if (_readSegment != null && _readSegment.Unread > 0) _readSegment.Unread--;
+            else
+            {
+                _diskReady = false;
+                if (_readSegment != null && _readSegment.Unread > 0) _readSegment.Unread--;
+            }
         }
 
         /// <summary>
@@ -52,6 +56,8 @@ namespace BentoSinks.Durable
             get
             {
                 var oldest = TryPeek(out _, out var sequence, out _) ? sequence : long.MaxValue;
+                // The next record on disk, read already, waits behind the events in memory: a flush waits for it too.
+                if (_diskReady) oldest = Math.Min(oldest, _diskSequence);
                 // Records waiting for their group commit are not readable yet, but a flush waits for them too.
                 if (_pendingCount > 0) oldest = Math.Min(oldest, _pendingFirstSequence);
                 // Events kept in memory while the disk failed are read first, but a disk record may be peeked already:
@@ -107,6 +113,8 @@ namespace BentoSinks.Durable
         /// </summary>
         private bool PeekNext()
         {
+            // The disk's next record is read even when memory goes first, so that a flush knows how old it is.
+            if (!_diskReady) _diskReady = ReadDisk();
             if (_memory.Count > 0)
             {
                 _peekedMemory = true;
@@ -114,6 +122,16 @@ namespace BentoSinks.Durable
                 _peekEnd = BufferPosition.None;
                 return true;
             }
+            if (!_diskReady) return false;
+            _peekedMemory = false;
+            _peekSequence = _diskSequence;
+            _peekEnd = _diskEnd;
+            return true;
+        }
+
+        /// <summary>Reads the next record on disk (it stays in the reader's buffer until taken); false when none can be read now.</summary>
+        private bool ReadDisk()
+        {
             while (CanRead())
             {
                 try
@@ -125,9 +143,8 @@ namespace BentoSinks.Durable
                     {
                         _readRetryAt = 0;
                         _readBackoff = TimeSpan.Zero;
-                        _peekedMemory = false;
-                        _peekSequence = segment.Recovered ? 0 : RecordFrame.Sequence(_reader.Payload);
-                        _peekEnd = new BufferPosition(segment.Id, _reader.Position);
+                        _diskSequence = segment.Recovered ? 0 : RecordFrame.Sequence(_reader.Payload);
+                        _diskEnd = new BufferPosition(segment.Id, _reader.Position);
                         return true;
                     }
                     if (result == SegmentReadResult.Damaged)
@@ -179,6 +196,7 @@ namespace BentoSinks.Durable
 
         private void CloseReader()
         {
+            _diskReady = false;
             _reader?.Dispose();
             _reader = null;
             _readSegment = null;

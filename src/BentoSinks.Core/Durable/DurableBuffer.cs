@@ -84,6 +84,9 @@ namespace BentoSinks.Durable
         private long _readAfterId = long.MinValue;
         private bool _peeked;
         private bool _peekedMemory;
+        private bool _diskReady; // the reader holds the next record on disk, not taken yet
+        private long _diskSequence;
+        private BufferPosition _diskEnd;
         private long _peekSequence;
         private BufferPosition _peekEnd;
         private BufferPosition _acknowledged = BufferPosition.None;
