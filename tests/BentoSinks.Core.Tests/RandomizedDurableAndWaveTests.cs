@@ -16,14 +16,14 @@ using Xunit.Abstractions;
 namespace BentoSinks.Core.Tests
 {
     /// <summary>
-    /// The randomized test's other two modes (memory mode is <see cref="RandomizedPipelineTests"/>), seeded the same way:
-    /// a failure names its seed, rerun it with BENTO_RANDOM_SEED=seed.
+    /// The randomized test's other two modes (memory mode is <see cref="RandomizedPipelineTests"/>), seeded the same way
+    /// (<see cref="SeededCases"/>): a failure names its seed, rerun it with BENTO_RANDOM_SEED=seed.
     /// <list type="bullet">
     /// <item>Durable mode with crash points and directory faults: a chain of "processes" (pipelines) on one buffer
     /// directory. At random steps the running pipeline is dropped without a flush (a hard stop with no time: nothing more
     /// is sent, its objects are released; in-process this is the closest to a crash that still frees the directory) and a
-    /// new one opens the same directory; the directory is deleted while running, replaced by a file, or its lock is held by
-    /// another holder when a pipeline opens it. After each step: the counts of the running pipeline add up, it claims no
+    /// new one opens the same directory; the directory is deleted while running, replaced by a file, its lock is held by
+    /// another holder when a pipeline opens it, or the disk fills up (segment writes fail with ENOSPC) and gets room again. After each step: the counts of the running pipeline add up, it claims no
     /// more sent than Bento accepted, the loop is alive. At the end a healthy pipeline on a repaired directory drains
     /// what is left: every event accepted and not counted dropped reached Bento (nothing is called <c>deferred</c> unless
     /// the next process finds it on disk), and an event arrives twice only if it was in the batch in flight at a crash.</item>
@@ -39,35 +39,11 @@ namespace BentoSinks.Core.Tests
 
         [Fact]
         public Task Durable_cases_with_crashes_and_directory_faults_lose_nothing_accepted()
-            => RunCasesAsync("BENTO_RANDOM_DURABLE_CASES", 400, seed => new DurableCase(seed).RunAsync());
+            => SeededCases.RunAsync(_output, "BENTO_RANDOM_DURABLE_CASES", 400, seed => new DurableCase(seed).RunAsync());
 
         [Fact]
         public Task Shutdown_wave_cases_end_by_their_deadlines_and_leave_the_account_healthy()
-            => RunCasesAsync("BENTO_RANDOM_WAVE_CASES", 2000, seed => new WaveCase(seed).RunAsync());
-
-        private async Task RunCasesAsync(string casesVariable, int defaultCases, Func<int, Task<string>> run)
-        {
-            var cases = int.TryParse(Environment.GetEnvironmentVariable(casesVariable), out var n) ? n : defaultCases;
-            var only = int.TryParse(Environment.GetEnvironmentVariable("BENTO_RANDOM_SEED"), out var s) ? s : (int?)null;
-            var baseSeed = only ?? Environment.TickCount;
-            var sw = System.Diagnostics.Stopwatch.StartNew();
-            var total = only is null ? cases : 1;
-            for (var i = 0; i < total; i++)
-            {
-                var seed = unchecked(baseSeed + i * 7919);
-                string trace;
-                try
-                {
-                    trace = await Task.Run(() => run(seed));
-                }
-                catch (Exception ex)
-                {
-                    throw new Xunit.Sdk.XunitException($"seed {seed} failed (rerun: BENTO_RANDOM_SEED={seed}): {ex.Message}\n{ex}");
-                }
-                if (only != null) _output.WriteLine(trace);
-            }
-            _output.WriteLine($"{total} cases from seed {baseSeed}: {sw.Elapsed.TotalSeconds:0.0} s");
-        }
+            => SeededCases.RunAsync(_output, "BENTO_RANDOM_WAVE_CASES", 2000, seed => new WaveCase(seed).RunAsync());
 
         private static void Check(bool condition, string message, StringBuilder trace)
         {
@@ -162,6 +138,34 @@ namespace BentoSinks.Core.Tests
             }
         }
 
+        /// <summary>The buffer's files on a disk that can fill up: while <see cref="Full"/>, segment writes and new segments fail with ENOSPC.</summary>
+        private sealed class FullDisk : BentoSinks.Durable.BufferFileSystem
+        {
+            private int _failedWrites;
+
+            public volatile bool Full;
+
+            public int FailedWrites => Volatile.Read(ref _failedWrites);
+
+            public override FileStream CreateSegment(string path)
+            {
+                if (Full) throw NoSpace();
+                return base.CreateSegment(path);
+            }
+
+            public override void Write(FileStream stream, byte[] buffer, int count)
+            {
+                if (Full) throw NoSpace();
+                base.Write(stream, buffer, count);
+            }
+
+            private Exception NoSpace()
+            {
+                Interlocked.Increment(ref _failedWrites);
+                return new IOException("No space left on device", 28);
+            }
+        }
+
         private sealed class DurableCase
         {
             private const string Name = "randomized-durable";
@@ -178,6 +182,7 @@ namespace BentoSinks.Core.Tests
             private long _deferredOnDisk; // a lower bound of the records the next process on the directory must find
             private int _nextId;
             private FileStream? _foreignLock;
+            private readonly FullDisk _disk = new FullDisk();
             private bool _rootIsFile;
             private BentoOptions _options = null!;
             private double _faultRate;
@@ -221,6 +226,7 @@ namespace BentoSinks.Core.Tests
                     ShutdownTimeout = TimeSpan.FromSeconds(Pick(0, 1, 30)),
                     BufferDirectory = _root,
                     TimeProvider = _time,
+                    BufferFileSystem = _disk,
                 };
                 _faultRate = Pick(0.0, 0.1, 0.4);
                 var faults = _random.Next(2) == 0;
@@ -235,9 +241,10 @@ namespace BentoSinks.Core.Tests
                     else if (roll < 62) Advance();
                     else if (roll < 74) Flush();
                     else if (roll < 86) await CrashAsync();
-                    else if (faults && roll < 90) DeleteDirectory();
-                    else if (faults && roll < 94) ReplaceDirectoryWithFile();
-                    else if (faults && roll < 98) await LockAndReopenAsync();
+                    else if (faults && roll < 89) DeleteDirectory();
+                    else if (faults && roll < 92) ReplaceDirectoryWithFile();
+                    else if (faults && roll < 95) await LockAndReopenAsync();
+                    else if (faults && roll < 99) FillOrFreeTheDisk();
                     else Advance();
                     await SettleAsync(Current.Pipeline, () => Current.Bento.Hanging);
                     await CheckRunningAsync();
@@ -294,14 +301,14 @@ namespace BentoSinks.Core.Tests
 
             private void Open(double faultRate)
             {
-                var generation = new Generation { OnDisk = _foreignLock is null && !_rootIsFile };
+                var generation = new Generation { OnDisk = _foreignLock is null && !_rootIsFile, FailedWritesBefore = _disk.FailedWrites };
                 generation.Bento = new Bento(new Random(_random.Next()), faultRate, hangAlways: false, ids =>
                 {
                     lock (_gate) foreach (var id in ids) _delivered[id] = _delivered.TryGetValue(id, out var k) ? k + 1 : 1;
                 });
                 _options.MessageHandler = generation.Bento;
                 var settings = _options.Validate();
-                generation.Pipeline = new BentoPipeline<TestEvent>(settings, new TestFormatter(), new ListDiagnostics(), Name);
+                generation.Pipeline = new BentoPipeline<TestEvent>(settings, new TestFormatter(), generation.Diagnostics, Name);
                 _generations.Add(generation);
                 _trace.Append($"open process #{_generations.Count - 1}\n");
             }
@@ -356,13 +363,7 @@ namespace BentoSinks.Core.Tests
             private async Task StopHardAsync(Generation g)
             {
                 var stop = g.Pipeline.ShutdownAsync(TimeSpan.Zero);
-                var sw = System.Diagnostics.Stopwatch.StartNew();
-                while (!stop.IsCompleted && sw.Elapsed < TimeSpan.FromSeconds(15))
-                {
-                    await Task.Yield();
-                    if (!stop.IsCompleted) await Task.Delay(1);
-                }
-                Check(stop.IsCompleted, "a hard stop did not end", _trace);
+                Check(await SeededCases.EndsWithin(stop, TimeSpan.FromSeconds(15)), "a hard stop did not end", _trace);
                 await stop;
             }
 
@@ -419,8 +420,31 @@ namespace BentoSinks.Core.Tests
                 Open(_faultRate);
             }
 
+            /// <summary>
+            /// The disk fills up (writes of segment data fail with ENOSPC) or gets room again. While full, new events are
+            /// kept in memory (an error in the app's log) and counted honestly; the directory is tried again (real time,
+            /// 1 s doubling), and with room again new events go to disk.
+            /// </summary>
+            private void FillOrFreeTheDisk()
+            {
+                _disk.Full = !_disk.Full;
+                _trace.Append(_disk.Full ? "the disk is full\n" : "the disk has room again\n");
+            }
+
+            /// <summary>
+            /// Once a write failed for a full disk, the running pipeline has said in the app's log, at Error, that the buffer
+            /// directory failed (the first such error says why; later ones of the same kind may be rate-limited).
+            /// </summary>
+            private void CheckFullDiskReported(Generation g)
+            {
+                if (_disk.FailedWrites == g.FailedWritesBefore) return;
+                Check(g.Diagnostics.Lines.Any(l => l.StartsWith("ERROR", StringComparison.Ordinal) && l.Contains("buffer directory failed", StringComparison.Ordinal)),
+                    "a write failed for a full disk, but no error says so: " + g.Diagnostics.All, _trace);
+            }
+
             private void Repair()
             {
+                _disk.Full = false;
                 _foreignLock?.Dispose();
                 _foreignLock = null;
                 if (_rootIsFile) File.Delete(_root);
@@ -442,6 +466,7 @@ namespace BentoSinks.Core.Tests
                         if (g.Bento.Hanging == 0) Check(c.Sent == g.Bento.Accepted, $"settled: counted sent {c.Sent}, Bento accepted {g.Bento.Accepted}", _trace);
                         Check(!g.Pipeline.LoopCompleted, "the loop ended before disposal", _trace);
                         foreach (var f in _flushes) Check(!f.IsFaulted, "a flush faulted: " + f.Exception, _trace);
+                        CheckFullDiskReported(g);
                         return;
                     }
                     catch (InvalidOperationException) when (attempt < 20)
@@ -463,8 +488,13 @@ namespace BentoSinks.Core.Tests
                     if (done()) break;
                     _time.Advance(_time.GetUtcNow() - start > TimeSpan.FromMinutes(1) ? TimeSpan.FromSeconds(10) : step);
                 }
+                // Work the last clock step started (a request's answer on the pool) ends while the clock stands still.
                 var grace = System.Diagnostics.Stopwatch.StartNew();
-                while (!done() && grace.Elapsed < TimeSpan.FromSeconds(2)) await Task.Delay(1);
+                while (!done() && grace.Elapsed < TimeSpan.FromSeconds(2))
+                {
+                    await SettleAsync(Current.Pipeline, () => Current.Bento.Hanging);
+                    await Task.Yield();
+                }
                 Check(done(), $"never reached within {deadline.TotalSeconds} s of fake time: {what}; {Summary()}", _trace);
             }
 
@@ -476,6 +506,8 @@ namespace BentoSinks.Core.Tests
                 public bool Crashed { get; set; }
                 public bool OnDisk { get; set; }
                 public long AcceptedUncounted { get; set; }
+                public ListDiagnostics Diagnostics { get; } = new ListDiagnostics();
+                public int FailedWritesBefore { get; set; }
             }
         }
 
@@ -524,8 +556,7 @@ namespace BentoSinks.Core.Tests
                             foreach (var (m, task) in stops)
                             {
                                 if (elapsed < m.Timeout + TimeSpan.FromMilliseconds(100)) continue;
-                                var sw = System.Diagnostics.Stopwatch.StartNew();
-                                while (!task.IsCompleted && sw.Elapsed < TimeSpan.FromSeconds(8)) await Task.Delay(1);
+                                await SeededCases.EndsWithin(task, TimeSpan.FromSeconds(8));
                                 Check(task.IsCompleted, $"a shutdown outlived its deadline ({m.Timeout.TotalSeconds} s; now {elapsed.TotalSeconds} s): {m.Pipeline.Counters}", _trace);
                             }
                             if (stops.All(s => s.Task.IsCompleted) || elapsed > latest + TimeSpan.FromSeconds(1)) break;
@@ -554,9 +585,7 @@ namespace BentoSinks.Core.Tests
                         if (stop.IsCompleted) break;
                         _time.Advance(TimeSpan.FromMilliseconds(100));
                     }
-                    var grace = System.Diagnostics.Stopwatch.StartNew();
-                    while (!stop.IsCompleted && grace.Elapsed < TimeSpan.FromSeconds(8)) await Task.Delay(1);
-                    Check(stop.IsCompleted, "the later pipeline did not stop: " + later.Counters, _trace);
+                    Check(await SeededCases.EndsWithin(stop, TimeSpan.FromSeconds(8)), "the later pipeline did not stop: " + later.Counters, _trace);
                     await stop;
                     Check(later.Counters.Sent == n && healthy.Accepted == n, $"a later pipeline on a healthy account delivered {later.Counters.Sent} of {n}: {later.Counters}", _trace);
                 }

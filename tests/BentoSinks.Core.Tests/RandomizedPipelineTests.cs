@@ -30,32 +30,27 @@ namespace BentoSinks.Core.Tests
         public RandomizedPipelineTests(ITestOutputHelper output) => _output = output;
 
         [Fact]
-        public async Task Random_cases_keep_every_promise()
+        public Task Random_cases_keep_every_promise()
         {
-            var cases = int.TryParse(Environment.GetEnvironmentVariable("BENTO_RANDOM_CASES"), out var n) ? n : 10_000;
-            var only = int.TryParse(Environment.GetEnvironmentVariable("BENTO_RANDOM_SEED"), out var s) ? s : (int?)null;
-            var baseSeed = only ?? Environment.TickCount;
-            var sw = System.Diagnostics.Stopwatch.StartNew();
             var steps = 0L;
             var requests = 0L;
-            for (var i = 0; i < (only is null ? cases : 1); i++)
+            return SeededCases.RunAsync(_output, "BENTO_RANDOM_CASES", 10_000, async seed =>
             {
-                var seed = unchecked(baseSeed + i * 7919);
                 var run = new Case(seed);
                 try
                 {
-                    await Task.Run(run.RunAsync);
+                    await run.RunAsync();
                 }
                 catch (Exception ex)
                 {
-                    throw new Xunit.Sdk.XunitException($"seed {seed} failed (rerun: BENTO_RANDOM_SEED={seed}): {ex.Message}\n{run.Trace}\n{ex}");
+                    throw new InvalidOperationException(ex.Message + "\n" + run.Trace, ex);
                 }
                 if (Environment.GetEnvironmentVariable("BENTO_RANDOM_TRACE") is { Length: > 0 } traceFile)
-                    System.IO.File.AppendAllText(traceFile, $"seed {seed}: {run.Steps} steps, {run.Requests} requests, at {sw.Elapsed.TotalSeconds:0.00} s\n");
-                steps += run.Steps;
-                requests += run.Requests;
-            }
-            _output.WriteLine($"{(only is null ? cases : 1)} cases from seed {baseSeed}: {steps} steps, {requests} requests, {sw.Elapsed.TotalSeconds:0.0} s");
+                    System.IO.File.AppendAllText(traceFile, $"seed {seed}: {run.Steps} steps, {run.Requests} requests\n");
+                Interlocked.Add(ref steps, run.Steps);
+                Interlocked.Add(ref requests, run.Requests);
+                return run.Trace;
+            }, () => $"{steps} steps, {requests} requests");
         }
 
         private sealed class Case

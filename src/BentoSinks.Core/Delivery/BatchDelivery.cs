@@ -15,7 +15,10 @@ namespace BentoSinks.Delivery
     /// </summary>
     internal sealed class BatchDelivery<T>
     {
-        /// <summary>Waits on the pipeline's clock: (how long, whether a flush or disposal may cut it short).</summary>
+        /// <summary>
+        /// Waits on the pipeline's clock: (how long, whether a flush or disposal may cut it short). At disposal it stops the
+        /// loop instead when the next request could only go after the deadline (<see cref="WaitPolicy{T}.StopIfPastDeadline"/>).
+        /// </summary>
         internal delegate Task Pause(TimeSpan delay, bool wakeable, CancellationToken stop);
 
         private readonly PipelineSettings _settings;
@@ -63,12 +66,6 @@ namespace BentoSinks.Delivery
         /// a 404: those wait on disk, for this process or the next.
         /// </summary>
         internal Func<bool>? OnDisk { get; set; }
-
-        /// <summary>
-        /// At disposal: given a wait about to begin, stops the loop (and returns true) when the wait ends after the
-        /// shutdown deadline; the caller then throws on the stop, and what is left is counted by the source's end.
-        /// </summary>
-        internal Func<TimeSpan, bool>? GiveUpAtShutdown { get; set; }
 
         /// <summary>Whether part of a batch is still to be settled.</summary>
         public bool InProgress => _work.Count > 0;
@@ -143,7 +140,6 @@ namespace BentoSinks.Delivery
                             break;
                         }
                         _reporter.Problem("retry:" + outcome.Status, $"Bento: request failed ({outcome.Detail}); retrying in {delay.Value.TotalSeconds:0.#} s.", error: false);
-                        GiveUpIfPastShutdown(delay.Value, stop);
                         await _pause(delay.Value, false, stop).ConfigureAwait(false);
                         break;
 
@@ -244,14 +240,7 @@ namespace BentoSinks.Delivery
         {
             // The retry time limit never applies to a batch on disk, so there is always a next retry.
             var delay = NextRetry(null) ?? RetrySchedule.MaxBackoff;
-            GiveUpIfPastShutdown(delay, stop);
             return _pause(delay, false, stop);
-        }
-
-        /// <summary>At disposal, a wait that ends after the shutdown deadline: the loop stops now (throws on the stop).</summary>
-        private void GiveUpIfPastShutdown(TimeSpan wait, CancellationToken stop)
-        {
-            if (_urgent() && GiveUpAtShutdown != null && GiveUpAtShutdown(wait)) stop.ThrowIfCancellationRequested();
         }
 
         /// <summary>Drops, once, every event of the batch that has not settled yet.</summary>
@@ -348,7 +337,6 @@ namespace BentoSinks.Delivery
             {
                 var wait = _budget.TryTake(honourSpacing: !_urgent());
                 if (wait <= TimeSpan.Zero) return;
-                GiveUpIfPastShutdown(wait, stop);
                 await _pause(wait, true, stop).ConfigureAwait(false);
                 stop.ThrowIfCancellationRequested();
             }

@@ -39,7 +39,6 @@ namespace BentoSinks.Delivery
         private int _released;
         private volatile bool _closing;
         private bool _hardStopped; // the shutdown ran out of time: what was left was dropped (see ShutdownWindow)
-        private long _shutdownDeadline = long.MaxValue; // the pipeline clock's timestamp by which disposal must end
 
         public BentoPipeline(PipelineSettings settings, IBentoEventFormatter<T> formatter, IBentoDiagnostics diagnostics, string pipelineName)
         {
@@ -70,18 +69,15 @@ namespace BentoSinks.Delivery
                 source = new MemorySource<T>(_queue, _flushes, _ledger);
             }
             var stopped = Task.Delay(Timeout.Infinite, _stop.Token);
-            _waits = new WaitPolicy<T>(settings.TimeProvider, _queue, source, () => Urgent, stopped);
-            var delivery = new BatchDelivery<T>(settings, _sender, _budget, _ledger, Counters, _metrics, _reporter, () => Urgent, _waits.PauseAsync, source.WhileSending)
-            {
-                GiveUpAtShutdown = GiveUpAtShutdown,
-            };
+            _waits = new WaitPolicy<T>(settings.TimeProvider, _queue, source, () => Urgent, stopped, _budget.ShutdownAllowance, GiveUpAtShutdown);
+            var delivery = new BatchDelivery<T>(settings, _sender, _budget, _ledger, Counters, _metrics, _reporter, () => Urgent, _waits.PauseAsync, source.WhileSending);
             if (buffer != null)
             {
                 delivery.Durable = buffer;
                 delivery.OnDisk = () => !batch.End.IsNone;
                 buffer.Attach(_ledger.Offered, _ledger.Count, _reporter.Problem, _reporter.Information, Wake);
             }
-            var loop = new DeliveryLoop<T>(settings, source, batch, delivery, _budget, _flushes, _queue, _waits, _reporter, () => Urgent, GiveUpAtShutdown);
+            var loop = new DeliveryLoop<T>(settings, source, batch, delivery, _budget, _flushes, _queue, _waits, _reporter, () => Urgent);
             Counters.Health.Open(_metrics.PipelineTag); // listed in BentoDeliveryStatus until released
 
             // The loop must not inherit the creator's ambient state (Activity.Current, log context, baggage).
@@ -234,7 +230,7 @@ namespace BentoSinks.Delivery
         /// at most <c>ShutdownTimeout</c>, and at most until the deadline of the account's other pipelines stopping in the
         /// same wave (<see cref="ShutdownWindow"/>); then stops hard and counts what is left as <c>shutdown</c> (or, in
         /// durable mode, leaves it on disk as <c>deferred</c>). It stops as soon as the next request could only go after
-        /// that deadline (a 429's block, a retry's backoff: see <see cref="GiveUpAtShutdown"/>), not at the deadline. Every call returns once the loop has ended; the earliest
+        /// that deadline (a 429's block, a retry's backoff: see <see cref="WaitPolicy{T}.StopIfPastDeadline"/>), not at the deadline. Every call returns once the loop has ended; the earliest
         /// deadline of concurrent calls wins.
         /// </summary>
         public async Task ShutdownAsync(TimeSpan? deadline)
@@ -245,16 +241,16 @@ namespace BentoSinks.Delivery
             {
                 // Pipelines of one account that stop together share one deadline (see ShutdownWindow).
                 timeout = ShutdownWindow.Enter(Account, _settings.TimeProvider, timeout, out var window, _pipelineNumber);
-                SetShutdownDeadline(timeout);
+                _closing = true; // before the deadline: the loop weighs a wait against it only once it skips the budget's spacing
+                _waits.SetDeadline(timeout);
                 _ = _loop.ContinueWith((_, w) => ((ShutdownWindow)w!).Leave(Volatile.Read(ref _hardStopped)), window, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                _closing = true;
                 _queue.Complete();
                 Wake();
             }
             else
             {
                 // A concurrent call with an earlier deadline: the loop gives up by the earliest.
-                SetShutdownDeadline(timeout);
+                _waits.SetDeadline(timeout);
             }
             if (!_loop.IsCompleted)
             {
@@ -279,41 +275,19 @@ namespace BentoSinks.Delivery
             Release();
         }
 
-        /// <summary>Disposal must end within <paramref name="timeout"/> from now (the earliest deadline is kept).</summary>
-        private void SetShutdownDeadline(TimeSpan timeout)
-        {
-            var time = _settings.TimeProvider;
-            var now = time.GetTimestamp();
-            var seconds = timeout.TotalSeconds * time.TimestampFrequency;
-            var deadline = seconds >= long.MaxValue - now ? long.MaxValue - 1 : now + (long)seconds;
-            while (true)
-            {
-                var current = Interlocked.Read(ref _shutdownDeadline);
-                if (deadline >= current || Interlocked.CompareExchange(ref _shutdownDeadline, deadline, current) == current) return;
-            }
-        }
-
         /// <summary>
-        /// At disposal, before the loop waits <paramref name="wait"/> (the budget's, a 429's block, a retry's backoff): when
-        /// the wait ends after the shutdown deadline, nothing more can be sent in time, so the loop stops at once instead of
-        /// waiting out the deadline (a hard stop: what is left is counted <c>shutdown</c>, or in durable mode stays on
-        /// disk as <c>deferred</c>). Returns true when it stopped the loop; false when the wait fits (or no disposal).
+        /// At disposal, the wait policy found that the next request could only go after the shutdown deadline
+        /// (<see cref="WaitPolicy{T}.StopIfPastDeadline"/> decides): the loop stops now instead of waiting out the deadline
+        /// (a hard stop: what is left is counted <c>shutdown</c>, or in durable mode stays on disk as <c>deferred</c>).
         /// </summary>
-        private bool GiveUpAtShutdown(TimeSpan wait)
+        private void GiveUpAtShutdown(TimeSpan wait, TimeSpan left)
         {
-            if (!_closing) return false;
-            var deadline = Interlocked.Read(ref _shutdownDeadline);
-            if (deadline == long.MaxValue) return false;
-            var time = _settings.TimeProvider;
-            var left = TimeSpan.FromSeconds((deadline - time.GetTimestamp()) / (double)time.TimestampFrequency);
-            if (wait <= left) return false;
             Volatile.Write(ref _hardStopped, true);
             _reporter.Problem("shutdown:early", "Bento: at shutdown the next request could go only in " + wait.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)
-                + " s, after the shutdown deadline (" + Math.Max(0, left.TotalSeconds).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)
+                + " s or later, after the shutdown deadline (" + Math.Max(0, left.TotalSeconds).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)
                 + " s left): disposal stops now and counts what is left" + (_settings.BufferDirectory != null ? " (it stays in the buffer directory)." : " as shutdown."), error: false);
             try { _stop.Cancel(); }
             catch (Exception ex) { _reporter.Problem("stop", "Bento: stopping the delivery loop failed (" + ex.GetType().Name + ").", error: true); }
-            return true;
         }
 
         private void Release()

@@ -12,10 +12,8 @@ namespace BentoSinks.Durable
     /// exporters, and Serilog beside them, can share one directory (<c>BENTO_BUFFER_DIRECTORY</c>).
     /// </summary>
     /// <remarks>
-    /// Leftovers of the flat layout of earlier versions (segments directly in the directory) are moved, with their
-    /// checkpoint, into the subfolder of the first pipeline that opens the directory while its own subfolder holds
-    /// nothing yet; that pipeline sends them first. They are taken under the directory's old lock file, so a process of
-    /// an earlier version still running on the directory keeps them.
+    /// When a pipeline opens its subfolder it also takes over the leftovers of sibling numbered subfolders of its kind
+    /// and site, and those of the flat layout of earlier versions once their site is known (see <see cref="BufferLeftovers"/>).
     /// </remarks>
     internal static class BufferDirectoryLock
     {
@@ -75,6 +73,12 @@ namespace BentoSinks.Durable
             files.ReplaceSmallFile(path, owner);
         }
 
+        /// <summary>Claims <paramref name="directory"/> unless a live pipeline of this process holds it (released by <see cref="Unclaim"/>).</summary>
+        public static bool TryReserve(string directory)
+        {
+            lock (Claimed) return Claimed.Add(directory);
+        }
+
         /// <summary>The pipeline holding <paramref name="directory"/> has ended.</summary>
         public static void Unclaim(string directory)
         {
@@ -96,48 +100,36 @@ namespace BentoSinks.Durable
         }
 
         /// <summary>
-        /// Creates the pipeline's subfolder of <paramref name="root"/> (private), takes its lock and moves in what the flat
-        /// layout left. Throws <see cref="IOException"/> (a sharing violation when another process holds it) or another
-        /// I/O exception.
+        /// Creates the pipeline's subfolder of <paramref name="root"/> (private), takes its lock, marks it as the site's and
+        /// moves in the leftovers of sibling subfolders and of the flat layout (<see cref="BufferLeftovers"/>), numbered from
+        /// <paramref name="nextId"/> on (which it advances). Throws <see cref="IOException"/> (a sharing violation when
+        /// another process holds it) or another I/O exception. <paramref name="flatOfUnknownSite"/>: flat-layout leftovers
+        /// that name no site stay where they are.
         /// </summary>
-        public static FileStream Acquire(BufferFileSystem files, string root, string directory, string siteUuid)
+        public static FileStream Acquire(BufferFileSystem files, string root, string directory, string folderName, string siteUuid, ref long nextId, out bool flatOfUnknownSite)
         {
+            flatOfUnknownSite = false;
             files.CreatePrivateDirectory(root);
             files.CreatePrivateDirectory(directory);
             var held = files.OpenLock(Path.Combine(directory, DurableBuffer.LockFileName));
+            var owner = OwnerOf(siteUuid);
             try
             {
-                MarkOwner(files, directory, OwnerOf(siteUuid));
+                MarkOwner(files, directory, owner);
             }
             catch
             {
                 held.Dispose();
                 throw;
             }
-            try
-            {
-                AdoptFlatLayout(files, root, directory);
-            }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-            {
-                // The flat leftovers stay where they are (another process of an earlier version, or a read-only file).
-            }
+            // What cannot be taken over stays where it is (another process of an earlier version, a read-only file).
+            try { nextId = BufferLeftovers.NextId(files, directory, nextId); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return held; }
+            try { nextId = BufferLeftovers.AdoptFlatLayout(files, root, directory, owner, nextId, out flatOfUnknownSite); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+            try { nextId = BufferLeftovers.AdoptSiblings(files, root, directory, folderName, owner, nextId); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
             return held;
-        }
-
-        private static void AdoptFlatLayout(BufferFileSystem files, string root, string directory)
-        {
-            var flat = files.ListFiles(root, DurableBuffer.SegmentPattern);
-            if (!flat.GetEnumerator().MoveNext()) return;
-            if (files.ListFiles(directory, DurableBuffer.SegmentPattern).GetEnumerator().MoveNext()) return;
-            if (files.ReadSmallFile(Path.Combine(directory, DurableBuffer.CheckpointFileName)) != null) return;
-            using var rootLock = files.OpenLock(Path.Combine(root, DurableBuffer.LockFileName));
-            var checkpoint = Path.Combine(root, DurableBuffer.CheckpointFileName);
-            if (files.ReadSmallFile(checkpoint) != null) files.Move(checkpoint, Path.Combine(directory, DurableBuffer.CheckpointFileName));
-            foreach (var segment in files.ListFiles(root, DurableBuffer.SegmentPattern))
-                files.Move(segment, Path.Combine(directory, Path.GetFileName(segment)));
-            files.SyncDirectory(root);
-            files.SyncDirectory(directory);
         }
 
         /// <summary>A sharing or lock violation (Windows' 32/33; on Unix .NET reports a held lock the same way).</summary>

@@ -21,6 +21,9 @@ namespace BentoSinks.Durable
 
         public virtual IEnumerable<string> ListFiles(string directory, string pattern) => Directory.EnumerateFiles(directory, pattern).ToList();
 
+        /// <summary>The subdirectories of <paramref name="directory"/> (full paths).</summary>
+        public virtual IEnumerable<string> ListDirectories(string directory) => Directory.EnumerateDirectories(directory).ToList();
+
         /// <summary>Opens (or creates) the lock file with no sharing: a second process gets an <see cref="IOException"/>.</summary>
         public virtual FileStream OpenLock(string path)
             => PrivateFiles.Open(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);

@@ -68,6 +68,7 @@ namespace BentoSinks.Durable
                 return;
             }
             _problem("buffer:reopened", "Bento: the buffer directory is in use again; new events go to disk.", false);
+            ReportFlatOfUnknownSite();
             if (_recovered > before)
             {
                 _offered(_recovered - before);
@@ -112,7 +113,8 @@ namespace BentoSinks.Durable
                     _active = null;
                 }
             }
-            if (segment.Id > _readAfterId) _readAfterId = Math.Max(_readAfterId, segment.Id);
+            // The reader's place is never moved here: an older segment may still wait for a read retry, and
+            // OpenNextSegment takes the next segment left in the list anyway (this one is gone from it).
             var lost = segment.Unread;
             segment.Unread = 0;
             _segments.Remove(segment);
@@ -127,6 +129,11 @@ namespace BentoSinks.Durable
 
         /// <summary>Whether the segment of <paramref name="position"/> is still on disk.</summary>
         public bool IsOnDisk(BufferPosition position)
-            => !position.IsNone && _files.Exists(Path.Combine(_directory, BufferDirectoryLock.SegmentName(position.Segment)));
+        {
+            if (position.IsNone) return false;
+            var segment = _segments.Find(s => s.Id == position.Segment);
+            // An adopted segment's name carries where it starts (see BufferLeftovers): look its path up.
+            return _files.Exists(segment?.Path ?? Path.Combine(_directory, BufferDirectoryLock.SegmentName(position.Segment)));
+        }
     }
 }

@@ -9,7 +9,7 @@ using BentoSinks.Diagnostics;
 
 namespace BentoSinks.Durable
 {
-    /// <summary>The durable buffer, reading: batches read back from the segments (then from memory after a disk failure), and a failed read retried with a backoff.</summary>
+    /// <summary>The durable buffer, reading: events kept in memory after a disk failure first, then batches read back from the segments, and a failed read retried with a backoff.</summary>
     internal sealed partial class DurableBuffer
     {
         // ----- reading -----
@@ -40,7 +40,11 @@ namespace BentoSinks.Durable
             if (!_peeked) return;
             _peeked = false;
             if (_peekedMemory) _memory.Dequeue();
-            else if (_readSegment != null && _readSegment.Unread > 0) _readSegment.Unread--;
+            else
+            {
+                _diskReady = false;
+                if (_readSegment != null && _readSegment.Unread > 0) _readSegment.Unread--;
+            }
         }
 
         /// <summary>
@@ -52,10 +56,12 @@ namespace BentoSinks.Durable
             get
             {
                 var oldest = TryPeek(out _, out var sequence, out _) ? sequence : long.MaxValue;
+                // The next record on disk, read already, waits behind the events in memory: a flush waits for it too.
+                if (_diskReady) oldest = Math.Min(oldest, _diskSequence);
                 // Records waiting for their group commit are not readable yet, but a flush waits for them too.
                 if (_pendingCount > 0) oldest = Math.Min(oldest, _pendingFirstSequence);
-                // Events kept in memory while the disk failed are read after the disk's, though older than what was
-                // written once it worked again: a flush waits for them too.
+                // Events kept in memory while the disk failed are read first, but a disk record may be peeked already:
+                // a flush waits for them too.
                 if (_memory.Count > 0) oldest = Math.Min(oldest, _memory.Peek().Sequence);
                 if (_readRetryAt != 0)
                 {
@@ -99,7 +105,32 @@ namespace BentoSinks.Durable
                 _readTimer = new Timer(static s => ((DurableBuffer)s!)._wake(), this, _readBackoff + TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
         }
 
+        /// <summary>
+        /// The next event: one kept in memory after a disk failure first, then the records on disk in order. The events in
+        /// memory are the ones a crash or a full queue would lose, and there are at most <c>QueueLimit</c> of them (new
+        /// events go to disk again once it works), so a steady backlog on disk never holds them back, and the disk's
+        /// records wait at most that long (they are safe where they are).
+        /// </summary>
         private bool PeekNext()
+        {
+            // The disk's next record is read even when memory goes first, so that a flush knows how old it is.
+            if (!_diskReady) _diskReady = ReadDisk();
+            if (_memory.Count > 0)
+            {
+                _peekedMemory = true;
+                _peekSequence = _memory.Peek().Sequence;
+                _peekEnd = BufferPosition.None;
+                return true;
+            }
+            if (!_diskReady) return false;
+            _peekedMemory = false;
+            _peekSequence = _diskSequence;
+            _peekEnd = _diskEnd;
+            return true;
+        }
+
+        /// <summary>Reads the next record on disk (it stays in the reader's buffer until taken); false when none can be read now.</summary>
+        private bool ReadDisk()
         {
             while (CanRead())
             {
@@ -112,9 +143,8 @@ namespace BentoSinks.Durable
                     {
                         _readRetryAt = 0;
                         _readBackoff = TimeSpan.Zero;
-                        _peekedMemory = false;
-                        _peekSequence = segment.Recovered ? 0 : RecordFrame.Sequence(_reader.Payload);
-                        _peekEnd = new BufferPosition(segment.Id, _reader.Position);
+                        _diskSequence = segment.Recovered ? 0 : RecordFrame.Sequence(_reader.Payload);
+                        _diskEnd = new BufferPosition(segment.Id, _reader.Position);
                         return true;
                     }
                     if (result == SegmentReadResult.Damaged)
@@ -137,13 +167,6 @@ namespace BentoSinks.Durable
                 {
                     ReadFailed(ex);
                 }
-            }
-            if (_memory.Count > 0)
-            {
-                _peekedMemory = true;
-                _peekSequence = _memory.Peek().Sequence;
-                _peekEnd = BufferPosition.None;
-                return true;
             }
             return false;
         }
@@ -173,6 +196,7 @@ namespace BentoSinks.Durable
 
         private void CloseReader()
         {
+            _diskReady = false;
             _reader?.Dispose();
             _reader = null;
             _readSegment = null;

@@ -52,28 +52,22 @@ namespace BentoSinks.Durable
             _files.SyncDirectory(_directory);
         }
 
-        private BufferPosition ReadCheckpoint()
-        {
-            var content = _files.ReadSmallFile(Path.Combine(_directory, CheckpointFileName));
-            if (content is null || content.Length != 20) return BufferPosition.None;
-            if (Crc32.HashToUInt32(content.AsSpan(0, 16)) != BinaryPrimitives.ReadUInt32LittleEndian(content.AsSpan(16))) return BufferPosition.None;
-            return new BufferPosition(BinaryPrimitives.ReadInt64LittleEndian(content), BinaryPrimitives.ReadInt64LittleEndian(content.AsSpan(8)));
-        }
+        private BufferPosition ReadCheckpoint() => BufferLeftovers.ReadCheckpoint(_files, _directory);
 
         /// <summary>Finds what earlier processes left after the checkpoint, and counts its valid records.</summary>
         private void Recover()
         {
             var checkpoint = ReadCheckpoint();
-            var found = new List<(long Id, string Path)>();
+            var found = new List<(long Id, long Start, string Path)>();
             foreach (var path in _files.ListFiles(_directory, SegmentPattern))
             {
-                if (long.TryParse(Path.GetFileNameWithoutExtension(path), NumberStyles.None, CultureInfo.InvariantCulture, out var id)) found.Add((id, path));
+                if (BufferLeftovers.TryParse(path, out var id, out var start)) found.Add((id, start, path));
             }
             found.Sort((a, b) => a.Id.CompareTo(b.Id));
             // New segments are numbered past the checkpoint too: a checkpoint left without its segments must never
             // make this process's segments look already delivered to the next one.
             if (!checkpoint.IsNone) _nextId = Math.Max(_nextId, checkpoint.Segment + 1);
-            foreach (var (id, path) in found)
+            foreach (var (id, start, path) in found)
             {
                 _nextId = Math.Max(_nextId, id + 1);
                 if (_segments.Exists(s => s.Id == id)) continue; // known already (the directory opened again)
@@ -83,7 +77,9 @@ namespace BentoSinks.Durable
                     continue;
                 }
                 var segment = new SegmentInfo(id, path, recovered: true) { Length = _files.Length(path), Sealed = true };
-                if (!checkpoint.IsNone && id == checkpoint.Segment) segment.Start = Math.Min(checkpoint.Offset, segment.Length);
+                // Taken over from another folder part-delivered: its name says where reading starts (BufferLeftovers).
+                segment.Start = Math.Min(start, segment.Length);
+                if (!checkpoint.IsNone && id == checkpoint.Segment) segment.Start = Math.Min(Math.Max(start, checkpoint.Offset), segment.Length);
                 var damaged = false;
                 using (var reader = new SegmentReader(_files.OpenRead(path), segment.Start))
                 {

@@ -247,8 +247,8 @@ namespace BentoSinks.Durable
         {
             if (segment == _readSegment)
             {
+                // Gone from the list with it: the reader goes on with the next one (its place is not moved past it).
                 CloseReader();
-                _readAfterId = segment.Id;
                 _peeked = false;
             }
             var lost = segment.Unread;

@@ -40,6 +40,8 @@ namespace BentoSinks.Durable
         private readonly string _root;
         private readonly string _directory;
         private readonly string _siteUuid;
+        private readonly string _folderName;
+        private bool _flatOfUnknownSite; // the flat layout's leftovers name no site: they stay (reported)
         private readonly long _sizeLimit;
         private readonly TimeSpan _ageLimit;
         private readonly long _segmentBytes;
@@ -82,6 +84,9 @@ namespace BentoSinks.Durable
         private long _readAfterId = long.MinValue;
         private bool _peeked;
         private bool _peekedMemory;
+        private bool _diskReady; // the reader holds the next record on disk, not taken yet
+        private long _diskSequence;
+        private BufferPosition _diskEnd;
         private long _peekSequence;
         private BufferPosition _peekEnd;
         private BufferPosition _acknowledged = BufferPosition.None;
@@ -104,6 +109,7 @@ namespace BentoSinks.Durable
             _files = files;
             _root = settings.BufferDirectory!;
             _siteUuid = settings.SiteUuid;
+            _folderName = BufferDirectoryLock.FolderFor(pipelineKind);
             _directory = BufferDirectoryLock.Claim(files, _root, pipelineKind, _siteUuid);
             _sizeLimit = settings.BufferSizeLimit;
             _ageLimit = settings.BufferAgeLimit;
@@ -123,7 +129,9 @@ namespace BentoSinks.Durable
         {
             try
             {
-                _lock = BufferDirectoryLock.Acquire(_files, _root, _directory, _siteUuid);
+                var next = _nextId;
+                _lock = BufferDirectoryLock.Acquire(_files, _root, _directory, _folderName, _siteUuid, ref next, out _flatOfUnknownSite);
+                _nextId = next;
                 Recover();
                 _deadLetters ??= new DeadLetterFile(_files, _directory, Math.Max(64 * 1024, _sizeLimit / 16));
                 _failed = false;
@@ -188,6 +196,7 @@ namespace BentoSinks.Durable
                 ReportUnusable(_openFailure, "opening it");
                 PlanRetry();
             }
+            ReportFlatOfUnknownSite();
             if (_recovered > 0)
             {
                 offered(_recovered);
@@ -196,6 +205,16 @@ namespace BentoSinks.Durable
             }
             using (ExecutionContext.SuppressFlow())
                 _syncTimer = new Timer(static s => ((DurableBuffer)s!).SyncTick(), this, SyncInterval, SyncInterval);
+        }
+
+        /// <summary>Flat-layout leftovers that name no site are never sent by guess: the application's log says how to hand them over.</summary>
+        private void ReportFlatOfUnknownSite()
+        {
+            if (!_flatOfUnknownSite) return;
+            _flatOfUnknownSite = false;
+            _problem("buffer:flat", "Bento: the buffer directory holds events an earlier version left directly in it; they name no site, so they are not sent " +
+                "(they could be another site's). To send them with this pipeline's site, copy the file '" + BufferDirectoryLock.OwnerFileName +
+                "' from its subfolder '" + _folderName + "' into the buffer directory itself.", false);
         }
 
         // ----- dead letters -----

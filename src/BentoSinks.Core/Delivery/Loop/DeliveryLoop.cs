@@ -23,12 +23,10 @@ namespace BentoSinks.Delivery
         private readonly EventQueue<T> _queue;
         private readonly RateLimitedReporter _reporter;
         private readonly Func<bool> _urgent;
-        private readonly Func<TimeSpan, bool> _giveUpAtShutdown;
 
         public DeliveryLoop(PipelineSettings settings, IEventSource<T> source, BatchAssembler<T> batch, BatchDelivery<T> delivery, RequestBudget budget,
-            FlushTracker flushes, EventQueue<T> queue, WaitPolicy<T> waits, RateLimitedReporter reporter, Func<bool> urgent, Func<TimeSpan, bool> giveUpAtShutdown)
+            FlushTracker flushes, EventQueue<T> queue, WaitPolicy<T> waits, RateLimitedReporter reporter, Func<bool> urgent)
         {
-            _giveUpAtShutdown = giveUpAtShutdown;
             _settings = settings;
             _source = source;
             _batch = batch;
@@ -123,7 +121,7 @@ namespace BentoSinks.Delivery
                 if (wait > TimeSpan.Zero)
                 {
                     // At disposal, a wait past the shutdown deadline sends nothing more: stop now (counted in End).
-                    if (urgent && _giveUpAtShutdown(wait)) stop.ThrowIfCancellationRequested();
+                    Waits.StopIfPastDeadline(wait, stop);
                     if (full) await Waits.ParkAsync(wait, read: false, wakeable: true, stop).ConfigureAwait(false);
                     else await Waits.ParkFillingAsync(wait, _batch, stop).ConfigureAwait(false);
                     return true;

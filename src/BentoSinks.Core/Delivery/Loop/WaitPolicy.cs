@@ -29,13 +29,55 @@ namespace BentoSinks.Delivery
         private bool _parkedWakeable;
         private long _parks;
 
-        public WaitPolicy(TimeProvider time, EventQueue<T> queue, IEventSource<T> source, Func<bool> urgent, Task stopped)
+        // Disposal: the pipeline clock's timestamp by which it must end (long.MaxValue: not disposing).
+        private long _deadline = long.MaxValue;
+        private readonly Func<TimeSpan, int> _allowance;
+        private readonly Action<TimeSpan, TimeSpan> _giveUp;
+
+        /// <summary>
+        /// The waits of one loop. <paramref name="allowance"/> says how many requests the budget still allows within a time
+        /// (<see cref="RequestBudget.ShutdownAllowance"/>); <paramref name="giveUp"/> stops the loop hard at disposal, told
+        /// the wait and the time left (see <see cref="StopIfPastDeadline"/>).
+        /// </summary>
+        public WaitPolicy(TimeProvider time, EventQueue<T> queue, IEventSource<T> source, Func<bool> urgent, Task stopped, Func<TimeSpan, int> allowance, Action<TimeSpan, TimeSpan> giveUp)
         {
             _time = time;
             _queue = queue;
             _source = source;
             _urgent = urgent;
             _stopped = stopped;
+            _allowance = allowance;
+            _giveUp = giveUp;
+        }
+
+        /// <summary>Disposal must end within <paramref name="timeout"/> from now (the earliest deadline is kept).</summary>
+        public void SetDeadline(TimeSpan timeout)
+        {
+            var now = _time.GetTimestamp();
+            var ticks = timeout.TotalSeconds * _time.TimestampFrequency;
+            var deadline = ticks >= long.MaxValue - now ? long.MaxValue - 1 : now + (long)ticks;
+            while (true)
+            {
+                var current = Interlocked.Read(ref _deadline);
+                if (deadline >= current || Interlocked.CompareExchange(ref _deadline, deadline, current) == current) return;
+            }
+        }
+
+        /// <summary>
+        /// The one place that decides the early stop at disposal. Before a wait for the next request (the budget's, a 429's
+        /// block, a retry's backoff, a durable batch held after a refusal): when the wait, or the budget's block, ends after
+        /// the shutdown deadline, nothing more can be sent in time, so the loop stops now instead of waiting out the
+        /// deadline (a hard stop: what is left is counted <c>shutdown</c>, or in durable mode stays on disk as
+        /// <c>deferred</c>). Throws <see cref="OperationCanceledException"/> then; returns when the wait fits (or no disposal).
+        /// </summary>
+        public void StopIfPastDeadline(TimeSpan wait, CancellationToken stop)
+        {
+            var deadline = Interlocked.Read(ref _deadline);
+            if (deadline == long.MaxValue || !_urgent()) return;
+            var left = TimeSpan.FromSeconds((deadline - _time.GetTimestamp()) / (double)_time.TimestampFrequency);
+            if (wait <= left && _allowance(left) > 0) return;
+            _giveUp(wait, left);
+            stop.ThrowIfCancellationRequested();
         }
 
         private static TaskCompletionSource<bool> NewSignal() => new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -87,11 +129,13 @@ namespace BentoSinks.Delivery
         }
 
         /// <summary>
-        /// A pause inside delivery (a retry's backoff, the budget between split requests) for <paramref name="delay"/> on
-        /// the pipeline's clock; a wakeable one ends early once a flush or disposal is waiting.
+        /// A pause inside delivery (a retry's backoff, the budget between split requests, a durable batch held) for
+        /// <paramref name="delay"/> on the pipeline's clock; a wakeable one ends early once a flush or disposal is waiting.
+        /// At disposal it stops the loop instead when the next request could only go after the deadline (<see cref="StopIfPastDeadline"/>).
         /// </summary>
         public async Task PauseAsync(TimeSpan delay, bool wakeable, CancellationToken stop)
         {
+            StopIfPastDeadline(delay, stop);
             var started = _time.GetTimestamp();
             while (true)
             {
