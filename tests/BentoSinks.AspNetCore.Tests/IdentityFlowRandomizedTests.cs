@@ -42,7 +42,7 @@ namespace BentoSinks.AspNetCore.Tests
             var clock = Stopwatch.StartNew();
             var steps = 0;
             await using var rig = await IdentityFlowRig.StartAsync();
-            var (cases, baseSeed) = await SeededRuns.RunAsync(Prefix, 1500, async (seed, trace) =>
+            var (cases, baseSeed) = await SeededRuns.RunAsync(Prefix, 3000, async (seed, trace) =>
             {
                 var program = new IdentityProgram(rig, seed, trace);
                 await program.RunAsync();
