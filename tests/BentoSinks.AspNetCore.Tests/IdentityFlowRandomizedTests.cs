@@ -25,8 +25,9 @@ namespace BentoSinks.AspNetCore.Tests
     /// scope has ended. After every step each flow's <see cref="BentoIdentity.Current"/> and <see cref="Activity.Current"/>
     /// match the model; after every program (and at random points in it) every event arrived as exactly its user with
     /// that user's names, or was counted <c>no_email</c> when it is nobody's, and offered = sent + dropped on every path.
-    /// The only latitude is the documented one: an activity event recorded while scopes of different users were open on
-    /// its activity may be nobody's. A failure names its seed: replay it with <c>BENTO_IDENTITY_SEED=seed</c>.
+    /// The only latitude is the documented one (an activity does not say which flow recorded an event): an activity event
+    /// may be nobody's when its activity started outside a live scope, a scope open on it ended while it ran, or scopes of
+    /// different users were open on it. A failure names its seed: replay it with <c>BENTO_IDENTITY_SEED=seed</c>.
     /// </summary>
     [Collection("Web")]
     public class IdentityFlowRandomizedTests
