@@ -112,19 +112,21 @@ namespace BentoSinks
         }
 
         /// <summary>
-        /// For the event at <paramref name="eventIndex"/> of an ending activity: when it was recorded inside scopes pushed
-        /// while the activity (or a descendant) was current, the identity those scopes agree on, or nobody when they disagree
-        /// (<see cref="IdentitySegment"/>: never the user of the scope the activity happens to end in); otherwise the ambient
-        /// scope's live identity (null when it pushed nobody or has ended); without any scope in this flow, the scope attached to the activity or a parent,
-        /// which identifies only events recorded while it was live (<see cref="BentoIdentityHolder.ForEvent"/>).
+        /// For the event at <paramref name="eventIndex"/> of an ending activity: the user of the scopes open on the activity
+        /// when it was recorded, never the user of the scope the activity happens to end in. Nobody unless no flow without
+        /// that user's scope can have recorded it (<see cref="IdentitySegment"/>): the activity started inside a live scope
+        /// (or is the request's activity of <c>UseBentoIdentity</c>), the event came before any scope open on it ended, and
+        /// every scope open on it when it was recorded is that user's.
         /// </summary>
-        internal static BentoIdentity? ForActivityEvent(Activity activity, int eventIndex)
+        internal static BentoIdentity? ForActivityEvent(Activity activity, int eventIndex) => IdentitySegment.Find(activity, eventIndex);
+
+        /// <summary>
+        /// An activity recorded by a Bento trace exporter has started: the current scope, if live, is open on it and owns it
+        /// (the events recorded on it while the scope lasts are the scope's, wherever the activity ends).
+        /// </summary>
+        internal static void ActivityStarted(Activity activity)
         {
-            // Recorded inside scopes: who recorded it, whatever scope the activity ends in (nobody when they disagree).
-            if (IdentitySegment.TryFind(activity, eventIndex, out var recordedBy)) return recordedBy;
-            var ambient = Ambient.Value;
-            if (ambient != null) return ambient.Live;
-            return HolderOf(activity)?.ForEvent(activity, eventIndex);
+            if (Ambient.Value is { Ended: false } holder) holder.OpenOn(activity, owner: true);
         }
 
         /// <summary>Never the email or the names.</summary>
@@ -145,26 +147,22 @@ namespace BentoSinks
         {
             private readonly BentoIdentityHolder? _previous;
             private readonly BentoIdentityHolder _holder;
-            private readonly IdentitySegment[]? _segments;
             private int _disposed;
 
             public Scope(BentoIdentity? identity, Activity? activity)
             {
                 _previous = Ambient.Value;
-                _holder = new BentoIdentityHolder(identity, activity);
+                _holder = new BentoIdentityHolder(identity);
                 activity?.SetCustomProperty(ActivityPropertyName, _holder);
                 Ambient.Value = _holder;
-                _segments = IdentitySegment.OpenOnCurrent(identity);
+                if (activity != null) _holder.OpenOn(activity, owner: true); // the request's activity: the request pipeline started it
+                _holder.OpenOnChain(Activity.Current);
             }
 
             public void Dispose()
             {
                 if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-                _holder.End(); // every copied context now sees nobody
-                if (_segments != null)
-                {
-                    foreach (var segment in _segments) segment.Close();
-                }
+                _holder.End(); // every copied context now sees nobody; its segments close
                 // Only the flow where this scope is current gets the previous scope back. Disposed out of order (an inner
                 // scope is still open) or in another flow, writing the previous scope would hand that flow someone else:
                 // the outer user over a still-open inner scope, or the user of the flow that pushed this scope. That flow

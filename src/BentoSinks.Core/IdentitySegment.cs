@@ -1,15 +1,17 @@
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.Threading;
 
 namespace BentoSinks
 {
     /// <summary>
-    /// Which events of one activity were recorded while one <see cref="BentoIdentity"/> scope was open: a scope pushed while
-    /// an activity is current (or an ancestor of it) notes the activity's event count when it opens and when it ends. An
-    /// activity's events are resolved when it ends, possibly in another scope (an admin's around a customer's, or none):
-    /// an event recorded inside scopes says who recorded it. Overlapping scopes of different users (concurrent flows on a
-    /// shared activity, or nested scopes) cannot be told apart by the event's position: such an event is no one's.
+    /// Which events of one activity were recorded while one <see cref="BentoIdentity"/> scope was open on it. A scope is open
+    /// on an activity from the activity's start while the scope is current, or from when it is pushed while the activity
+    /// (or a descendant) is current, until the scope ends; the segment notes the activity's event count at both ends. An
+    /// activity's events are resolved when it ends, possibly in another scope or another flow, and an activity does not
+    /// say which flow recorded an event, so an event is someone's only when no flow without that user's scope can have
+    /// recorded it: the activity started inside a live scope (or is the request's activity of <c>UseBentoIdentity</c>),
+    /// the event came before any scope open on the activity ended (from then on, work that copied that scope records as
+    /// nobody), and every scope open on it when it was recorded is that user's. Otherwise it is no one's.
     /// </summary>
     internal sealed class IdentitySegment
     {
@@ -17,12 +19,14 @@ namespace BentoSinks
         private static readonly object Gate = new object();
 
         private readonly Activity _activity;
+        private readonly State _state;
         private readonly int _start;
-        private int _end = int.MaxValue; // open
+        private int _end = int.MaxValue; // open; written and read under Gate
 
-        private IdentitySegment(Activity activity, BentoIdentity? identity, int start)
+        private IdentitySegment(Activity activity, State state, BentoIdentity? identity, int start)
         {
             _activity = activity;
+            _state = state;
             Identity = identity;
             _start = start;
         }
@@ -30,75 +34,99 @@ namespace BentoSinks
         /// <summary>The identity the scope pushed (null: nobody).</summary>
         public BentoIdentity? Identity { get; }
 
-        /// <summary>Opens a segment on the current activity and on each of its in-process ancestors; null when there is no current activity.</summary>
-        public static IdentitySegment[]? OpenOnCurrent(BentoIdentity? identity)
+        /// <summary>The activity the segment is on.</summary>
+        public Activity Activity => _activity;
+
+        /// <summary>What one activity knows of the scopes that were open on it.</summary>
+        private sealed class State
         {
-            var current = Activity.Current;
-            if (current is null) return null;
-            var segments = new List<IdentitySegment>(2);
-            for (var a = current; a != null; a = a.Parent)
-            {
-                if (a.Duration != System.TimeSpan.Zero) continue; // stopped: its events have been resolved
-                var segment = new IdentitySegment(a, identity, CountEvents(a));
-                lock (Gate)
-                {
-                    if (a.GetCustomProperty(PropertyName) is not List<IdentitySegment> list)
-                    {
-                        list = new List<IdentitySegment>(1);
-                        a.SetCustomProperty(PropertyName, list);
-                    }
-                    list.Add(segment);
-                }
-                segments.Add(segment);
-            }
-            return segments.ToArray();
+            public readonly List<IdentitySegment> Segments = new List<IdentitySegment>(1);
+
+            /// <summary>Started inside a live scope, or the request's activity of <c>UseBentoIdentity</c>: no flow without a scope had it from the start.</summary>
+            public bool Owned;
+
+            /// <summary>A scope open on the activity ended while it ran: from this event on, work that copied that scope may record on it as nobody.</summary>
+            public int AmbiguousFrom = int.MaxValue;
         }
 
         /// <summary>
-        /// Closes the segment: events recorded from now on are not the scope's. A segment in which no event was recorded is
-        /// forgotten, so a long-lived activity over many scopes (a worker's) keeps only the segments that matter.
+        /// Opens a segment of a scope on <paramref name="activity"/> at its current event count (the scope's holder opens it:
+        /// <see cref="BentoIdentityHolder.OpenOn"/>, and closes it when the scope ends). <paramref name="owner"/>: the scope
+        /// was current when the activity started (or is the request's, attached by <c>UseBentoIdentity</c>).
+        /// </summary>
+        public static IdentitySegment Open(Activity activity, BentoIdentity? identity, bool owner)
+        {
+            var start = CountEvents(activity);
+            lock (Gate)
+            {
+                var state = StateOf(activity);
+                if (owner) state.Owned = true;
+                var segment = new IdentitySegment(activity, state, identity, start);
+                state.Segments.Add(segment);
+                return segment;
+            }
+        }
+
+        /// <summary>Marks the activity as owned by a scope already open on it (see <see cref="Open"/>).</summary>
+        public static void Own(Activity activity)
+        {
+            lock (Gate) StateOf(activity).Owned = true;
+        }
+
+        /// <summary>
+        /// Closes the segment: events recorded from now on are not the scope's. On an activity still running, the events
+        /// recorded from now on may come from work that copied the scope (it now sees nobody): they are no one's. A segment
+        /// in which no event was recorded is forgotten, so a long-lived activity over many scopes keeps only those that matter.
         /// </summary>
         public void Close()
         {
             var end = CountEvents(_activity);
-            Volatile.Write(ref _end, end);
-            if (end > _start) return;
+            var running = _activity.Duration == System.TimeSpan.Zero;
             lock (Gate)
             {
-                if (_activity.GetCustomProperty(PropertyName) is List<IdentitySegment> list) list.Remove(this);
+                _end = end;
+                if (running && end < _state.AmbiguousFrom) _state.AmbiguousFrom = end;
+                if (end <= _start) _state.Segments.Remove(this);
             }
         }
 
         /// <summary>
-        /// For the event at <paramref name="eventIndex"/> of <paramref name="activity"/>: whether it was recorded inside one or
-        /// more scopes (false: none says, resolve it as before), and then who recorded it: the identity all those scopes agree
-        /// on, or null (nobody) when they disagree.
+        /// Who recorded the event at <paramref name="eventIndex"/> of <paramref name="activity"/>: the identity of the scopes
+        /// open on it when it was recorded, when the activity is owned, the event came before any of its scopes ended, and
+        /// they all agree; otherwise null (nobody).
         /// </summary>
-        public static bool TryFind(Activity activity, int eventIndex, out BentoIdentity? identity)
+        public static BentoIdentity? Find(Activity activity, int eventIndex)
         {
-            identity = null;
-            IdentitySegment[] segments;
             lock (Gate)
             {
-                if (activity.GetCustomProperty(PropertyName) is not List<IdentitySegment> list) return false;
-                segments = list.ToArray();
+                if (activity.GetCustomProperty(PropertyName) is not State state || !state.Owned || eventIndex >= state.AmbiguousFrom) return null;
+                BentoIdentity? identity = null;
+                var found = false;
+                foreach (var segment in state.Segments)
+                {
+                    if (eventIndex < segment._start || eventIndex >= segment._end) continue;
+                    if (!found)
+                    {
+                        found = true;
+                        identity = segment.Identity;
+                    }
+                    else if (!Same(identity, segment.Identity))
+                    {
+                        return null; // two users' scopes were open when it was recorded: no one's
+                    }
+                }
+                return identity;
             }
-            var found = false;
-            foreach (var segment in segments)
+        }
+
+        private static State StateOf(Activity activity)
+        {
+            if (activity.GetCustomProperty(PropertyName) is not State state)
             {
-                if (eventIndex < segment._start || eventIndex >= Volatile.Read(ref segment._end)) continue;
-                if (!found)
-                {
-                    found = true;
-                    identity = segment.Identity;
-                }
-                else if (!Same(identity, segment.Identity))
-                {
-                    identity = null; // two users' scopes were open when it was recorded: no one's
-                    return true;
-                }
+                state = new State();
+                activity.SetCustomProperty(PropertyName, state);
             }
-            return found;
+            return state;
         }
 
         private static bool Same(BentoIdentity? a, BentoIdentity? b)

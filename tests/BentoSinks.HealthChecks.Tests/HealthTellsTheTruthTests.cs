@@ -16,7 +16,6 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Serilog;
-using Serilog.Core;
 
 namespace BentoSinks.HealthChecks.Tests
 {
@@ -28,25 +27,6 @@ namespace BentoSinks.HealthChecks.Tests
     [Collection("SelfLog")]
     public class HealthTellsTheTruthTests
     {
-        private const string Email = "ada@example.com";
-        private static readonly DateTimeOffset Start = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
-
-        private static Logger NewLogger(BentoEmulator emulator, FakeTimeProvider time, Action<Serilog.Sinks.Bento.BentoSinkOptions>? configure = null)
-            => new LoggerConfiguration()
-                .WriteTo.Bento(o =>
-                {
-                    EmulatorOptions.PointAt(o, emulator);
-                    o.TimeProvider = time;
-                    configure?.Invoke(o);
-                })
-                .CreateLogger();
-
-        private static void Signup(Serilog.ILogger logger, int count = 1)
-        {
-            for (var i = 0; i < count; i++)
-                logger.ForAnalytics("signup_completed").ForContext("Email", Email).Information("Signed up for {plan}", "pro");
-        }
-
         private static void AssertWrongSetting(HealthReportEntry entry, string what)
         {
             Assert.Equal(HealthStatus.Unhealthy, entry.Status);
@@ -60,11 +40,11 @@ namespace BentoSinks.HealthChecks.Tests
         public async Task An_endpoint_that_answers_404_is_Unhealthy_as_a_wrong_setting_not_Degraded_as_a_transient_problem()
         {
             await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
+            var time = new FakeTimeProvider(Pipelines.Start);
             using var probe = new HealthProbe();
-            await using var logger = NewLogger(emulator, time, o => o.BatchSizeLimit = 5);
+            await using var logger = Pipelines.NewSerilog(emulator, time, o => o.BatchSizeLimit = 5);
             emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(404));
-            Signup(logger, 15);
+            Pipelines.Signup(logger, 15);
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.Dropped.TryGetValue("rejected", out var n) && n == 15)));
 
             var entry = await probe.CheckAsync();
@@ -77,15 +57,15 @@ namespace BentoSinks.HealthChecks.Tests
         public async Task A_redirect_is_Unhealthy_as_a_wrong_setting_until_Bento_accepts_a_request()
         {
             await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
+            var time = new FakeTimeProvider(Pipelines.Start);
             using var probe = new HealthProbe();
-            await using var logger = NewLogger(emulator, time);
+            await using var logger = Pipelines.NewSerilog(emulator, time);
             emulator.EnqueueFaults(Fault.Redirect(301, "https://app.bentonow.com/login"));
-            Signup(logger);
+            Pipelines.Signup(logger);
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.WrongSettingSince != null)));
             AssertWrongSetting(await probe.CheckAsync(), "redirect");
 
-            Signup(logger); // the setting was fixed (here: the fault is gone): the next success ends it
+            Pipelines.Signup(logger); // the setting was fixed (here: the fault is gone): the next success ends it
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.Sent == 1)));
             var entry = await probe.CheckAsync();
             Assert.NotEqual(HealthStatus.Unhealthy, entry.Status);
@@ -112,8 +92,9 @@ namespace BentoSinks.HealthChecks.Tests
                 o.SecretKey = "sk-0123456789";
                 o.Period = TimeSpan.FromSeconds(1);
             }).CreateLogger();
-            Signup(logger);
-            for (var i = 0; i < 600 && Pipelines.Single("Serilog").WrongSettingSince is null; i++) await Task.Delay(50); // real time: the handshake
+            Pipelines.Signup(logger);
+            // Real time (the handshake): woken by the pipeline's measurements, never by sleeping.
+            Assert.True(await Pipelines.WaitUntilAsync("Serilog", p => p.WrongSettingSince != null), "the refused certificate was never reported");
             AssertWrongSetting(await probe.CheckAsync(), "TLS certificate was refused");
         }
 
@@ -121,14 +102,14 @@ namespace BentoSinks.HealthChecks.Tests
         public async Task An_anonymous_or_excluded_event_leaves_the_check_Healthy_by_default_and_an_option_counts_no_email()
         {
             await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
+            var time = new FakeTimeProvider(Pipelines.Start);
             using var byDefault = new HealthProbe();
             using var counting = new HealthProbe(o => o.IgnoredDropReasons.Remove("no_email"));
-            await using var logger = NewLogger(emulator, time);
-            Signup(logger);
+            await using var logger = Pipelines.NewSerilog(emulator, time);
+            Pipelines.Signup(logger);
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.Sent == 1)));
 
-            logger.ForAnalytics("$view").ForContext("Email", Email).Information("Viewed a page");
+            logger.ForAnalytics("$view").ForContext("Email", Pipelines.Email).Information("Viewed a page");
             logger.ForAnalytics("signup_completed").Information("Anonymous signup");
             var entry = await byDefault.CheckAsync();
             Assert.Equal(HealthStatus.Healthy, entry.Status);
@@ -143,11 +124,11 @@ namespace BentoSinks.HealthChecks.Tests
         public async Task Empty_2xx_answers_are_unconfirmed_not_sent_and_Degraded_with_words_about_a_proxy()
         {
             await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
+            var time = new FakeTimeProvider(Pipelines.Start);
             using var probe = new HealthProbe();
-            await using var logger = NewLogger(emulator, time);
+            await using var logger = Pipelines.NewSerilog(emulator, time);
             emulator.SetRandomFaults(1.0, 1, Fault.WithBody(200, null, contentType: null));
-            Signup(logger, 5);
+            Pipelines.Signup(logger, 5);
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.InFlight == 0 && p.Offered == 5)));
 
             var status = Pipelines.Single("Serilog");
@@ -165,16 +146,16 @@ namespace BentoSinks.HealthChecks.Tests
         public async Task Before_the_first_request_the_check_is_Healthy_and_says_not_verified_yet()
         {
             await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
+            var time = new FakeTimeProvider(Pipelines.Start);
             using var probe = new HealthProbe();
-            await using var logger = NewLogger(emulator, time);
+            await using var logger = Pipelines.NewSerilog(emulator, time);
 
             var entry = await probe.CheckAsync();
             Assert.Equal(HealthStatus.Healthy, entry.Status);
             Assert.StartsWith("Not verified yet: Bento has accepted no request of Serilog", entry.Description, StringComparison.Ordinal);
             Assert.False(Pipelines.Single("Serilog").IsVerified);
 
-            Signup(logger);
+            Pipelines.Signup(logger);
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.Sent == 1)));
             entry = await probe.CheckAsync();
             Assert.Equal(("Delivering to Bento: Serilog.", true), (entry.Description, Pipelines.Single("Serilog").IsVerified));
@@ -192,9 +173,9 @@ namespace BentoSinks.HealthChecks.Tests
         public async Task A_response_writer_puts_the_checks_description_in_the_health_endpoints_body()
         {
             await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
-            await using var logger = NewLogger(emulator, time, o => o.SecretKey = "wrong-secret-key");
-            Signup(logger);
+            var time = new FakeTimeProvider(Pipelines.Start);
+            await using var logger = Pipelines.NewSerilog(emulator, time, o => o.SecretKey = "wrong-secret-key");
+            Pipelines.Signup(logger);
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.IsUnauthorized)));
 
             var builder = WebApplication.CreateBuilder();

@@ -6,7 +6,6 @@ using BentoSinks.Diagnostics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Time.Testing;
 using Serilog;
-using Serilog.Core;
 
 namespace BentoSinks.HealthChecks.Tests
 {
@@ -14,34 +13,15 @@ namespace BentoSinks.HealthChecks.Tests
     [Collection("SelfLog")]
     public class SerilogHealthTests
     {
-        private const string Email = "ada@example.com";
-        private static readonly DateTimeOffset Start = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
-
-        private static Logger NewLogger(BentoEmulator emulator, FakeTimeProvider time, Action<Serilog.Sinks.Bento.BentoSinkOptions>? configure = null)
-            => new LoggerConfiguration()
-                .WriteTo.Bento(o =>
-                {
-                    EmulatorOptions.PointAt(o, emulator);
-                    o.TimeProvider = time;
-                    configure?.Invoke(o);
-                })
-                .CreateLogger();
-
-        private static void Signup(ILogger logger, int count = 1)
-        {
-            for (var i = 0; i < count; i++)
-                logger.ForAnalytics("signup_completed").ForContext("Email", Email).Information("Signed up for {plan}", "pro");
-        }
-
         [Fact]
         public async Task A_wrong_secret_key_is_Unhealthy_with_counts_and_no_secret_or_email()
         {
             await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
+            var time = new FakeTimeProvider(Pipelines.Start);
             using var probe = new HealthProbe();
-            await using (var logger = NewLogger(emulator, time, o => o.SecretKey = "wrong-secret-key"))
+            await using (var logger = Pipelines.NewSerilog(emulator, time, o => o.SecretKey = "wrong-secret-key"))
             {
-                Signup(logger, 3);
+                Pipelines.Signup(logger, 3);
                 Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.IsUnauthorized)), "no 401 was taken in");
 
                 var entry = await probe.CheckAsync();
@@ -56,9 +36,9 @@ namespace BentoSinks.HealthChecks.Tests
                 var shown = HealthProbe.Shown(entry) + " " + string.Join(" ", BentoDeliveryStatus.GetPipelines());
                 Assert.DoesNotContain("wrong-secret-key", shown, StringComparison.Ordinal);
                 Assert.DoesNotContain(emulator.Options.PublishableKey, shown, StringComparison.Ordinal);
-                Assert.DoesNotContain(Email, shown, StringComparison.OrdinalIgnoreCase);
+                Assert.DoesNotContain(Pipelines.Email, shown, StringComparison.OrdinalIgnoreCase);
                 Assert.DoesNotContain("@", shown, StringComparison.Ordinal);
-                Assert.Equal(Start, Pipelines.Single("Serilog").UnauthorizedSince!.Value, TimeSpan.FromMinutes(1));
+                Assert.Equal(Pipelines.Start, Pipelines.Single("Serilog").UnauthorizedSince!.Value, TimeSpan.FromMinutes(1));
             }
             // Disposed: the pipeline left the registry.
             Assert.DoesNotContain(BentoDeliveryStatus.GetPipelines(), p => p.Name == "Serilog");
@@ -68,17 +48,17 @@ namespace BentoSinks.HealthChecks.Tests
         public async Task Unauthorized_lasts_until_a_later_success_then_drops_keep_it_Degraded_for_the_window()
         {
             await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
+            var time = new FakeTimeProvider(Pipelines.Start);
             using var probe = new HealthProbe(o => o.DropWindow = TimeSpan.FromMinutes(2));
-            await using var logger = NewLogger(emulator, time);
+            await using var logger = Pipelines.NewSerilog(emulator, time);
 
             // Bento refuses the credentials once (say, an account suspended for a while), then accepts them again.
             emulator.EnqueueFaults(Fault.WithStatus(401));
-            Signup(logger);
+            Pipelines.Signup(logger);
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.IsUnauthorized)));
             Assert.Equal(HealthStatus.Unhealthy, (await probe.CheckAsync()).Status);
 
-            Signup(logger);
+            Pipelines.Signup(logger);
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.Sent == 1)));
             var entry = await probe.CheckAsync();
             Assert.False(Pipelines.Single("Serilog").IsUnauthorized);
@@ -97,13 +77,13 @@ namespace BentoSinks.HealthChecks.Tests
         public async Task Healthy_traffic_is_Healthy_and_the_data_counts_what_was_sent()
         {
             await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
+            var time = new FakeTimeProvider(Pipelines.Start);
             using var probe = new HealthProbe();
-            await using var logger = NewLogger(emulator, time);
+            await using var logger = Pipelines.NewSerilog(emulator, time);
 
             Assert.Equal(HealthStatus.Healthy, (await probe.CheckAsync()).Status); // built, nothing sent yet
-            Signup(logger, 25);
-            logger.ForAnalytics("$view").ForContext("Email", Email).Information("Viewed a page"); // excluded by default: a choice, not a failure
+            Pipelines.Signup(logger, 25);
+            logger.ForAnalytics("$view").ForContext("Email", Pipelines.Email).Information("Viewed a page"); // excluded by default: a choice, not a failure
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.Sent == 25)));
             Assert.Equal(25, emulator.EventCount);
 
@@ -123,12 +103,12 @@ namespace BentoSinks.HealthChecks.Tests
         public async Task Server_errors_are_Degraded_while_retrying_and_Healthy_once_delivered()
         {
             await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
+            var time = new FakeTimeProvider(Pipelines.Start);
             using var probe = new HealthProbe();
-            await using var logger = NewLogger(emulator, time);
+            await using var logger = Pipelines.NewSerilog(emulator, time);
 
             emulator.EnqueueFaults(Fault.WithStatus(503), Fault.WithStatus(503), Fault.WithStatus(503));
-            Signup(logger, 5);
+            Pipelines.Signup(logger, 5);
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.IsRetrying)));
             var entry = await probe.CheckAsync();
             Assert.Equal(HealthStatus.Degraded, entry.Status);
@@ -147,12 +127,12 @@ namespace BentoSinks.HealthChecks.Tests
         public async Task An_outage_past_the_retry_limit_is_Degraded_by_its_drops_then_Healthy_after_the_window()
         {
             await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
+            var time = new FakeTimeProvider(Pipelines.Start);
             using var probe = new HealthProbe(); // the default window: 5 minutes
-            await using var logger = NewLogger(emulator, time, o => o.RetryTimeLimit = TimeSpan.FromSeconds(30));
+            await using var logger = Pipelines.NewSerilog(emulator, time, o => o.RetryTimeLimit = TimeSpan.FromSeconds(30));
 
             emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503));
-            Signup(logger, 4);
+            Pipelines.Signup(logger, 4);
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog", p => p.Dropped.ContainsKey("retries_exhausted"))));
             emulator.ClearFaults();
             var status = Pipelines.Single("Serilog");
@@ -175,13 +155,13 @@ namespace BentoSinks.HealthChecks.Tests
         public async Task Two_loggers_are_two_pipelines_and_a_filter_picks_one()
         {
             await using var emulator = await BentoEmulator.StartAsync();
-            var time = new FakeTimeProvider(Start);
+            var time = new FakeTimeProvider(Pipelines.Start);
             using var all = new HealthProbe();
             using var first = new HealthProbe(o => o.PipelineFilter = name => name == "Serilog");
-            await using var good = NewLogger(emulator, time);
-            await using var bad = NewLogger(emulator, time, o => o.SecretKey = "wrong-secret-key");
+            await using var good = Pipelines.NewSerilog(emulator, time);
+            await using var bad = Pipelines.NewSerilog(emulator, time, o => o.SecretKey = "wrong-secret-key");
 
-            Signup(bad);
+            Pipelines.Signup(bad);
             Assert.True(await emulator.PumpUntil(time, Pipelines.Until("Serilog#2", p => p.IsUnauthorized)));
             var entry = await all.CheckAsync();
             Assert.Equal(HealthStatus.Unhealthy, entry.Status);

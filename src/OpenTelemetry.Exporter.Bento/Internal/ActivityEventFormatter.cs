@@ -87,9 +87,9 @@ namespace OpenTelemetry.Exporter.Bento
         /// On the caller's thread: the item to queue. The email, for each key: the event's tags, the activity's tags, its
         /// in-process parents' tags (nearest first; an ancestor already stopped is skipped: this activity outlived it), the
         /// activity's baggage (not an ended ancestor's), then <see cref="Baggage.Current"/>; none of
-        /// them: the ambient <see cref="BentoIdentity"/> scope (nobody when it pushed null or has ended), or, with no scope in
-        /// this flow, the scope attached to the activity or a parent (<c>UseBentoIdentity</c> attaches it to the request's
-        /// activity) for an event recorded while that scope was live. The fields are looked up like the email; an
+        /// them: the user of the <see cref="BentoIdentity"/> scopes open on the activity when the event was recorded, when
+        /// no flow without that user's scope can have recorded it (<see cref="BentoIdentity.ForActivityEvent"/>), never the
+        /// scope the activity ends in. The fields are looked up like the email; an
         /// identity's names fill the fields left empty only for an event that identity identified.
         /// </summary>
         /// <param name="activity">The ending activity.</param>

@@ -15,6 +15,12 @@ namespace OpenTelemetry.Exporter.Bento
         {
         }
 
+        /// <summary>The current <see cref="BentoSinks.BentoIdentity"/> scope is open on the new activity: its events recorded in the scope are the scope's.</summary>
+        public override void OnStart(Activity data)
+        {
+            if (data != null) BentoSinks.BentoIdentity.ActivityStarted(data);
+        }
+
         public override void OnEnd(Activity data)
         {
             try
