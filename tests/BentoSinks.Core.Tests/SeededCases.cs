@@ -5,8 +5,9 @@ using Xunit.Abstractions;
 namespace BentoSinks.Core.Tests
 {
     /// <summary>
-    /// The randomized tests' seeds and replay, in one place: each run takes a new base seed, case i runs with
-    /// base + i·7919, and a failure names its seed; BENTO_RANDOM_SEED=seed runs that case alone and prints its trace.
+    /// The Core randomized tests' use of <see cref="BentoSinks.Testing.SeededRuns"/> (tests/Shared): each run takes a new
+    /// base seed, case i runs with base + i·7919, and a failure names its seed; BENTO_RANDOM_SEED=seed runs that case alone
+    /// and prints its trace.
     /// </summary>
     internal static class SeededCases
     {
@@ -16,25 +17,14 @@ namespace BentoSinks.Core.Tests
         /// </summary>
         public static async Task RunAsync(ITestOutputHelper output, string casesVariable, int defaultCases, Func<int, Task<string>> run, Func<string>? summary = null)
         {
-            var cases = int.TryParse(Environment.GetEnvironmentVariable(casesVariable), out var n) ? n : defaultCases;
-            var only = int.TryParse(Environment.GetEnvironmentVariable("BENTO_RANDOM_SEED"), out var s) ? s : (int?)null;
-            var baseSeed = only ?? Environment.TickCount;
+            const string SeedVariable = "BENTO_RANDOM_SEED";
+            var replay = BentoSinks.Testing.SeededRuns.ReplayedSeed(SeedVariable) != null;
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            var total = only is null ? cases : 1;
-            for (var i = 0; i < total; i++)
+            var (total, baseSeed) = await BentoSinks.Testing.SeededRuns.RunAsync(SeedVariable, casesVariable, defaultCases, async (seed, _) =>
             {
-                var seed = unchecked(baseSeed + i * 7919);
-                string trace;
-                try
-                {
-                    trace = await Task.Run(() => run(seed));
-                }
-                catch (Exception ex)
-                {
-                    throw new Xunit.Sdk.XunitException($"seed {seed} failed (rerun: BENTO_RANDOM_SEED={seed}): {ex.Message}\n{ex}");
-                }
-                if (only != null) output.WriteLine(trace);
-            }
+                var trace = await Task.Run(() => run(seed));
+                if (replay) output.WriteLine(trace);
+            });
             output.WriteLine($"{total} cases from seed {baseSeed}{(summary is null ? "" : ": " + summary())}: {sw.Elapsed.TotalSeconds:0.0} s");
         }
 

@@ -16,18 +16,29 @@ namespace BentoSinks.Testing
         /// <param name="defaultCases">How many cases run when <c>{prefix}_CASES</c> is not set.</param>
         /// <param name="runCase">Runs the case of a seed, writing its steps to the trace shown when it fails.</param>
         /// <returns>How many cases ran, and the base seed.</returns>
-        public static async Task<(int Cases, int BaseSeed)> RunAsync(string prefix, int defaultCases, Func<int, StringBuilder, Task> runCase)
+        public static Task<(int Cases, int BaseSeed)> RunAsync(string prefix, int defaultCases, Func<int, StringBuilder, Task> runCase)
+            => RunAsync(prefix + "_SEED", prefix + "_CASES", defaultCases, runCase);
+
+        /// <summary>As <see cref="RunAsync(string, int, Func{int, StringBuilder, Task})"/>, with the two variables named in full.</summary>
+        public static async Task<(int Cases, int BaseSeed)> RunAsync(string seedVariable, string casesVariable, int defaultCases, Func<int, StringBuilder, Task> runCase)
         {
-            var cases = int.TryParse(Environment.GetEnvironmentVariable(prefix + "_CASES"), out var n) && n > 0 ? n : defaultCases;
-            int? only = int.TryParse(Environment.GetEnvironmentVariable(prefix + "_SEED"), out var s) ? s : null;
+            var cases = int.TryParse(Environment.GetEnvironmentVariable(casesVariable), out var n) && n > 0 ? n : defaultCases;
+            var only = ReplayedSeed(seedVariable);
             var baseSeed = only ?? Environment.TickCount;
             var count = only is null ? cases : 1;
-            for (var i = 0; i < count; i++) await RunOneAsync(prefix, unchecked(baseSeed + i * 7919), runCase);
+            for (var i = 0; i < count; i++) await RunOneWithAsync(seedVariable, unchecked(baseSeed + i * 7919), runCase);
             return (count, baseSeed);
         }
 
+        /// <summary>The seed <paramref name="seedVariable"/> names for a replay, or null.</summary>
+        public static int? ReplayedSeed(string seedVariable)
+            => int.TryParse(Environment.GetEnvironmentVariable(seedVariable), out var s) ? s : null;
+
         /// <summary>Runs the case of one seed (a fixed regression seed, or a replay), failing with the seed and how to replay it.</summary>
-        public static async Task RunOneAsync(string prefix, int seed, Func<int, StringBuilder, Task> runCase)
+        public static Task RunOneAsync(string prefix, int seed, Func<int, StringBuilder, Task> runCase)
+            => RunOneWithAsync(prefix + "_SEED", seed, runCase);
+
+        private static async Task RunOneWithAsync(string seedVariable, int seed, Func<int, StringBuilder, Task> runCase)
         {
             var trace = new StringBuilder();
             try
@@ -36,7 +47,7 @@ namespace BentoSinks.Testing
             }
             catch (Exception ex)
             {
-                throw new Xunit.Sdk.XunitException($"seed {seed} failed (replay it alone: {prefix}_SEED={seed}): {ex.Message}\n--- steps ---\n{trace}\n{ex}");
+                throw new Xunit.Sdk.XunitException($"seed {seed} failed (replay it alone: {seedVariable}={seed}): {ex.Message}\n--- steps ---\n{trace}\n{ex}");
             }
         }
     }
