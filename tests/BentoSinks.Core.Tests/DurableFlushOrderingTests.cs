@@ -1,0 +1,87 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Bento.Emulator;
+using BentoSinks.Durable;
+
+namespace BentoSinks.Core.Tests
+{
+    /// <summary>
+    /// A flush in durable mode completes only once every event logged before it has settled, also when events kept in
+    /// memory after a disk failure are read before older records on disk (and share a batch with them).
+    /// </summary>
+    public class DurableFlushOrderingTests
+    {
+        /// <summary>Reads that fail (EIO) and a full disk (ENOSPC on writes), turned on and off by the test.</summary>
+        private sealed class FaultyDisk : BufferFileSystem
+        {
+            private int _failedReads;
+            private int _writes;
+            public volatile bool BlockReads;
+            public volatile bool Full;
+            public int FailedReads => Volatile.Read(ref _failedReads);
+            public int Writes => Volatile.Read(ref _writes);
+
+            public override Stream OpenRead(string path)
+            {
+                if (BlockReads)
+                {
+                    Interlocked.Increment(ref _failedReads);
+                    throw new IOException("transient read error (EIO)", 5);
+                }
+                return base.OpenRead(path);
+            }
+
+            public override void Write(FileStream stream, byte[] buffer, int count)
+            {
+                if (Full) throw new IOException("No space left on device", 28);
+                base.Write(stream, buffer, count);
+                Interlocked.Increment(ref _writes);
+            }
+        }
+
+        // Attack: the batch's oldest sequence was taken from its first event. A batch that starts with events kept in
+        // memory (read first since the fix for the disk backlog) and ends with the last older records on disk looked newer
+        // than a flush taken before them: the flush completed as soon as that batch was assembled, before it was sent.
+        [Fact]
+        public async Task A_flush_waits_for_disk_records_that_share_a_batch_with_newer_events_kept_in_memory()
+        {
+            var directory = Path.Combine(Path.GetTempPath(), "bento-flush-order", Guid.NewGuid().ToString("N"));
+            var disk = new FaultyDisk { BlockReads = true };
+            await using var h = await PipelineUnderTest.StartAsync(o =>
+            {
+                o.BufferDirectory = directory;
+                o.BufferFileSystem = disk;
+                o.BatchSizeLimit = 5;
+            });
+            try
+            {
+                h.Emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503)); // Bento is down
+                // 0 and 1 are on disk, but reading it fails for now.
+                for (var i = 0; i < 2; i++) Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i)));
+                await PipelineUnderTest.Until(() => disk.Writes >= 1 && disk.FailedReads >= 1);
+                var flush = h.Pipeline.FlushAsync(); // waits for 0 and 1
+
+                // The disk is full: 2..9 are kept in memory; 2..6 go on the wire (refused, retried), 7..9 wait.
+                disk.Full = true;
+                for (var i = 2; i < 10; i++) Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i)));
+                await PipelineUnderTest.Until(() => h.Emulator.RequestsStarted >= 1);
+                disk.BlockReads = false;
+                Assert.False(flush.IsCompleted);
+
+                // Bento is back, slowly: each request is answered after 3 s.
+                h.Emulator.ClearFaults();
+                h.Emulator.SetRandomFaults(1.0, 1, Fault.Delayed(TimeSpan.FromSeconds(3)));
+                await flush.WaitAsync(TimeSpan.FromSeconds(60));
+                var received = h.Emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).ToArray();
+                Assert.True(received.Contains(0) && received.Contains(1), $"the flush completed with only these delivered: {string.Join(",", received.OrderBy(n => n))}");
+            }
+            finally
+            {
+                try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+            }
+        }
+    }
+}
