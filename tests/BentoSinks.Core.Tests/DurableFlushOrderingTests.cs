@@ -19,7 +19,9 @@ namespace BentoSinks.Core.Tests
         {
             private int _failedReads;
             private int _writes;
+            private int _failedWrites;
             public volatile bool BlockReads;
+            public int FailedWrites => Volatile.Read(ref _failedWrites);
             public volatile bool Full;
             public int FailedReads => Volatile.Read(ref _failedReads);
             public int Writes => Volatile.Read(ref _writes);
@@ -36,7 +38,11 @@ namespace BentoSinks.Core.Tests
 
             public override void Write(FileStream stream, byte[] buffer, int count)
             {
-                if (Full) throw new IOException("No space left on device", 28);
+                if (Full)
+                {
+                    Interlocked.Increment(ref _failedWrites);
+                    throw new IOException("No space left on device", 28);
+                }
                 base.Write(stream, buffer, count);
                 Interlocked.Increment(ref _writes);
             }
@@ -77,6 +83,46 @@ namespace BentoSinks.Core.Tests
                 await flush.WaitAsync(TimeSpan.FromSeconds(60));
                 var received = h.Emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).ToArray();
                 Assert.True(received.Contains(0) && received.Contains(1), $"the flush completed with only these delivered: {string.Join(",", received.OrderBy(n => n))}");
+            }
+            finally
+            {
+                try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+            }
+        }
+        // Attack: while events kept in memory after a disk failure were read first, the oldest unread sequence counted only
+        // the event peeked (from memory) and not the older records still unread on disk (unless reading backed off): a
+        // flush taken after those records completed without them.
+        [Fact]
+        public async Task A_flush_waits_for_unread_disk_records_while_newer_events_kept_in_memory_are_read_first()
+        {
+            var directory = Path.Combine(Path.GetTempPath(), "bento-flush-order", Guid.NewGuid().ToString("N"));
+            var disk = new FaultyDisk();
+            await using var h = await PipelineUnderTest.StartAsync(o =>
+            {
+                o.BufferDirectory = directory;
+                o.BufferFileSystem = disk;
+                o.BatchSizeLimit = 5;
+            });
+            try
+            {
+                h.Emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503)); // Bento is down
+                // 0..6 on disk: 0..4 go on the wire (refused, retried), 5 and 6 wait on disk.
+                for (var i = 0; i < 7; i++) Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i)));
+                await PipelineUnderTest.Until(() => disk.Writes >= 1 && h.Emulator.RequestsStarted >= 1);
+                var flush = h.Pipeline.FlushAsync(); // waits for 0..6
+
+                // The disk is full: 7..16 are kept in memory (read before 5 and 6).
+                disk.Full = true;
+                for (var i = 7; i < 17; i++) Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i)));
+                await PipelineUnderTest.Until(() => disk.FailedWrites >= 1);
+                Assert.False(flush.IsCompleted);
+
+                // Bento is back, slowly: each request is answered after 3 s.
+                h.Emulator.ClearFaults();
+                h.Emulator.SetRandomFaults(1.0, 1, Fault.Delayed(TimeSpan.FromSeconds(3)));
+                await flush.WaitAsync(TimeSpan.FromSeconds(60));
+                var received = h.Emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).ToArray();
+                Assert.True(Enumerable.Range(0, 7).All(received.Contains), $"the flush completed with only these delivered: {string.Join(",", received.OrderBy(n => n))}");
             }
             finally
             {
