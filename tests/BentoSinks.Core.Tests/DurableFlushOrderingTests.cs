@@ -10,7 +10,8 @@ namespace BentoSinks.Core.Tests
 {
     /// <summary>
     /// A flush in durable mode completes only once every event logged before it has settled, also when events kept in
-    /// memory after a disk failure are read before older records on disk (and share a batch with them).
+    /// memory after a disk failure are read before older records on disk (and share a batch with them); and disposal in
+    /// that state counts each event once.
     /// </summary>
     public class DurableFlushOrderingTests
     {
@@ -123,6 +124,44 @@ namespace BentoSinks.Core.Tests
                 await flush.WaitAsync(TimeSpan.FromSeconds(60));
                 var received = h.Emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).ToArray();
                 Assert.True(Enumerable.Range(0, 7).All(received.Contains), $"the flush completed with only these delivered: {string.Join(",", received.OrderBy(n => n))}");
+            }
+            finally
+            {
+                try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+            }
+        }
+        // Attack: disposal while Bento is down, with a batch from disk on the wire, records unread on disk and events kept
+        // in memory after a disk failure: every event is counted once (sent, shutdown or deferred), and the next process
+        // on the directory sends exactly the deferred ones.
+        [Fact]
+        public async Task Disposal_after_a_disk_failure_counts_each_event_once_and_the_next_process_sends_exactly_the_deferred()
+        {
+            var directory = Path.Combine(Path.GetTempPath(), "bento-flush-order", Guid.NewGuid().ToString("N"));
+            var disk = new FaultyDisk();
+            try
+            {
+                var h = await PipelineUnderTest.StartAsync(o =>
+                {
+                    o.BufferDirectory = directory;
+                    o.BufferFileSystem = disk;
+                    o.BatchSizeLimit = 5;
+                    o.ShutdownTimeout = TimeSpan.FromSeconds(1);
+                });
+                h.Emulator.SetRandomFaults(1.0, 1, Fault.WithStatus(503)); // Bento is down
+                for (var i = 0; i < 7; i++) Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i)));
+                await PipelineUnderTest.Until(() => disk.Writes >= 1 && h.Emulator.RequestsStarted >= 1);
+                disk.Full = true;
+                for (var i = 7; i < 17; i++) Assert.True(h.Pipeline.TryEnqueue(PipelineUnderTest.Numbered(i)));
+                await PipelineUnderTest.Until(() => disk.FailedWrites >= 1);
+                await h.DisposeAsync();
+                var c = h.Counters;
+                Assert.True(c.Offered == 17 && c.Sent + c.DroppedTotal + c.Deferred == 17 && c.Deferred == 7 && c.Dropped(global::BentoSinks.Diagnostics.DropReason.Shutdown) == 10,
+                    $"offered {c.Offered}, sent {c.Sent}, dropped {c.DroppedTotal}, deferred {c.Deferred}");
+
+                await using var next = await PipelineUnderTest.StartAsync(o => o.BufferDirectory = directory);
+                await next.Pipeline.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                var received = next.Emulator.Events.Select(e => e.Detail("n")!.Value.GetInt32()).OrderBy(n => n).ToArray();
+                Assert.Equal(Enumerable.Range(0, 7).ToArray(), received);
             }
             finally
             {
