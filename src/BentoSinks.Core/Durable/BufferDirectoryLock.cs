@@ -125,9 +125,9 @@ namespace BentoSinks.Durable
             // What cannot be taken over stays where it is (another process of an earlier version, a read-only file).
             try { nextId = BufferLeftovers.NextId(files, directory, nextId); }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return held; }
-            try { nextId = BufferLeftovers.AdoptFlatLayout(files, root, directory, owner, nextId, out flatOfUnknownSite); }
+            try { BufferLeftovers.AdoptFlatLayout(files, root, directory, owner, ref nextId, out flatOfUnknownSite); }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
-            try { nextId = BufferLeftovers.AdoptSiblings(files, root, directory, folderName, owner, nextId); }
+            try { BufferLeftovers.AdoptSiblings(files, root, directory, folderName, owner, ref nextId); }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
             return held;
         }

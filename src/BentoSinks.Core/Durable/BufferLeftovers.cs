@@ -25,9 +25,11 @@ namespace BentoSinks.Durable
         /// <summary>
         /// Moves into <paramref name="directory"/> (held) the leftovers of its sibling subfolders of
         /// <paramref name="folderName"/> whose site file is <paramref name="owner"/>, that no live pipeline of this process
-        /// claims and whose lock can be taken (another process holding one keeps it). Returns the next free segment number.
+        /// claims and whose lock can be taken (another process holding one keeps it). <paramref name="nextId"/> is advanced
+        /// past every segment moved, even when a take-over fails midway (the next one must never reuse a name: a rename
+        /// overwrites).
         /// </summary>
-        public static long AdoptSiblings(BufferFileSystem files, string root, string directory, string folderName, byte[] owner, long nextId)
+        public static void AdoptSiblings(BufferFileSystem files, string root, string directory, string folderName, byte[] owner, ref long nextId)
         {
             foreach (var sibling in files.ListDirectories(root))
             {
@@ -40,7 +42,7 @@ namespace BentoSinks.Durable
                     if (site is null || !site.AsSpan().SequenceEqual(owner)) continue;
                     if (!HasSegments(files, sibling)) continue;
                     using (files.OpenLock(Path.Combine(sibling, DurableBuffer.LockFileName)))
-                        nextId = MoveInto(files, sibling, directory, nextId);
+                        MoveInto(files, sibling, directory, ref nextId);
                 }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                 {
@@ -51,7 +53,6 @@ namespace BentoSinks.Durable
                     BufferDirectoryLock.Unclaim(sibling);
                 }
             }
-            return nextId;
         }
 
         /// <summary>
@@ -60,18 +61,18 @@ namespace BentoSinks.Durable
         /// of the earlier version still running keeps them). Without a site file they could be any site's: they stay, and
         /// <paramref name="unknownSite"/> says so, for a warning.
         /// </summary>
-        public static long AdoptFlatLayout(BufferFileSystem files, string root, string directory, byte[] owner, long nextId, out bool unknownSite)
+        public static void AdoptFlatLayout(BufferFileSystem files, string root, string directory, byte[] owner, ref long nextId, out bool unknownSite)
         {
             unknownSite = false;
-            if (!HasSegments(files, root)) return nextId;
+            if (!HasSegments(files, root)) return;
             var site = files.ReadSmallFile(Path.Combine(root, BufferDirectoryLock.OwnerFileName));
             if (site is null || !site.AsSpan().SequenceEqual(owner))
             {
                 unknownSite = site is null;
-                return nextId;
+                return;
             }
             using (files.OpenLock(Path.Combine(root, DurableBuffer.LockFileName)))
-                return MoveInto(files, root, directory, nextId);
+                MoveInto(files, root, directory, ref nextId);
         }
 
         /// <summary>The first segment number of <paramref name="directory"/> past its segments, its checkpoint and <paramref name="atLeast"/>.</summary>
@@ -87,8 +88,12 @@ namespace BentoSinks.Durable
             return next;
         }
 
-        /// <summary>Moves what <paramref name="from"/> holds after its checkpoint into <paramref name="into"/>, renumbered from <paramref name="nextId"/>.</summary>
-        private static long MoveInto(BufferFileSystem files, string from, string into, long nextId)
+        /// <summary>
+        /// Moves what <paramref name="from"/> holds after its checkpoint into <paramref name="into"/>, renumbered from
+        /// <paramref name="nextId"/>, which is advanced at each rename: when one fails midway, those already moved keep
+        /// their names out of the next take-over's way.
+        /// </summary>
+        private static void MoveInto(BufferFileSystem files, string from, string into, ref long nextId)
         {
             var checkpoint = ReadCheckpoint(files, from);
             var found = new List<(long Id, long Start, string Path)>();
@@ -111,7 +116,6 @@ namespace BentoSinks.Durable
             var checkpointPath = Path.Combine(from, DurableBuffer.CheckpointFileName);
             if (files.ReadSmallFile(checkpointPath) != null) files.Delete(checkpointPath);
             files.SyncDirectory(from);
-            return nextId;
         }
 
         /// <summary>A segment's file name; one taken over from another folder carries where reading starts.</summary>

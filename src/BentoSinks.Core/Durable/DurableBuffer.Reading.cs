@@ -63,7 +63,9 @@ namespace BentoSinks.Durable
                 // Events kept in memory while the disk failed are read first, but a disk record may be peeked already:
                 // a flush waits for them too.
                 if (_memory.Count > 0) oldest = Math.Min(oldest, _memory.Peek().Sequence);
-                if (_readRetryAt != 0)
+                // Records still unread on disk while reading backs off, or while the events in memory are read first (the
+                // peek is then one of those, newer than what waits on disk): a segment's first record stands for them.
+                if (_readRetryAt != 0 || _memory.Count > 0)
                 {
                     foreach (var segment in _segments)
                     {

@@ -27,6 +27,7 @@ namespace BentoSinks.Delivery
         private T _heldItem = default!;
         private long _heldSequence;
         private long _firstSequence;
+        private long _oldestSequence; // the least sequence number in the batch: not always its first's (see OldestHeld)
 
         public BatchAssembler(PipelineSettings settings, IBentoEventFormatter<T> formatter, DeliveryLedger<T> ledger, RateLimitedReporter reporter)
         {
@@ -73,7 +74,11 @@ namespace BentoSinks.Delivery
         public bool HasRoom => !HasHeld && Batch.Count < _settings.BatchSizeLimit;
 
         /// <summary>The oldest sequence number held here (<see cref="long.MaxValue"/> when none).</summary>
-        public long OldestHeld => Batch.Count > 0 ? _firstSequence : HasHeld ? _heldSequence : long.MaxValue;
+        /// <remarks>
+        /// The least of the batch's events and the held one, not the first's: in durable mode events kept in memory after a
+        /// disk failure are read before older records on disk, and may share a batch (or a hold-over) with them.
+        /// </remarks>
+        public long OldestHeld => Math.Min(Batch.Count > 0 ? _oldestSequence : long.MaxValue, HasHeld ? _heldSequence : long.MaxValue);
 
         /// <summary>The JSON of the last event <see cref="Serialize"/> wrote.</summary>
         public ReadOnlySpan<byte> Serialized => _scratch.WrittenSpan;
@@ -178,8 +183,10 @@ namespace BentoSinks.Delivery
             if (Batch.Count == 0)
             {
                 _firstSequence = sequence;
+                _oldestSequence = sequence;
                 Started = _settings.TimeProvider.GetTimestamp();
             }
+            else if (sequence < _oldestSequence) _oldestSequence = sequence;
             Batch.Add(json);
             Items.Add(item);
         }
