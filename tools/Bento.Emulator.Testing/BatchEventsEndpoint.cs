@@ -101,13 +101,9 @@ namespace Bento.Emulator
                 }
                 return;
             }
-            // One body at a time is parsed and judged: a JsonDocument of a 10 MB body of small tokens takes several times
-            // the body, so concurrent ones would add up to gigabytes. The body itself was read outside the gate.
-            Refusal? refusal;
-            int results;
-            await ParseGate.WaitAsync().ConfigureAwait(false);
-            try { refusal = Judge(request, out results); }
-            finally { ParseGate.Release(); }
+            // One body at a time is parsed and judged, on one thread (see ParseThread): a JsonDocument of a 10 MB body of
+            // small tokens takes many times the body, so concurrent ones would add up to gigabytes. The body was read before.
+            var (refusal, results) = await ParseThread.RunAsync(() => (Judge(request, out var n), n)).ConfigureAwait(false);
             if (refusal != null)
             {
                 await RefuseAsync(request, refusal).ConfigureAwait(false);
@@ -116,8 +112,6 @@ namespace Bento.Emulator
             request.Response.StatusCode = 200;
             await request.Response.WriteAsJsonAsync(new { results, failed = 0 }).ConfigureAwait(false);
         }
-
-        private static readonly System.Threading.SemaphoreSlim ParseGate = new System.Threading.SemaphoreSlim(1, 1);
 
         /// <summary>The body's checks, in order: the first refusal, or null once the batch was recorded as accepted.</summary>
         private Refusal? Judge(IncomingRequest request, out int results)

@@ -66,7 +66,7 @@ namespace Bento.Emulator
         private static string Url(string name, string value)
         {
             if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme != "http" || uri.AbsolutePath != "/")
-                throw new CommandLineException($"{name} must be an http:// URL such as http://127.0.0.1:5080 (got '{Printable(value)}'; the emulator serves no TLS)");
+                throw new CommandLineException($"{name} must be a URL such as http://127.0.0.1:5080 (got '{Printable(value)}'; http only: the emulator serves no TLS)");
             return value;
         }
 
