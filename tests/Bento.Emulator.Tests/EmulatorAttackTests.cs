@@ -149,6 +149,19 @@ namespace Bento.Emulator.Tests
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         }
 
+        [Fact]
+        public async Task The_page_cannot_be_framed_by_another_site_so_its_clear_button_cannot_be_clickjacked()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var raw = new RawBento(emulator.BaseAddress);
+            // Framed invisibly by a page elsewhere, a click on Clear would be a POST from the emulator's own origin.
+            using var page = await raw.GetAsync("");
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            var policy = string.Join(";", page.Headers.TryGetValues("Content-Security-Policy", out var v) ? v : Array.Empty<string>());
+            Assert.Contains("frame-ancestors 'none'", policy);
+            Assert.Equal("DENY", string.Join(",", page.Headers.TryGetValues("X-Frame-Options", out var x) ? x : Array.Empty<string>()));
+        }
+
         [Theory]
         [InlineData("http://localhost:0")]
         [InlineData("https://127.0.0.1:0")]
