@@ -162,6 +162,20 @@ namespace Bento.Emulator.Tests
             Assert.Equal("DENY", string.Join(",", page.Headers.TryGetValues("X-Frame-Options", out var x) ? x : Array.Empty<string>()));
         }
 
+        [Fact]
+        public async Task A_request_the_emulator_fails_on_is_answered_500_and_recorded_never_200()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var raw = new RawBento(emulator.BaseAddress);
+            // A test's own rule that throws (here: a property the event does not have) must not read as "accepted".
+            emulator.Poison = e => e.GetProperty("no_such_property").GetBoolean();
+            Assert.Equal(500, await raw.PostAsync(RawBento.Batch(1)));
+            var recorded = await emulator.WaitForRefusedRequestAsync(timeout: TimeSpan.FromSeconds(10));
+            Assert.Equal(500, recorded.Status);
+            Assert.Contains("KeyNotFoundException", recorded.Reason);
+            Assert.Equal(0, emulator.EventCount);
+        }
+
         [Theory]
         [InlineData("http://localhost:0")]
         [InlineData("https://127.0.0.1:0")]
