@@ -46,6 +46,13 @@ namespace Bento.Emulator
         {
             _log.Started();
             try { await AnswerAsync(context).ConfigureAwait(false); }
+            catch (Exception e) when (!context.Response.HasStarted && e is not OperationCanceledException)
+            {
+                // Never a 200 for a request the emulator failed on (FinishAsync completes the response): a 500, recorded.
+                var request = new IncomingRequest(context, _log);
+                await RefuseAsync(request, new Refusal(500, new { error = "Internal Server Error" },
+                    $"the emulator failed on this request ({e.GetType().Name}; its message is not shown: it may quote the body)")).ConfigureAwait(false);
+            }
             finally { await FinishAsync(context).ConfigureAwait(false); }
         }
 
