@@ -46,6 +46,13 @@ namespace Bento.Emulator
         {
             _log.Started();
             try { await AnswerAsync(context).ConfigureAwait(false); }
+            catch (Exception e) when (!context.Response.HasStarted && e is not OperationCanceledException)
+            {
+                // Never a 200 for a request the emulator failed on (FinishAsync completes the response): a 500, recorded.
+                var request = new IncomingRequest(context, _log);
+                await RefuseAsync(request, new Refusal(500, new { error = "Internal Server Error" },
+                    $"the emulator failed on this request ({e.GetType().Name}; its message is not shown: it may quote the body)")).ConfigureAwait(false);
+            }
             finally { await FinishAsync(context).ConfigureAwait(false); }
         }
 
@@ -91,6 +98,8 @@ namespace Bento.Emulator
             if (failure != null)
             {
                 if (failure == "too large") await RefuseAsync(request, TooLarge(request.BodyLength)).ConfigureAwait(false);
+                else if (request.MalformedStatus != 0)
+                    await RefuseAsync(request, new Refusal(request.MalformedStatus, new { error = "Bad Request" }, failure)).ConfigureAwait(false);
                 else
                 {
                     // The client went away mid-body: recorded (status 0), so waits that count answered requests move on.
@@ -99,27 +108,56 @@ namespace Bento.Emulator
                 }
                 return;
             }
-            if (!Utf8.IsValid(request.Body))
+            // One body at a time is parsed and judged, on one thread (see ParseThread): a JsonDocument of a 10 MB body of
+            // small tokens takes many times the body, so concurrent ones would add up to gigabytes. The body was read before.
+            var (refusal, results) = await ParseThread.RunAsync(() => (Judge(request, out var n), n)).ConfigureAwait(false);
+            if (refusal != null)
             {
-                await RefuseAsync(request, new Refusal(400, new { error = "the body is not valid UTF-8" }, "the body is not valid UTF-8")).ConfigureAwait(false);
+                await RefuseAsync(request, refusal).ConfigureAwait(false);
                 return;
             }
+            request.Response.StatusCode = 200;
+            await request.Response.WriteAsJsonAsync(new { results, failed = 0 }).ConfigureAwait(false);
+        }
+
+        /// <summary>The body's checks, in order: the first refusal, or null once the batch was recorded as accepted.</summary>
+        private Refusal? Judge(IncomingRequest request, out int results)
+        {
+            results = 0;
+            if (!Utf8.IsValid(request.Body)) return new Refusal(400, new { error = "the body is not valid UTF-8" }, "the body is not valid UTF-8");
             JsonDocument? doc = null;
             try { doc = JsonDocument.Parse(request.Body, ParseOptions); }
             catch (JsonException) { }
             using (doc)
             {
-                if (RefuseBody(doc) is { } refusal)
-                {
-                    await RefuseAsync(request, refusal).ConfigureAwait(false);
-                    return;
-                }
+                if (doc != null && HasLoneSurrogate(request.Body))
+                    return new Refusal(400, new { error = "the body is not valid UTF-8: a \\u escape names a lone surrogate" },
+                        "the body is not valid UTF-8 (a \\u escape names a lone surrogate)");
+                if (RefuseBody(doc) is { } refusal) return refusal;
                 var events = doc!.RootElement.GetProperty("events");
                 request.RecordAccepted(200, events);
                 if (_options.LogToConsole) Console.WriteLine(Describe(events));
-                request.Response.StatusCode = 200;
-                await request.Response.WriteAsJsonAsync(new { results = events.GetArrayLength(), failed = 0 }).ConfigureAwait(false);
+                results = events.GetArrayLength();
+                return null;
             }
+        }
+
+        /// <summary>
+        /// Whether a string or a property name escapes half a surrogate pair (<c>"\\ud800"</c>): valid JSON, but no text
+        /// (.NET cannot read it as a string; Bento would store invalid UTF-8). Only escaped strings can; each is read once.
+        /// </summary>
+        private static bool HasLoneSurrogate(byte[] body)
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 256 });
+            while (reader.Read())
+            {
+                if ((reader.TokenType == JsonTokenType.String || reader.TokenType == JsonTokenType.PropertyName) && reader.ValueIsEscaped)
+                {
+                    try { reader.GetString(); }
+                    catch (InvalidOperationException) { return true; }
+                }
+            }
+            return false;
         }
 
         /// <summary>
@@ -174,9 +212,10 @@ namespace Bento.Emulator
                 return new Refusal(403, new { error = "Forbidden: a User-Agent is required" }, "missing User-Agent (Bento's edge blocks it)");
 
             var siteError = new { error = "Unauthorized: missing or unknown site_uuid" };
-            if (!http.Query.TryGetValue("site_uuid", out var q) || string.IsNullOrEmpty(q.ToString()))
+            var q = SiteUuidInQuery(http.QueryString.Value);
+            if (string.IsNullOrEmpty(q))
                 return new Refusal(401, siteError, "missing site_uuid (Bento requires it in the query string)");
-            if (q.ToString() != _options.SiteUuid)
+            if (q != _options.SiteUuid)
                 return new Refusal(401, siteError, "unknown site_uuid (not the emulator's site)");
 
             if (!request.Headers.TryGetValue("authorization", out var auth) || string.IsNullOrEmpty(auth))
@@ -194,6 +233,25 @@ namespace Bento.Emulator
 
             if (http.ContentLength is { } length && length > _options.EffectiveMaxRequestBytes) return TooLarge(length);
             return null;
+        }
+
+        /// <summary>
+        /// The <c>site_uuid</c> values of the query, joined by commas (null when none): by its exact name, as Bento's params
+        /// read it, not ASP.NET's case-insensitive <c>Query</c> (<c>SITE_UUID</c> is no site_uuid to Bento).
+        /// </summary>
+        private static string? SiteUuidInQuery(string? query)
+        {
+            if (string.IsNullOrEmpty(query)) return null;
+            string? found = null;
+            foreach (var part in query.TrimStart('?').Split('&'))
+            {
+                var eq = part.IndexOf('=');
+                string Decode(string s) => Uri.UnescapeDataString(s.Replace('+', ' '));
+                if (eq < 0 || !string.Equals(Decode(part.Substring(0, eq)), "site_uuid", StringComparison.Ordinal)) continue;
+                var value = Decode(part.Substring(eq + 1));
+                found = found is null ? value : found + "," + value;
+            }
+            return found;
         }
 
         private static bool IsJson(string? contentType)

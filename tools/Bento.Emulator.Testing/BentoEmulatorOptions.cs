@@ -59,8 +59,8 @@ namespace Bento.Emulator
         /// <summary>Throws a clear exception naming the first value out of range.</summary>
         internal void Validate()
         {
-            if (!Uri.TryCreate(Url, UriKind.Absolute, out var url) || (url.Scheme != "http" && url.Scheme != "https"))
-                throw new ArgumentException($"Url must be an absolute http:// URL such as http://127.0.0.1:0 (got '{Url}').", nameof(Url));
+            if (!Uri.TryCreate(Url, UriKind.Absolute, out var url) || url.Scheme != "http")
+                throw new ArgumentException($"Url must be an absolute http:// URL such as http://127.0.0.1:0 (got '{Url}'; the emulator serves no TLS).", nameof(Url));
             if (RateLimitPerMinute is { } rate && rate < 1)
                 throw new ArgumentOutOfRangeException(nameof(RateLimitPerMinute), rate, "The rate limit must be at least 1 request a minute (null: none).");
             if (MaxRequestBytes is { } max && max < 1024)

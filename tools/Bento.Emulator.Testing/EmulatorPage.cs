@@ -13,7 +13,7 @@ namespace Bento.Emulator
     /// </summary>
     internal sealed class EmulatorPage
     {
-        private const string Policy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'";
+        private const string Policy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
         private readonly Dictionary<string, (byte[] Content, string ContentType)> _assets = new Dictionary<string, (byte[], string)>(StringComparer.Ordinal);
 
         public EmulatorPage()
@@ -46,6 +46,8 @@ namespace Bento.Emulator
             response.Headers.CacheControl = "no-cache";
             response.Headers.ContentSecurityPolicy = Policy;
             response.Headers.XContentTypeOptions = "nosniff";
+            // Never framed by another site: a click on Clear in an invisible frame would be a same-origin reset.
+            response.Headers.XFrameOptions = "DENY";
             return response.Body.WriteAsync(content, 0, content.Length, context.RequestAborted);
         }
 

@@ -9,8 +9,9 @@ namespace Bento.Emulator
     /// The browser's side of safety, in front of every route: a <c>Host</c> header must name loopback, the host the
     /// emulator listens on, or one configured in <see cref="BentoEmulatorOptions.AllowedHosts"/> (else 400: DNS rebinding
     /// cannot make another name read the inspection API); and a request that changes state (any method but GET, HEAD and
-    /// OPTIONS) carrying an <c>Origin</c> header must come from the emulator's own origin (else 403: a page elsewhere can
-    /// neither reset the log nor fill it).
+    /// OPTIONS, and any request to Bento's routes) carrying an <c>Origin</c> header must come from the emulator's own origin,
+    /// and none may say <c>Sec-Fetch-Site: cross-site</c> or <c>same-site</c> (else 403: a page elsewhere can neither reset
+    /// the log nor fill it).
     /// </summary>
     internal sealed class HostGuard
     {
@@ -30,11 +31,20 @@ namespace Bento.Emulator
             var host = request.Host.Host;
             if (string.IsNullOrEmpty(host) || !_hosts.Contains(host))
                 return RefuseAsync(context, 400, "this Host name is not one the emulator answers (loopback names, or --allowed-host)");
-            if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method) &&
-                request.Headers.Origin.Count > 0 && !IsOwnOrigin(request, request.Headers.Origin.ToString()))
+            // Bento's routes change state even on GET (a credential check is recorded and spends the rate limit), so they
+            // count as writes: an <img> or a no-cors fetch on another site sends no Origin, but its Sec-Fetch-Site says so.
+            var changesState = (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method)) ||
+                request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase);
+            if (changesState && ((request.Headers.Origin.Count > 0 && !IsOwnOrigin(request, request.Headers.Origin.ToString())) ||
+                                 IsFromAnotherSite(request.Headers["Sec-Fetch-Site"].ToString())))
                 return RefuseAsync(context, 403, "a request from another origin may not change the emulator's state");
             return next(context);
         }
+
+        /// <summary>A browser's word that another site (or another port of this one) sent the request.</summary>
+        private static bool IsFromAnotherSite(string secFetchSite)
+            => string.Equals(secFetchSite, "cross-site", StringComparison.OrdinalIgnoreCase) ||
+               string.Equals(secFetchSite, "same-site", StringComparison.OrdinalIgnoreCase);
 
         private static bool IsOwnOrigin(HttpRequest request, string origin)
             => Uri.TryCreate(origin, UriKind.Absolute, out var uri) &&

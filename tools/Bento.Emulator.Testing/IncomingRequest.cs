@@ -43,7 +43,10 @@ namespace Bento.Emulator
         /// </summary>
         public async Task<string?> ReadBodyAsync(long max)
         {
-            using var buffer = new MemoryStream();
+            // With a Content-Length (already checked against the limit) the body goes straight into an array of its size:
+            // a growing buffer would take up to three times the body while it is read, per request.
+            var declared = Context.Request.ContentLength;
+            using var buffer = declared is { } length && length <= max ? new MemoryStream((int)length) : new MemoryStream();
             var chunk = new byte[16 * 1024];
             try
             {
@@ -59,14 +62,31 @@ namespace Bento.Emulator
                     buffer.Write(chunk, 0, read);
                 }
             }
-            catch (Exception e) when (e is IOException || e is OperationCanceledException || e is BadHttpRequestException)
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                // Kestrel's own limit (a chunked body past it): the same answer as ours, 413, never a 200.
+                Body = buffer.ToArray();
+                return "too large";
+            }
+            catch (BadHttpRequestException e)
+            {
+                // A malformed body (bad chunked framing, a short Content-Length): the client gets Kestrel's 400, not a 200.
+                Body = buffer.ToArray();
+                MalformedStatus = e.StatusCode;
+                return $"a malformed request body after {BodyLength} bytes ({e.Message})";
+            }
+            catch (Exception e) when (e is IOException || e is OperationCanceledException)
             {
                 Body = buffer.ToArray();
                 return $"the request failed mid-body after {BodyLength} bytes ({e.GetType().Name})";
             }
-            Body = buffer.ToArray();
+            // Read whole into an array of its declared size: kept as it is, not copied.
+            Body = buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
             return null;
         }
+
+        /// <summary>The status Kestrel gives a malformed body (400), once <see cref="ReadBodyAsync"/> met one; 0 otherwise.</summary>
+        public int MalformedStatus { get; private set; }
 
         /// <summary>Records the accepted request with the status answered and its events.</summary>
         public void RecordAccepted(int status, JsonElement accepted) => _log.Record(this, status, null, accepted);

@@ -65,8 +65,8 @@ namespace Bento.Emulator
 
         private static string Url(string name, string value)
         {
-            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https") || uri.AbsolutePath != "/")
-                throw new CommandLineException($"{name} must be a URL such as http://127.0.0.1:5080 (got '{Printable(value)}')");
+            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme != "http" || uri.AbsolutePath != "/")
+                throw new CommandLineException($"{name} must be a URL such as http://127.0.0.1:5080 (got '{Printable(value)}'; http only: the emulator serves no TLS)");
             return value;
         }
 

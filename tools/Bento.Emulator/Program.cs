@@ -28,9 +28,10 @@ try
 {
     emulator = await BentoEmulator.StartAsync(options);
 }
-catch (Exception e) when (e is ArgumentException || e is System.IO.IOException)
+catch (Exception e) when (e is ArgumentException || e is System.IO.IOException || e is InvalidOperationException)
 {
-    Console.Error.WriteLine("bento-emulator: " + e.Message);
+    // Kestrel's word for an address it cannot bind (e.g. localhost with port 0), on one line.
+    Console.Error.WriteLine("bento-emulator: cannot listen on " + options.Url + ": " + e.Message);
     return 2;
 }
 await using (emulator)
