@@ -12,6 +12,7 @@ namespace Serilog.Sinks.Bento.Tests
     /// What the durable buffer reads, and in which order, after the disk failed: a segment whose read backs off is never
     /// skipped, and events kept in memory while the disk was full never wait behind the disk's backlog.
     /// </summary>
+    [Collection("SelfLog")] // builds sinks: their pipelines must not share the metrics tag of another test's
     public class DurableReadingAfterFailuresTests
     {
         private static Logger Delivering(BentoEmulator emulator, string directory, Action<BentoSinkOptions> configure)

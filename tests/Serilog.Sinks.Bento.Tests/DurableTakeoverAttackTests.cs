@@ -13,6 +13,7 @@ namespace Serilog.Sinks.Bento.Tests
     /// Taking over the leftovers of sibling subfolders when something goes wrong: a rename that fails midway, a sibling
     /// still held by a live owner. Every leftover is sent once, none is lost.
     /// </summary>
+    [Collection("SelfLog")] // builds sinks: their pipelines must not share the metrics tag of another test's
     public class DurableTakeoverAttackTests
     {
         private static Logger Unreachable(string directory)
