@@ -149,6 +149,16 @@ namespace BentoSinks.Core.Tests
         }
 
         [Fact]
+        public void With_the_budget_lifted_partial_batches_are_never_held_for_a_gentle_start()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 0, new Random(1)); // MaxRequestsPerMinute = 0: no budget
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromSeconds(10));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+        }
+
+        [Fact]
         public void After_a_429_partial_batches_wait_a_minute_to_fill_then_go_40_s_apart_for_about_an_hour_then_at_Period()
         {
             var time = FakeClock.New();

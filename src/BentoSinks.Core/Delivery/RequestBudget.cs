@@ -174,10 +174,10 @@ namespace BentoSinks.Delivery
         /// <summary>
         /// Whether a partial batch's request is spaced at least <see cref="GentleSpacing"/>: for the first
         /// <see cref="GentleIntervals"/> quiet intervals of the budget, and until <see cref="GentleIntervalsAfter429"/> after
-        /// a 429.
+        /// a 429. Never with no ceiling (<c>MaxRequestsPerMinute</c> 0 lifts the budget, its gentle start too).
         /// </summary>
         private bool Gentle(long now)
-            => _time.GetElapsedTime(_calmFrom, now) < TimeSpan.FromTicks(_calmInterval.Ticks * (_lastThrottled == long.MinValue ? GentleIntervals : GentleIntervalsAfter429));
+            => !double.IsPositiveInfinity(_maxPerMinute) && _time.GetElapsedTime(_calmFrom, now) < TimeSpan.FromTicks(_calmInterval.Ticks * (_lastThrottled == long.MinValue ? GentleIntervals : GentleIntervalsAfter429));
 
         /// <summary>How many live pipelines share this budget (1 when it is not shared).</summary>
         internal int Sharers { get; private set; } = 1;
