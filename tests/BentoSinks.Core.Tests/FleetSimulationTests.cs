@@ -142,7 +142,7 @@ namespace BentoSinks.Core.Tests
         /// a fake clock, in 1 s steps, then stops every instance still running at once (a joint shutdown, default
         /// <c>ShutdownTimeout</c>). Asserts that every event arrived exactly once and nothing was dropped.
         /// </summary>
-        private async Task<FleetResult> RunFleetAsync(IReadOnlyList<Member> members, TimeSpan duration, bool allowShutdownDrops = false)
+        private async Task<FleetResult> RunFleetAsync(IReadOnlyList<Member> members, TimeSpan duration)
         {
             var time = FakeClock.New();
             var second = TimeSpan.FromSeconds(1);
@@ -217,15 +217,7 @@ namespace BentoSinks.Core.Tests
                 var why = $"{sent} events logged, {emulator.EventCount} received, {dropped} dropped: " + string.Join("; ", pipelines.Where(p => p.Counters.DroppedTotal > 0).Select(p => p.Counters.ToString()));
                 // Never twice; and every event either received or (where allowed) counted: nothing lost silently.
                 Assert.Equal(numbers.Length, numbers.Distinct().Count());
-                if (allowShutdownDrops)
-                {
-                    Assert.True(sent == numbers.Length + dropped, why);
-                    Assert.Equal(dropped, pipelines.Sum(p => p.Counters.Dropped(DropReason.Shutdown)));
-                }
-                else
-                {
-                    Assert.True(sent == numbers.Length && dropped == 0, why);
-                }
+                Assert.True(sent == numbers.Length && dropped == 0, why);
 
                 var delays = events.Select(e => e.ReceivedAt - (FakeClock.Start + TimeSpan.FromSeconds(e.Detail("t")!.Value.GetInt32()))).OrderBy(d => d).ToArray();
                 var requests = emulator.Requests;
@@ -236,6 +228,7 @@ namespace BentoSinks.Core.Tests
                     Throttled = requests.Count(r => r.Status == 429),
                     Accepted = requests.Count(r => r.Status == 200),
                 };
+                _output.WriteLine("  requests a minute: " + string.Join(", ", requests.GroupBy(r => (int)(r.At - FakeClock.Start).TotalMinutes).OrderBy(g => g.Key).Select(g => g.Count())));
                 var settled = requests.Where(r => r.At >= FakeClock.Start + TimeSpan.FromMinutes(3)).ToList();
                 result.SettledRequests = settled.Count;
                 result.Dropped = dropped;
@@ -279,20 +272,31 @@ namespace BentoSinks.Core.Tests
             var duration = TimeSpan.FromMinutes(10);
             var r = await RunFleetAsync(Uniform(instances, eventsPerSecond), duration);
             Report($"{instances} × {eventsPerSecond} events/s", $"{instances * eventsPerSecond * 60 / 100_000:P0} of the account's events", duration, r);
-            // Once settled (after the first 3 minutes) at most 5% answered 429; over the whole run the start-up round costs
-            // about one 429 per instance for a fleet asking up to 2x the account, two for 3x (50 quiet instances).
-            Assert.True(r.SettledShare <= 0.05, $"{r.SettledShare:P1} of requests answered 429 once settled");
-            var asked = instances * 6; // requests a minute at the default Period before any 429
-            Assert.True(r.ThrottledShare <= (asked > 200 ? 0.15 : asked > 100 ? 0.08 : 0.05), $"{r.ThrottledShare:P1} of requests answered 429");
+            // At most 5% answered 429 over the whole run, start-up included: a new instance's partial batches go at most every
+            // 40 s (gentle start), so 50 quiet instances ask 75 requests a minute, not 300 (13% answered 429 before, 5% for 20 x 1).
+            Assert.True(r.ThrottledShare <= 0.05, $"{r.ThrottledShare:P1} of requests answered 429");
             Assert.True(r.DelayP99 <= TimeSpan.FromMinutes(2), $"delay p99 {r.DelayP99}");
-            // Where the load fills a batch within a minute (20 s for 50 events/s), requests are full once the account is
-            // contended: a partial batch that would fill within a minute waits for it (600 events a request before issue
-            // 21, 843 with the budget alone; the start-up minute and the shutdown's partial batches count too).
+            // Where the load fills a batch within a minute (20 s for 50 events/s), requests are full: a partial batch waits
+            // 40 s while gentle, 60 s while contended (600 events a request before issue 21; the first batch and the
+            // shutdown's partial batches count too).
             if (eventsPerSecond * 60 >= 1_000) Assert.True(r.EventsPerRequest >= 900, $"{r.EventsPerRequest:0} events per request");
         }
 
         [Fact]
-        public async Task A_fleet_whose_instances_start_and_stop_at_random_times_stays_under_the_limit_and_counts_what_it_cannot_send()
+        public async Task One_busy_process_uses_the_whole_account_without_a_429()
+        {
+            // 1,000 events a second for 90 s with default settings: 20 full batches a minute while running (the ceiling),
+            // the backlog at once at disposal (the account not contended): 90 requests in 90 s, none refused.
+            var duration = TimeSpan.FromSeconds(90);
+            var r = await RunFleetAsync(Uniform(1, 1_000), duration);
+            Report("1 × 1,000 events/s for 90 s", "the whole account", duration, r);
+            Assert.Equal(90_000, r.Events);
+            Assert.Equal(0, r.Throttled);
+            Assert.Equal(90, r.Accepted);
+        }
+
+        [Fact]
+        public async Task A_fleet_whose_instances_start_and_stop_at_random_times_stays_under_the_limit_and_delivers_every_event_exactly_once()
         {
             var random = new Random(21);
             var loads = new[] { 1.0, 1.0, 10.0, 10.0, 50.0, 100.0 };
@@ -304,13 +308,14 @@ namespace BentoSinks.Core.Tests
                 members.Add(new Member(loads[random.Next(loads.Length)], start, start + life));
             }
             var duration = TimeSpan.FromMinutes(12);
-            // A busy instance that stops while the account is contended may hold more than its shutdown time can send:
-            // counted `shutdown` (not durable), never sent twice. See benchmarks/README.md.
-            var r = await RunFleetAsync(members, duration, allowShutdownDrops: true);
+            // Exactly once, in memory mode: no instance is halved into a backlog its shutdown cannot send (before the gentle
+            // start, busy instances stopping while the account was contended counted up to 28,800 events `shutdown`).
+            var r = await RunFleetAsync(members, duration);
             Report("30 instances, random loads (1–100 events/s), random starts and stops", "up to about 30% of the account's events", duration, r);
-            // Every start is a new instance that knows nothing of the account: each costs a 429 or so (goal 5%, not met
-            // by this mix: see benchmarks/README.md); bounded here so that a regression shows.
-            Assert.True(r.ThrottledShare <= 0.10, $"{r.ThrottledShare:P1} of requests answered 429");
+            // Every start is a new instance that knows nothing of the account; starting gently, none of them tips it over
+            // (6% answered 429 and a p99 delay of 3 to 5 minutes before the gentle start and the floor of a request a minute).
+            Assert.True(r.ThrottledShare <= 0.05, $"{r.ThrottledShare:P1} of requests answered 429");
+            Assert.True(r.DelayP99 <= TimeSpan.FromMinutes(2), $"delay p99 {r.DelayP99}");
         }
 
         [Fact]
@@ -331,9 +336,8 @@ namespace BentoSinks.Core.Tests
                 var duration = TimeSpan.FromMinutes(10);
                 var r = await RunFleetAsync(members, duration);
                 Report("20 × 50 events/s, durable, deployed at 5 min (all stop, 20 new start on their directories)", "60% of the account's events", duration, r);
-                // Two start-up rounds in 10 minutes (the first fleet, then the new one, each instance starting at its
-                // ceiling): about one 429 per instance each, 4-6% of the run's requests.
-                Assert.True(r.ThrottledShare <= 0.08, $"{r.ThrottledShare:P1} of requests answered 429");
+                // Two start-ups in 10 minutes (the first fleet, then the new one), both gentle: at most 5% answered 429 (3-6% before).
+                Assert.True(r.ThrottledShare <= 0.05, $"{r.ThrottledShare:P1} of requests answered 429");
                 Assert.True(r.DelayP99 <= TimeSpan.FromMinutes(2), $"delay p99 {r.DelayP99}");
             }
             finally

@@ -57,21 +57,6 @@ namespace BentoSinks.Core.Tests
         }
 
         [Fact]
-        public void The_rate_never_falls_below_one_request_every_two_minutes()
-        {
-            var time = FakeClock.New();
-            var budget = new RequestBudget(time, 20, new Random(1));
-            for (var i = 0; i < 20; i++)
-            {
-                time.Advance(TimeSpan.FromMinutes(3));
-                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true));
-                budget.OnThrottled(TimeSpan.Zero);
-            }
-            Assert.Equal(RequestBudget.MinRatePerMinute, budget.CurrentRatePerMinute);
-            Assert.Equal(TimeSpan.FromMinutes(2), budget.TryTake(honourSpacing: true));
-        }
-
-        [Fact]
         public void The_rate_follows_the_load_full_batches_that_waited_raise_it_and_partial_ones_give_it_back_while_contended()
         {
             var time = FakeClock.New();
@@ -121,54 +106,111 @@ namespace BentoSinks.Core.Tests
             Assert.Equal(rate, budget.CurrentRatePerMinute);
         }
 
-        /// <summary>A budget lowered to its floor (0.5 a minute) by three 429s three minutes apart.</summary>
-        private static RequestBudget AtTheFloor(FakeTimeProvider time, int seed)
-        {
-            var budget = new RequestBudget(time, 20, new Random(seed));
-            for (var i = 0; i < 3; i++)
-            {
-                time.Advance(TimeSpan.FromMinutes(3));
-                Refused(budget, TimeSpan.Zero);
-            }
-            Assert.Equal(RequestBudget.MinRatePerMinute, budget.CurrentRatePerMinute);
-            return budget;
-        }
-
         [Fact]
-        public void Without_429s_a_slow_instance_comes_back_by_a_quarter_per_jittered_quiet_interval_to_a_request_a_minute()
+        public void The_rate_never_falls_below_one_request_a_minute()
         {
             var time = FakeClock.New();
-            var budget = AtTheFloor(time, 3);
-            time.Advance(TimeSpan.FromMinutes(7.4));
-            Assert.Equal(0.5, budget.CurrentRatePerMinute); // not before 0.75 × 10 minutes
-            time.Advance(TimeSpan.FromMinutes(5.2));
-            Assert.Equal(0.625, budget.CurrentRatePerMinute, 6); // by 1.25 × 10 minutes
-            time.Advance(TimeSpan.FromHours(3));
-            // Latency restored (a request at least every 49 s); no more, since partial batches gain nothing from more requests.
-            Assert.Equal(0.5 * Math.Pow(1.25, 4), budget.CurrentRatePerMinute, 6);
+            var budget = new RequestBudget(time, 20, new Random(1));
+            for (var i = 0; i < 20; i++)
+            {
+                time.Advance(TimeSpan.FromMinutes(3));
+                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true));
+                budget.OnThrottled(TimeSpan.Zero);
+            }
+            Assert.Equal(1, budget.CurrentRatePerMinute);
+            Assert.Equal(TimeSpan.FromMinutes(1), budget.TryTake(honourSpacing: true));
         }
 
         [Fact]
-        public void Instances_refused_together_recover_at_different_times_and_a_seed_replays_them()
+        public void A_new_instance_spaces_its_partial_batches_40_s_apart_for_its_first_two_quiet_intervals()
         {
-            static TimeSpan FirstRecovery(int seed)
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(1));
+            // The first partial batch goes at its Period, as before.
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromSeconds(10));
+            // The next one 40 s after it, not at the next Period (the rate's own spacing is 3 s)...
+            Assert.Equal(TimeSpan.FromSeconds(30), budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            // ...while a full batch goes at the rate (one busy process keeps its whole ceiling), and so do a split and a retry.
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: true, partialBatch: false));
+            time.Advance(TimeSpan.FromSeconds(3));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: false));
+            // A flush or disposal is not held either.
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: false, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromMinutes(14.5));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromSeconds(10));
+            Assert.Equal(TimeSpan.FromSeconds(30), budget.TryTake(honourSpacing: true, full: false, partialBatch: true)); // not before 2 x 0.75 x 10 min
+            // After two jittered quiet intervals (at most 2 x 1.25 x 10 min) without a 429: at Period again.
+            time.Advance(TimeSpan.FromMinutes(11));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromSeconds(10));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+        }
+
+        [Fact]
+        public void With_the_budget_lifted_partial_batches_are_never_held_for_a_gentle_start()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 0, new Random(1)); // MaxRequestsPerMinute = 0: no budget
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromSeconds(10));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+        }
+
+        [Fact]
+        public void After_a_429_partial_batches_wait_a_minute_to_fill_then_go_40_s_apart_for_about_an_hour_then_at_Period()
+        {
+            var time = FakeClock.New();
+            var budget = new RequestBudget(time, 20, new Random(3));
+            var period = TimeSpan.FromSeconds(10);
+            SendEvery(time, budget, period, TimeSpan.FromMinutes(1));
+            Assert.Equal(period, budget.PartialFillTime(period));
+            Refused(budget, TimeSpan.Zero);
+            // Contended: a partial batch waits a minute to fill, whatever its pace (it goes as soon as it is full); a longer Period stays.
+            Assert.Equal(TimeSpan.FromMinutes(1), budget.PartialFillTime(period));
+            Assert.Equal(TimeSpan.FromMinutes(2), budget.PartialFillTime(TimeSpan.FromMinutes(2)));
+            time.Advance(TimeSpan.FromMinutes(7.4));
+            Assert.Equal(TimeSpan.FromMinutes(1), budget.PartialFillTime(period)); // not before 0.75 x 10 minutes
+            time.Advance(TimeSpan.FromMinutes(5.2));
+            Assert.Equal(period, budget.PartialFillTime(period)); // by 1.25 x 10 minutes
+            // Then, until six jittered quiet intervals after the 429 (45 to 75 minutes), partial batches 40 s apart (the rate's spacing is 20 s).
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromSeconds(5));
+            Assert.Equal(TimeSpan.FromSeconds(35), budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromMinutes(30));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromSeconds(5));
+            Assert.Equal(TimeSpan.FromSeconds(35), budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromMinutes(33));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromSeconds(5));
+            Assert.Equal(TimeSpan.FromSeconds(15), budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+        }
+
+        [Fact]
+        public void Instances_refused_together_stop_waiting_a_minute_to_fill_at_different_times_and_a_seed_replays_them()
+        {
+            static TimeSpan Contended(int seed)
             {
                 var time = FakeClock.New();
-                var budget = AtTheFloor(time, seed);
+                var budget = new RequestBudget(time, 20, new Random(seed));
+                SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1));
+                Refused(budget, TimeSpan.Zero);
                 var start = time.GetUtcNow();
-                while (budget.CurrentRatePerMinute == RequestBudget.MinRatePerMinute) time.Advance(TimeSpan.FromSeconds(1));
+                while (budget.PartialFillTime(TimeSpan.FromSeconds(10)) > TimeSpan.FromSeconds(10)) time.Advance(TimeSpan.FromSeconds(1));
                 return time.GetUtcNow() - start;
             }
 
             var times = new System.Collections.Generic.HashSet<TimeSpan>();
             for (var seed = 0; seed < 10; seed++)
             {
-                var t = FirstRecovery(seed);
+                var t = Contended(seed);
                 Assert.InRange(t, TimeSpan.FromMinutes(7.5), TimeSpan.FromMinutes(12.5));
                 times.Add(t);
             }
-            Assert.True(times.Count >= 8, "ten instances recovered at only " + times.Count + " distinct times");
-            Assert.Equal(FirstRecovery(4), FirstRecovery(4));
+            Assert.True(times.Count >= 8, "ten instances left the contended fill at only " + times.Count + " distinct times");
+            Assert.Equal(Contended(4), Contended(4));
         }
 
         [Fact]

@@ -42,18 +42,22 @@ namespace BentoSinks.Delivery
     /// fill. Symmetrically, while the account is contended (a 429 within <see cref="QuietInterval"/>), a request that
     /// waited with a partial batch gives as much back (k steps for the k-th in a row), down to a request a minute: rate that only makes smaller requests goes back to the fleet. The rate then tracks the load: it hovers
     /// where batches are just full (at 60 % of the account's events, 900–1,000 events a request), or at a request a
-    /// minute for an instance whose load fills no batch in a minute. Otherwise the rate rises by a quarter only after a quiet interval
-    /// (<see cref="QuietInterval"/> × jitter 0.75–1.25, redrawn each time) without a 429, and only while it is under a
-    /// request a minute: that restores latency (a partial batch at least every minute), never throughput the instance
-    /// does not use. The jitter (its randomness injectable for tests) keeps instances that were refused together
-    /// from climbing back together.</item>
-    /// <item><b>Why the fleet then stays under the limit</b>: a fleet whose load fills batches settles where its
-    /// batches are just full (Σ r_i ≈ its events / 1,000, under L up to about 90 % of the account's events) and stops
-    /// climbing there. A fleet of quiet instances that together want more than L (20 × 6 = 120) halves until Σ r_i
-    /// &lt; L (after one round, 60; 50 instances: two rounds, 75) and stays there: partial batches never raise the
-    /// rate above a request a minute. So a fleet sees about one round of 429s per instance when it starts (one 429 each
-    /// for 2× the limit) and then none, unless its load changes; at most L / <see cref="MinRatePerMinute"/> = 200
-    /// instances fit at all.</item>
+    /// minute (<see cref="MinRatePerMinute"/>, the floor) for an instance whose load fills no batch in a minute. The
+    /// jitter (its randomness injectable for tests) keeps instances refused together from moving together.</item>
+    /// <item><b>Fewer, fuller partial batches</b> (<see cref="PartialFillTime"/>, <see cref="Gentle"/>): rate alone does
+    /// not bind a quiet instance (it sends 60 s / <c>Period</c>, far under its rate). So while contended (a 429 within a
+    /// quiet interval, jittered per 429) a partial batch waits <see cref="ContendedFillTime"/> (60 s) to fill: after ONE
+    /// 429 a quiet instance sends at most a request a minute. And a new budget is <em>gentle</em> for
+    /// <see cref="GentleIntervals"/> jittered quiet intervals (15–25 min), and again for
+    /// <see cref="GentleIntervalsAfter429"/> (45–75 min) after a 429: a pipeline's partial batches then go at most every
+    /// <see cref="GentleSpacing"/> (40 s; the first at <c>Period</c>), so a fleet that starts together asks 1.5 a minute
+    /// per quiet instance instead of 6 and up to 66 of them start without a 429. Full batches, flushes, splits and retries
+    /// are not held. The cost: a lone quiet app's partial batches go every 40 s, not 10 s, in its first 15–25 minutes.</item>
+    /// <item><b>When the fleet stays under the limit</b>: a fleet whose load fills batches settles where its batches are
+    /// just full (Σ r_i ≈ its events / 1,000, under L up to about 90 % of the account's events). Quiet instances: Σ of
+    /// 1.5 a minute each while gentle, 1 while contended, 60 s / <c>Period</c> otherwise; a fleet whose Period asks more
+    /// than L pays about one 429 per instance when its gentle phase ends, then is gentle for about an hour. At most
+    /// L / <see cref="MinRatePerMinute"/> = 100 instances fit at all.</item>
     /// <item><b>One busy process keeps the whole account</b>: with no 429 the rate stays at <c>MaxRequestsPerMinute</c>,
     /// and a flush or disposal (<c>honourSpacing: false</c>) skips the spacing as before, so 60 full batches left at
     /// disposal go at once.</item>
@@ -72,8 +76,11 @@ namespace BentoSinks.Delivery
         /// <summary>The window of the observed rate, and how long after a 429 the account counts as contended.</summary>
         internal static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
-        /// <summary>The least a 429 lowers the rate to (one request every 2 minutes): the delay bound of a crowded account.</summary>
-        internal const double MinRatePerMinute = 0.5;
+        /// <summary>
+        /// The least a 429 lowers the rate to (a request a minute): with the contended fill time, the delay bound of a crowded
+        /// account. At most L / 1 = 100 instances fit under it; a larger fleet must raise <c>Period</c> (see docs/fleet.md).
+        /// </summary>
+        internal const double MinRatePerMinute = 1;
 
         /// <summary>
         /// Requests a minute added (× jitter 0.5–1.5) by a success of a request that waited with a full batch, and taken
@@ -82,14 +89,23 @@ namespace BentoSinks.Delivery
         /// </summary>
         internal const double Step = 0.1;
 
-        /// <summary>How long without a 429 (× jitter 0.75–1.25) before the rate rises by <see cref="QuietFactor"/>.</summary>
+        /// <summary>
+        /// How long after a 429 the account counts as contended (partial batches give rate back; × jitter 0.75–1.25 for the
+        /// contended fill time), and the unit of the gentle phases.
+        /// </summary>
         internal static readonly TimeSpan QuietInterval = TimeSpan.FromMinutes(10);
 
-        /// <summary>The factor of one quiet recovery step.</summary>
-        internal const double QuietFactor = 1.25;
+        /// <summary>While contended (a 429 within a jittered <see cref="QuietInterval"/>) a partial batch waits this long to fill.</summary>
+        internal static readonly TimeSpan ContendedFillTime = TimeSpan.FromSeconds(60);
 
-        /// <summary>Quiet steps stop once the rate reaches this (a request a minute): they restore latency, not throughput.</summary>
-        internal const double QuietTargetPerMinute = 1;
+        /// <summary>While gentle (see <see cref="GentleIntervals"/>) a pipeline's partial batches go at most this often.</summary>
+        internal static readonly TimeSpan GentleSpacing = TimeSpan.FromSeconds(40);
+
+        /// <summary>A new budget is gentle for this many jittered <see cref="QuietInterval"/>s (15–25 minutes).</summary>
+        internal const int GentleIntervals = 2;
+
+        /// <summary>After a 429 the budget is gentle until this many jittered <see cref="QuietInterval"/>s without another (45–75 minutes).</summary>
+        internal const int GentleIntervalsAfter429 = 6;
 
         /// <summary>While the account is contended, a flush or disposal sends at most one request a second.</summary>
         internal static readonly TimeSpan ContendedFlushSpacing = TimeSpan.FromSeconds(1);
@@ -115,13 +131,13 @@ namespace BentoSinks.Delivery
         private long _blockedUntil = long.MinValue;
         private long _lastDecrease = long.MinValue;
         private long _lastThrottled = long.MinValue;
-        private long _quietFrom = long.MinValue;
-        private TimeSpan _quietInterval;
         private bool _heldFull;
         private bool _heldPartial;
         private bool _spentHeldFull;
         private int _fullStreak;
         private int _partialStreak;
+        private long _calmFrom;
+        private TimeSpan _calmInterval;
 
         public RequestBudget(TimeProvider time, int maxRequestsPerMinute)
             : this(time, maxRequestsPerMinute, null)
@@ -137,8 +153,31 @@ namespace BentoSinks.Delivery
             _random = random ?? new Random();
             _maxPerMinute = maxRequestsPerMinute <= 0 ? double.PositiveInfinity : maxRequestsPerMinute;
             _ratePerMinute = _maxPerMinute;
-            _quietInterval = DrawQuietInterval();
+            _calmFrom = time.GetTimestamp();
+            _calmInterval = DrawQuietInterval();
         }
+
+        /// <summary>
+        /// How long a partial batch waits to fill before it goes (it goes as soon as it is full): <paramref name="period"/>,
+        /// but at least <see cref="ContendedFillTime"/> while the account is contended (a 429 within a quiet interval,
+        /// jittered per 429 so that instances refused together do not leave it together).
+        /// </summary>
+        public TimeSpan PartialFillTime(TimeSpan period)
+        {
+            lock (_gate)
+            {
+                var contended = _lastThrottled != long.MinValue && _time.GetElapsedTime(_calmFrom) < _calmInterval;
+                return contended && period < ContendedFillTime ? ContendedFillTime : period;
+            }
+        }
+
+        /// <summary>
+        /// Whether a partial batch's request is spaced at least <see cref="GentleSpacing"/>: for the first
+        /// <see cref="GentleIntervals"/> quiet intervals of the budget, and until <see cref="GentleIntervalsAfter429"/> after
+        /// a 429. Never with no ceiling (<c>MaxRequestsPerMinute</c> 0 lifts the budget, its gentle start too).
+        /// </summary>
+        private bool Gentle(long now)
+            => !double.IsPositiveInfinity(_maxPerMinute) && _time.GetElapsedTime(_calmFrom, now) < TimeSpan.FromTicks(_calmInterval.Ticks * (_lastThrottled == long.MinValue ? GentleIntervals : GentleIntervalsAfter429));
 
         /// <summary>How many live pipelines share this budget (1 when it is not shared).</summary>
         internal int Sharers { get; private set; } = 1;
@@ -150,7 +189,6 @@ namespace BentoSinks.Delivery
             {
                 lock (_gate)
                 {
-                    Recover(_time.GetTimestamp());
                     return _ratePerMinute;
                 }
             }
@@ -169,15 +207,6 @@ namespace BentoSinks.Delivery
         }
 
         /// <summary>
-        /// Whether a 429 came within <see cref="QuietInterval"/>: the account is shared by more than it allows, so a partial
-        /// batch that would soon fill is worth waiting for (fewer, fuller requests).
-        /// </summary>
-        internal bool ThrottledLately
-        {
-            get { lock (_gate) return _lastThrottled != long.MinValue && _time.GetElapsedTime(_lastThrottled) < QuietInterval; }
-        }
-
-        /// <summary>
         /// Spends one request if it may go now and returns zero; otherwise returns how long to wait. With
         /// <paramref name="honourSpacing"/> false (a flush or disposal is waiting) only a 429's block counts, and, while
         /// the account is contended, half the spacing.
@@ -189,13 +218,24 @@ namespace BentoSinks.Delivery
         /// here means the load needs more requests than the rate allows, and the request's success raises the rate a
         /// little (see the remarks).
         /// </summary>
-        public TimeSpan TryTake(bool honourSpacing, bool full)
+        public TimeSpan TryTake(bool honourSpacing, bool full) => TryTake(honourSpacing, full, partialBatch: false);
+
+        /// <summary>
+        /// As <see cref="TryTake(bool, bool)"/>; <paramref name="partialBatch"/>: the request is a partial batch that went
+        /// at its fill time (not a split or a retry), so a gentle budget spaces it at least <see cref="GentleSpacing"/>.
+        /// </summary>
+        public TimeSpan TryTake(bool honourSpacing, bool full, bool partialBatch)
         {
             lock (_gate)
             {
                 var now = _time.GetTimestamp();
-                Recover(now);
                 var wait = Wait(honourSpacing, now);
+                if (honourSpacing && partialBatch && !full && _lastRequest != long.MinValue && Gentle(now))
+                {
+                    // Per pipeline: the process's pipelines sharing the budget each keep a partial batch every 40 s.
+                    var gentle = TimeSpan.FromTicks(GentleSpacing.Ticks / Math.Max(1, Sharers)) - _time.GetElapsedTime(_lastRequest, now);
+                    if (gentle > wait) wait = gentle;
+                }
                 if (wait <= TimeSpan.Zero)
                 {
                     Record(now);
@@ -239,7 +279,6 @@ namespace BentoSinks.Delivery
             lock (_gate)
             {
                 var now = _time.GetTimestamp();
-                Recover(now);
                 if (!_spentHeldFull) return;
                 _spentHeldFull = false;
                 if (_ratePerMinute >= _maxPerMinute) return;
@@ -257,8 +296,8 @@ namespace BentoSinks.Delivery
             {
                 var now = _time.GetTimestamp();
                 _lastThrottled = now;
-                _quietFrom = now;
-                _quietInterval = DrawQuietInterval();
+                _calmFrom = now;
+                _calmInterval = DrawQuietInterval();
                 _spentHeldFull = false;
                 _fullStreak = 0;
                 // 429s of requests spent before the last decrease (several sharers refused at once, a request already on
@@ -304,19 +343,6 @@ namespace BentoSinks.Delivery
             return _recentRequests.Count * Window.TotalSeconds / age.TotalSeconds;
         }
 
-        /// <summary>Quiet recovery: a quarter more after each jittered <see cref="QuietInterval"/> without a 429, up to a request a minute.</summary>
-        private void Recover(long now)
-        {
-            if (_quietFrom == long.MinValue) return;
-            while (_ratePerMinute < _maxPerMinute && _ratePerMinute < QuietTargetPerMinute && _time.GetElapsedTime(_quietFrom, now) >= _quietInterval)
-            {
-                _quietFrom += (long)(_quietInterval.TotalSeconds * _time.TimestampFrequency);
-                _quietInterval = DrawQuietInterval();
-                _ratePerMinute = Math.Min(_maxPerMinute, _ratePerMinute * QuietFactor);
-                LiftIfRecovered();
-            }
-        }
-
         /// <summary>
         /// A partial batch waited on the spacing while the account is contended (a 429 within a quiet interval): the rate it
         /// does not fill is given back to the fleet, down to a request a minute.
@@ -324,9 +350,9 @@ namespace BentoSinks.Delivery
         private void GiveBack(long now)
         {
             if (_lastThrottled == long.MinValue || _time.GetElapsedTime(_lastThrottled, now) >= QuietInterval) return;
-            if (_ratePerMinute <= QuietTargetPerMinute) return;
+            if (_ratePerMinute <= MinRatePerMinute) return;
             if (_partialStreak < 10) _partialStreak++;
-            _ratePerMinute = Math.Max(QuietTargetPerMinute, _ratePerMinute - _partialStreak * Step * (0.5 + _random.NextDouble()));
+            _ratePerMinute = Math.Max(MinRatePerMinute, _ratePerMinute - _partialStreak * Step * (0.5 + _random.NextDouble()));
         }
 
         private void LiftIfRecovered()

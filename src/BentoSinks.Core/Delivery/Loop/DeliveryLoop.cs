@@ -108,7 +108,7 @@ namespace BentoSinks.Delivery
                 if (!full && !urgent)
                 {
                     var elapsed = _settings.TimeProvider.GetElapsedTime(_batch.Started);
-                    var due = FillTime(elapsed) - elapsed;
+                    var due = FillTime() - elapsed;
                     if (due > TimeSpan.Zero)
                     {
                         await Waits.ParkFillingAsync(due, _batch, stop).ConfigureAwait(false);
@@ -117,7 +117,7 @@ namespace BentoSinks.Delivery
                 }
 
                 // While the budget is spent, the batch keeps filling (unless full): requests get fuller, not more frequent.
-                var wait = _budget.TryTake(honourSpacing: !urgent, full: _batch.Full);
+                var wait = _budget.TryTake(honourSpacing: !urgent, full: _batch.Full, partialBatch: !full);
                 if (wait > TimeSpan.Zero)
                 {
                     // At disposal, a wait past the shutdown deadline sends nothing more: stop now (counted in End).
@@ -136,24 +136,9 @@ namespace BentoSinks.Delivery
         }
 
         /// <summary>
-        /// How long a partial batch waits to fill: <c>Period</c>; but while the account is contended (a 429 within
-        /// <see cref="RequestBudget.QuietInterval"/>), a batch that, at the pace it filled so far, would be full within
-        /// <see cref="ContendedFillBound"/> waits for that (or the bound): a fleet sharing the account then sends full
-        /// batches, fewer requests for the same events, and the delay stays bounded. A load that would not fill a batch
-        /// within the bound goes at <c>Period</c> as before (waiting would only add delay).
+        /// How long a partial batch waits to fill: <c>Period</c>, or longer while the account is contended: see <see cref="RequestBudget.PartialFillTime"/>.
         /// </summary>
-        private TimeSpan FillTime(TimeSpan elapsed)
-        {
-            var period = _settings.Period;
-            // Decided once the period is up, from the pace of the batch so far.
-            if (elapsed < period || period >= ContendedFillBound || _batch.Count == 0 || elapsed <= TimeSpan.Zero) return period;
-            if (!_budget.ThrottledLately) return period;
-            var toFill = elapsed.TotalSeconds * _settings.BatchSizeLimit / _batch.Count;
-            return toFill <= ContendedFillBound.TotalSeconds ? ContendedFillBound : period;
-        }
-
-        /// <summary>The longest a partial batch waits to fill while the account is contended (see <see cref="FillTime"/>).</summary>
-        internal static readonly TimeSpan ContendedFillBound = TimeSpan.FromSeconds(60);
+        private TimeSpan FillTime() => _budget.PartialFillTime(_settings.Period);
 
         private void SettleBatch()
         {
