@@ -102,8 +102,8 @@ namespace BentoSinks.Delivery
 
             if (!_delivery.InProgress)
             {
-                // Events an earlier process left (sequence 0, read first) go at once, not after a Period.
-                var full = _batch.Full || (_source.Durable && _batch.FirstSequence == 0);
+                // Events an earlier process left (sequence 0) go at once, not after a Period, even behind events from memory.
+                var full = _batch.Full || (_source.Durable && _batch.OldestHeld == 0);
                 var urgent = _urgent();
                 if (!full && !urgent)
                 {
