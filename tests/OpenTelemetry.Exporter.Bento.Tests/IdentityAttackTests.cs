@@ -1,0 +1,75 @@
+using System;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+using Bento.Emulator;
+using BentoSinks;
+using OpenTelemetry.Trace;
+
+namespace OpenTelemetry.Exporter.Bento.Tests
+{
+    /// <summary>
+    /// Adversarial cases for activity events' identity (issue 19, "the right person or no one"): each test states a
+    /// behaviour that must hold, through the public API over HTTP to the emulator.
+    /// </summary>
+    [Collection("Exporter")]
+    public class IdentityAttackTests
+    {
+        private static ActivityEvent Analytics(string type)
+            => new ActivityEvent(type, DateTimeOffset.UtcNow, new ActivityTagsCollection { ["analytics.event"] = true });
+
+        private sealed record Job(string Type, BentoIdentity? Owner);
+
+        /// <summary>
+        /// The README's pattern (tag <c>user.email</c> once on the request activity) plus the documented background recipe
+        /// (capture the identity with the job, push it in the consumer). The consumer was started lazily by Ada's request,
+        /// so its activities are children of Ada's request activity while that request runs (a slow upload, a request that
+        /// waits for its job). Grace's job, pushed as Grace, must be Grace's; the anonymous job, pushed as nobody, must be
+        /// nobody's. Neither may be sent as Ada because her live request activity carries her tag.
+        /// </summary>
+        [Fact]
+        public async Task A_job_run_with_the_background_recipe_is_never_sent_as_the_user_tagged_on_the_request_that_started_the_consumer()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            var queue = Channel.CreateUnbounded<Job>();
+            var processed = 0;
+            var bothDone = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Task consumer;
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
+            {
+                using (BentoIdentity.Push("ada@example.com", "Ada"))
+                {
+                    using var request = source.StartActivity("POST /upload")!;
+                    request.SetTag("user.email", "ada@example.com"); // as the README shows
+                    // Ada's request starts the consumer lazily: it copies the request's context.
+                    consumer = Task.Run(async () =>
+                    {
+                        await foreach (var job in queue.Reader.ReadAllAsync())
+                        {
+                            using (BentoIdentity.Push(job.Owner)) // the documented recipe
+                            using (var export = source.StartActivity("export")!)
+                            {
+                                export.AddEvent(Analytics(job.Type));
+                            }
+                            if (Interlocked.Increment(ref processed) == 2) bothDone.TrySetResult(true);
+                        }
+                    });
+                    // While Ada's request still runs, Grace's request and an anonymous visitor's request enqueue their jobs
+                    // (each job carries who asked for it: BentoIdentity.Current in those requests).
+                    queue.Writer.TryWrite(new Job("grace_export_finished", new BentoIdentity("grace@example.com", "Grace")));
+                    queue.Writer.TryWrite(new Job("anonymous_export_finished", null));
+                    await bothDone.Task.WaitAsync(TimeSpan.FromSeconds(30));
+                }
+                queue.Writer.Complete();
+                await consumer;
+            }
+            Assert.Empty(emulator.EventsFor("ada@example.com"));
+            Assert.Empty(emulator.EventsOfType("anonymous_export_finished"));
+            var grace = Assert.Single(emulator.EventsOfType("grace_export_finished"));
+            Assert.Equal("grace@example.com", grace.Email);
+        }
+    }
+}
