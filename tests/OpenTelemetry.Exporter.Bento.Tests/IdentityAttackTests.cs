@@ -71,5 +71,37 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             var grace = Assert.Single(emulator.EventsOfType("grace_export_finished"));
             Assert.Equal("grace@example.com", grace.Email);
         }
+
+        /// <summary>
+        /// docs/identity.md: an event recorded inside <c>Push(customer)</c> on an activity started in that scope and stopped
+        /// in another scope is the customer's, "never the user around the activity's end". The flow that stops it here is
+        /// Ada's request, whose <see cref="Baggage.Current"/> carries <c>user.email</c> (OpenTelemetry's ASP.NET Core
+        /// instrumentation fills it from the incoming <c>baggage</c> header). The baggage of the flow that ends the activity
+        /// is not the baggage of the flow that recorded the event: Grace's event must stay Grace's.
+        /// </summary>
+        [Fact]
+        public async Task An_event_recorded_in_graces_scope_is_not_sent_as_the_email_in_the_baggage_of_the_flow_that_stops_the_activity()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
+            {
+                Activity order;
+                using (BentoIdentity.Push("grace@example.com", "Grace"))
+                {
+                    order = source.StartActivity("order")!;
+                    order.AddEvent(Analytics("order_placed"));
+                    Activity.Current = null; // Grace's flow goes on without it; the order is completed elsewhere
+                }
+                await Task.Run(() =>
+                {
+                    // Another request (Ada's), with a baggage header naming her, completes the order.
+                    Baggage.SetBaggage("user.email", "ada@example.com");
+                    using (BentoIdentity.Push("ada@example.com", "Ada")) order.Stop();
+                });
+            }
+            var e = Assert.Single(emulator.EventsOfType("order_placed"));
+            Assert.Equal("grace@example.com", e.Email);
+        }
     }
 }
