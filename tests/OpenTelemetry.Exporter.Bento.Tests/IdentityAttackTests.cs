@@ -103,5 +103,60 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             var e = Assert.Single(emulator.EventsOfType("order_placed"));
             Assert.Equal("grace@example.com", e.Email);
         }
+
+        /// <summary>
+        /// Ada (signed in; her request activity tagged with her email and first name, as the README shows) invites Grace: the
+        /// event names Grace with its own <c>user.email</c>. Bento updates the profile of the event's email with its
+        /// <c>first_name</c>, so a first name looked up on Ada's request activity would rename Grace "Ada". A name found
+        /// on an activity belongs with the email found there: never on an event whose email came from somewhere else.
+        /// </summary>
+        [Fact]
+        public async Task An_event_carrying_another_users_email_never_gets_the_first_name_tagged_for_the_signed_in_user()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
+            {
+                using var request = source.StartActivity("POST /invite")!;
+                request.SetTag("user.email", "ada@example.com");
+                request.SetTag("user.first_name", "Ada");
+                using (var invite = source.StartActivity("invite")!)
+                {
+                    invite.AddEvent(new ActivityEvent("invited", DateTimeOffset.UtcNow,
+                        new ActivityTagsCollection { ["analytics.event"] = true, ["user.email"] = "grace@example.com" }));
+                }
+                request.Stop();
+            }
+            var e = Assert.Single(emulator.EventsOfType("invited"));
+            Assert.Equal("grace@example.com", e.Email);
+            Assert.NotEqual("Ada", e.Field("first_name")?.GetString());
+        }
+
+        /// <summary>
+        /// The most common business event: an anonymous visitor signs up; the handler pushes the new user (the middleware
+        /// pushed nobody for the anonymous request) and records <c>signed_up</c> on the request's activity. Serilog in
+        /// the same scope sends it as the new user; the activity event should not be dropped while no other user's scope
+        /// and no ended scope was ever open on the request activity.
+        /// </summary>
+        [Fact]
+        public async Task A_sign_up_event_on_the_request_activity_after_pushing_the_new_user_is_sent_as_that_user()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
+            using (var provider = Sdk.CreateTracerProviderBuilder().AddSource(source.Name).AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)).Build())
+            {
+                var request = source.StartActivity("POST /signup")!; // started by hosting, before any middleware
+                using (BentoIdentity.Push((BentoIdentity?)null)) // UseBentoIdentity for an anonymous request
+                {
+                    using (BentoIdentity.Push("ada@example.com", "Ada")) // the handler: the account now exists
+                    {
+                        request.AddEvent(Analytics("signed_up"));
+                    }
+                }
+                request.Stop();
+            }
+            var e = Assert.Single(emulator.EventsOfType("signed_up"));
+            Assert.Equal("ada@example.com", e.Email);
+        }
     }
 }
