@@ -6,6 +6,9 @@ using System.Threading.Channels;
 using System.Threading.Tasks;
 using Bento.Emulator;
 using BentoSinks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Trace;
 
 namespace OpenTelemetry.Exporter.Bento.Tests
@@ -157,6 +160,33 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             }
             var e = Assert.Single(emulator.EventsOfType("signed_up"));
             Assert.Equal("ada@example.com", e.Email);
+        }
+
+        /// <summary>
+        /// The README's log pattern: an <c>ILogger</c> scope carries the signed-in user's <c>Email</c> and <c>FirstName</c>.
+        /// Ada invites Grace; the record names Grace with its own <c>Email</c> attribute. Ada's first name from the scope
+        /// must not land on Grace's event (Bento would rename Grace's profile "Ada").
+        /// </summary>
+        [Fact]
+        public async Task A_log_record_carrying_another_users_email_never_gets_the_first_name_from_the_signed_in_users_scope()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddOpenTelemetry().WithLogging(b => b.AddBentoExporter(o => EmulatorOptions.Configure(o, emulator)), o => o.IncludeScopes = true);
+            await using (var logs = services.BuildServiceProvider())
+            {
+                var logger = logs.GetRequiredService<ILogger<IdentityAttackTests>>();
+                using (logger.BeginScope(new System.Collections.Generic.Dictionary<string, object?> { ["Email"] = "ada@example.com", ["FirstName"] = "Ada" }))
+                {
+#pragma warning disable CA1848, CA2254 // the test's own messages
+                    logger.LogInformation("{AnalyticsEvent} {Email}", "invited", "grace@example.com");
+#pragma warning restore CA1848, CA2254
+                }
+            }
+            var e = Assert.Single(emulator.EventsOfType("invited"));
+            Assert.Equal("grace@example.com", e.Email);
+            Assert.NotEqual("Ada", e.Field("first_name")?.GetString());
         }
     }
 }
