@@ -168,6 +168,9 @@ namespace OpenTelemetry.Exporter.Bento
                     endedAncestor ??= a;
                     continue;
                 }
+                // An ancestor started in another scope (Ada's request, for a job pushed as its owner by a consumer that her
+                // request started): its tags are that other work's, not this activity's.
+                if (!ReferenceEquals(a, activity) && BentoIdentity.OtherScopes(activity, a)) continue;
                 var fromActivity = a.GetTagItem(key);
                 if (fromActivity != null) return fromActivity;
             }
