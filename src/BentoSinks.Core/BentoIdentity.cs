@@ -120,6 +120,9 @@ namespace BentoSinks
         /// </summary>
         internal static BentoIdentity? ForActivityEvent(Activity activity, int eventIndex) => IdentitySegment.Find(activity, eventIndex);
 
+        /// <summary>Whether <paramref name="ancestor"/>'s tags belong to another scope's work than <paramref name="activity"/> (both started in different scopes).</summary>
+        internal static bool OtherScopes(Activity activity, Activity ancestor) => IdentitySegment.OtherScopes(activity, ancestor);
+
         /// <summary>
         /// An activity recorded by a Bento trace exporter has started: the current scope, if live, is open on it and owns it
         /// (the events recorded on it while the scope lasts are the scope's, wherever the activity ends).

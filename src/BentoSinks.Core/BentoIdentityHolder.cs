@@ -65,10 +65,10 @@ namespace BentoSinks
                 foreach (var open in _segments)
                 {
                     if (!ReferenceEquals(open.Activity, activity)) continue;
-                    if (owner) IdentitySegment.Own(activity); // already open on it since earlier
+                    if (owner) IdentitySegment.Own(activity, this); // already open on it since earlier
                     return;
                 }
-                _segments.Add(IdentitySegment.Open(activity, _identity, owner));
+                _segments.Add(IdentitySegment.Open(activity, _identity, owner, this));
                 if (_segments.Count < _pruneAt) return;
                 // A scope that lasts (a worker's) over many activities: forget the segments of those that have stopped.
                 _segments.RemoveAll(s => s.Activity.Duration != System.TimeSpan.Zero);

@@ -45,6 +45,9 @@ namespace BentoSinks
             /// <summary>Started inside a live scope, or the request's activity of <c>UseBentoIdentity</c>: no flow without a scope had it from the start.</summary>
             public bool Owned;
 
+            /// <summary>The scope (its holder) the activity started in, or that attached it (the request's); null when none.</summary>
+            public object? Owner;
+
             /// <summary>A scope open on the activity ended while it ran: from this event on, work that copied that scope may record on it as nobody.</summary>
             public int AmbiguousFrom = int.MaxValue;
         }
@@ -54,13 +57,13 @@ namespace BentoSinks
         /// <see cref="BentoIdentityHolder.OpenOn"/>, and closes it when the scope ends). <paramref name="owner"/>: the scope
         /// was current when the activity started (or is the request's, attached by <c>UseBentoIdentity</c>).
         /// </summary>
-        public static IdentitySegment Open(Activity activity, BentoIdentity? identity, bool owner)
+        public static IdentitySegment Open(Activity activity, BentoIdentity? identity, bool owner, object holder)
         {
             var start = CountEvents(activity);
             lock (Gate)
             {
                 var state = StateOf(activity);
-                if (owner) state.Owned = true;
+                if (owner) Own(state, holder);
                 var segment = new IdentitySegment(activity, state, identity, start);
                 state.Segments.Add(segment);
                 return segment;
@@ -68,9 +71,31 @@ namespace BentoSinks
         }
 
         /// <summary>Marks the activity as owned by a scope already open on it (see <see cref="Open"/>).</summary>
-        public static void Own(Activity activity)
+        public static void Own(Activity activity, object holder)
         {
-            lock (Gate) StateOf(activity).Owned = true;
+            lock (Gate) Own(StateOf(activity), holder);
+        }
+
+        private static void Own(State state, object holder)
+        {
+            state.Owned = true;
+            state.Owner ??= holder;
+        }
+
+        /// <summary>
+        /// Whether <paramref name="ancestor"/> belongs to another unit of work than <paramref name="activity"/>: both were
+        /// started in (or attached to) a scope, and not the same one. A job's activity started in <c>Push(job.Owner)</c> by a
+        /// consumer that Ada's request started lazily has Ada's live request activity as an in-process parent: that parent's
+        /// tags (Ada's <c>user.email</c>) describe Ada's request, not the job.
+        /// </summary>
+        public static bool OtherScopes(Activity activity, Activity ancestor)
+        {
+            lock (Gate)
+            {
+                return activity.GetCustomProperty(PropertyName) is State own && own.Owner != null
+                    && ancestor.GetCustomProperty(PropertyName) is State other && other.Owner != null
+                    && !ReferenceEquals(own.Owner, other.Owner);
+            }
         }
 
         /// <summary>

@@ -98,13 +98,16 @@ namespace OpenTelemetry.Exporter.Bento
         public ActivityEventItem Capture(Activity activity, in ActivityEvent activityEvent, int eventIndex)
         {
             var baggage = Baggage.Current;
-            var email = FindEmail(activity, activityEvent, baggage);
+            var email = FindEmail(activity, activityEvent, baggage, out var emailLevel);
             var identity = email is null ? BentoIdentity.ForActivityEvent(activity, eventIndex) : null;
             object?[]? fields = null;
             for (var s = 0; s < _fieldTags.SourceCount; s++)
             {
-                var value = Lookup(activity, activityEvent, baggage, _fieldTags.Source(s));
+                var value = Lookup(activity, activityEvent, baggage, _fieldTags.Source(s), out var level);
                 if (value is null) continue;
+                // A name belongs with the email found beside it: a name tagged for another user (the signed-in user on the
+                // request activity) never joins an email found elsewhere (the invited user's, on the event).
+                if (email != null && level != emailLevel && IsNameSource(s)) continue;
                 fields ??= new object?[_fieldTags.SourceCount];
                 fields[s] = value;
             }
@@ -132,17 +135,24 @@ namespace OpenTelemetry.Exporter.Bento
         }
 
         /// <summary>The email: for each key, the event's tags, the activity's and its parents' tags, then baggage.</summary>
-        private string? FindEmail(Activity activity, in ActivityEvent activityEvent, in Baggage baggage)
+        private string? FindEmail(Activity activity, in ActivityEvent activityEvent, in Baggage baggage, out int level)
         {
             foreach (var key in _emailKeys)
             {
-                if (Lookup(activity, activityEvent, baggage, key) is string s && EmailAddress.LooksValid(s)) return s;
+                if (Lookup(activity, activityEvent, baggage, key, out level) is string s && EmailAddress.LooksValid(s)) return s;
             }
+            level = -1;
             return null;
         }
 
-        private static object? Lookup(Activity activity, in ActivityEvent activityEvent, in Baggage baggage, string key)
+        private bool IsNameSource(int source)
+            => (_firstNameSource >= 0 && _fieldTags.FieldOfSource(source) == _fieldTags.FieldOfSource(_firstNameSource))
+            || (_lastNameSource >= 0 && _fieldTags.FieldOfSource(source) == _fieldTags.FieldOfSource(_lastNameSource));
+
+        /// <summary>The value of <paramref name="key"/>; <paramref name="level"/> says where it was found (0: the event, 1 + n: the n-th activity up the chain, int.MaxValue - 1: the activity's baggage, int.MaxValue: <see cref="Baggage.Current"/>).</summary>
+        private static object? Lookup(Activity activity, in ActivityEvent activityEvent, in Baggage baggage, string key, out int level)
         {
+            level = 0;
             foreach (ref readonly var tag in activityEvent.EnumerateTagObjects())
             {
                 if (tag.Key == key && tag.Value != null) return tag.Value;
@@ -150,6 +160,7 @@ namespace OpenTelemetry.Exporter.Bento
             Activity? endedAncestor = null;
             for (var a = activity; a != null; a = a.Parent)
             {
+                level++;
                 if (!ReferenceEquals(a, activity) && a.IsStopped)
                 {
                     // This activity outlived that ancestor (background work that copied the request's context): the ended
@@ -157,13 +168,22 @@ namespace OpenTelemetry.Exporter.Bento
                     endedAncestor ??= a;
                     continue;
                 }
+                // An ancestor started in another scope (Ada's request, for a job pushed as its owner by a consumer that her
+                // request started): its tags are that other work's, not this activity's.
+                if (!ReferenceEquals(a, activity) && BentoIdentity.OtherScopes(activity, a)) continue;
                 var fromActivity = a.GetTagItem(key);
                 if (fromActivity != null) return fromActivity;
             }
             var fromBaggage = activity.GetBaggageItem(key);
             // Activity baggage is inherited from the parents: a value that is an ended ancestor's is not this work's either.
             if (fromBaggage != null && endedAncestor != null && ReferenceEquals(endedAncestor.GetBaggageItem(key), fromBaggage)) fromBaggage = null;
-            return fromBaggage ?? baggage.GetBaggage(key);
+            if (fromBaggage != null)
+            {
+                level = int.MaxValue - 1;
+                return fromBaggage;
+            }
+            level = int.MaxValue;
+            return baggage.GetBaggage(key);
         }
 
         public bool TryWriteEvent(Utf8JsonWriter writer, ActivityEventItem item, out string? invalidReason)

@@ -101,6 +101,8 @@ namespace OpenTelemetry.Exporter.Bento
             private LogRecordFormatter _owner = null!;
             private string?[] _emails = Array.Empty<string?>();
             private object?[] _fields = Array.Empty<object?>();
+            private bool[] _emailFromScope = Array.Empty<bool>();
+            private bool[] _fieldFromScope = Array.Empty<bool>();
             private bool _anyField;
             private DateTimeOffset _date;
             private readonly List<KeyValuePair<string, object?>> _details = new List<KeyValuePair<string, object?>>();
@@ -123,9 +125,17 @@ namespace OpenTelemetry.Exporter.Bento
                 _owner = owner;
                 _date = date;
                 Type = null;
-                if (_emails.Length != owner._emailNames.Count) _emails = new string?[owner._emailNames.Count];
+                if (_emails.Length != owner._emailNames.Count)
+                {
+                    _emails = new string?[owner._emailNames.Count];
+                    _emailFromScope = new bool[_emails.Length];
+                }
                 else Array.Clear(_emails, 0, _emails.Length);
-                if (_fields.Length != owner._fieldMap.SourceCount) _fields = new object?[owner._fieldMap.SourceCount];
+                if (_fields.Length != owner._fieldMap.SourceCount)
+                {
+                    _fields = new object?[owner._fieldMap.SourceCount];
+                    _fieldFromScope = new bool[_fields.Length];
+                }
                 else Array.Clear(_fields, 0, _fields.Length);
                 _anyField = false;
                 _details.Clear();
@@ -152,7 +162,11 @@ namespace OpenTelemetry.Exporter.Bento
                 }
                 if (_owner._emailNames.TryGetValue(key, out var email))
                 {
-                    if (_emails[email] is null && pair.Value is string e && EmailAddress.LooksValid(e)) _emails[email] = e;
+                    if (_emails[email] is null && pair.Value is string e && EmailAddress.LooksValid(e))
+                    {
+                        _emails[email] = e;
+                        _emailFromScope[email] = fromScope;
+                    }
                     return;
                 }
                 if (_owner._fieldMap.TryGetSource(key, out var source))
@@ -160,6 +174,7 @@ namespace OpenTelemetry.Exporter.Bento
                     if (_fields[source] is null && pair.Value != null)
                     {
                         _fields[source] = pair.Value;
+                        _fieldFromScope[source] = fromScope;
                         _anyField = true;
                     }
                     return;
@@ -176,6 +191,7 @@ namespace OpenTelemetry.Exporter.Bento
             public LogRecordItem ToItem()
             {
                 var email = Email;
+                if (email != null) DropNamesFromElsewhere(email);
                 if (email is null && BentoIdentity.ForLog(Activity.Current) is { } identity)
                 {
                     email = identity.Email;
@@ -183,6 +199,32 @@ namespace OpenTelemetry.Exporter.Bento
                     FillName(_owner._lastNameSource, identity.LastName);
                 }
                 return new LogRecordItem(Type!, email, _date, _anyField ? (object?[])_fields.Clone() : null, _details.ToArray());
+            }
+
+            /// <summary>
+            /// A name belongs with the email found beside it: a name from a scope (the signed-in user's) never joins an email
+            /// of the record's own attributes (an invited user's), nor the other way round.
+            /// </summary>
+            private void DropNamesFromElsewhere(string email)
+            {
+                var fromScope = false;
+                for (var i = 0; i < _emails.Length; i++)
+                {
+                    if (ReferenceEquals(_emails[i], email)) { fromScope = _emailFromScope[i]; break; }
+                }
+                DropNameFromElsewhere(_owner._firstNameSource, fromScope);
+                DropNameFromElsewhere(_owner._lastNameSource, fromScope);
+            }
+
+            private void DropNameFromElsewhere(int name, bool fromScope)
+            {
+                if (name < 0) return;
+                var map = _owner._fieldMap;
+                var field = map.FieldOfSource(name);
+                for (var s = map.FirstSource(field); s < map.FirstSource(field + 1); s++)
+                {
+                    if (_fields[s] != null && _fieldFromScope[s] != fromScope) _fields[s] = null;
+                }
             }
 
             private void FillName(int source, string? name)
