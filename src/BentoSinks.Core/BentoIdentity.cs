@@ -124,6 +124,12 @@ namespace BentoSinks
         internal static bool OtherScopes(Activity activity, Activity ancestor) => IdentitySegment.OtherScopes(activity, ancestor);
 
         /// <summary>
+        /// Whether <paramref name="activity"/> ends outside the scope that owns it (started it, or attached it): then the
+        /// ending flow's ambient values (<c>Baggage.Current</c>) are another flow's, never the activity's.
+        /// </summary>
+        internal static bool EndsOutsideItsScope(Activity activity) => IdentitySegment.OwnedElsewhere(activity, Ambient.Value);
+
+        /// <summary>
         /// An activity recorded by a Bento trace exporter has started: the current scope, if live, is open on it and owns it
         /// (the events recorded on it while the scope lasts are the scope's, wherever the activity ends).
         /// </summary>

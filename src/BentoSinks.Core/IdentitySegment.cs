@@ -98,6 +98,15 @@ namespace BentoSinks
             }
         }
 
+        /// <summary>Whether a scope owns the activity and <paramref name="current"/> (the ending flow's scope) is not that scope.</summary>
+        public static bool OwnedElsewhere(Activity activity, object? current)
+        {
+            lock (Gate)
+            {
+                return activity.GetCustomProperty(PropertyName) is State own && own.Owner != null && !ReferenceEquals(own.Owner, current);
+            }
+        }
+
         /// <summary>
         /// Closes the segment: events recorded from now on are not the scope's. On an activity still running, the events
         /// recorded from now on may come from work that copied the scope (it now sees nobody): they are no one's. A segment

@@ -136,13 +136,14 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         }
 
         /// <summary>
-        /// The most common business event: an anonymous visitor signs up; the handler pushes the new user (the middleware
-        /// pushed nobody for the anonymous request) and records <c>signed_up</c> on the request's activity. Serilog in
-        /// the same scope sends it as the new user; the activity event should not be dropped while no other user's scope
-        /// and no ended scope was ever open on the request activity.
+        /// An anonymous visitor signs up: the middleware pushed nobody for the anonymous request, the handler pushes the new
+        /// user. On the request's activity two scopes are then open (nobody's and Ada's), and an activity does not say which
+        /// flow recorded an event: work of the request outside Ada's scope (a <c>Task.Run</c> started before the push) could
+        /// have recorded it too. The choice (docs/identity.md): such an event is nobody's (counted <c>no_email</c>), never a
+        /// guess; an activity started inside the push is the new user's, and that is the documented way.
         /// </summary>
         [Fact]
-        public async Task A_sign_up_event_on_the_request_activity_after_pushing_the_new_user_is_sent_as_that_user()
+        public async Task A_sign_up_event_is_the_new_users_on_an_activity_started_inside_the_push_and_nobodys_on_the_anonymous_request_activity()
         {
             await using var emulator = await BentoEmulator.StartAsync();
             using var source = new ActivitySource("bento.tests." + Guid.NewGuid());
@@ -154,12 +155,14 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                     using (BentoIdentity.Push("ada@example.com", "Ada")) // the handler: the account now exists
                     {
                         request.AddEvent(Analytics("signed_up"));
+                        using (var signup = source.StartActivity("create account")!) signup.AddEvent(Analytics("account_created"));
                     }
                 }
                 request.Stop();
             }
-            var e = Assert.Single(emulator.EventsOfType("signed_up"));
-            Assert.Equal("ada@example.com", e.Email);
+            var created = Assert.Single(emulator.EventsOfType("account_created"));
+            Assert.Equal("ada@example.com", created.Email);
+            Assert.Empty(emulator.EventsOfType("signed_up"));
         }
 
         /// <summary>

@@ -97,7 +97,9 @@ namespace OpenTelemetry.Exporter.Bento
         /// <param name="eventIndex">The event's position among the activity's events (when it was recorded, relative to the identity's scope).</param>
         public ActivityEventItem Capture(Activity activity, in ActivityEvent activityEvent, int eventIndex)
         {
-            var baggage = Baggage.Current;
+            // Baggage.Current is the ending flow's: when that is not the scope that owns the activity (the activity was
+            // handed to another request, which stops it), it says nothing about who recorded the activity's events.
+            var baggage = BentoIdentity.EndsOutsideItsScope(activity) ? default : Baggage.Current;
             var email = FindEmail(activity, activityEvent, baggage, out var emailLevel);
             var identity = email is null ? BentoIdentity.ForActivityEvent(activity, eventIndex) : null;
             object?[]? fields = null;
