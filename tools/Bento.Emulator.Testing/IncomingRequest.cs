@@ -68,6 +68,13 @@ namespace Bento.Emulator
                 Body = buffer.ToArray();
                 return "too large";
             }
+            catch (BadHttpRequestException e) when (Context.RequestAborted.IsCancellationRequested
+                || e.Message.StartsWith("Unexpected end of request content", StringComparison.Ordinal))
+            {
+                // The client went away before the body's end: nobody is left to answer (recorded with status 0).
+                Body = buffer.ToArray();
+                return $"the request failed mid-body after {BodyLength} bytes (the connection closed)";
+            }
             catch (BadHttpRequestException e)
             {
                 // A malformed body (bad chunked framing, a short Content-Length): the client gets Kestrel's 400, not a 200.
