@@ -29,10 +29,26 @@ namespace Bento.Emulator.Tests
         /// <summary>What it wrote to standard error so far.</summary>
         public string Errors => string.Join("\n", _errors);
 
+        /// <summary>
+        /// <c>dotnet</c>, redirected, with SIGINT at its default: a test run started in the background (<c>cmd &amp;</c> in a
+        /// script) passes SIGINT on as ignored, and a child that ignores it would fail the signal tests for the runner's sake.
+        /// <c>env</c> execs dotnet, so the child's process id is dotnet's.
+        /// </summary>
+        public static ProcessStartInfo Dotnet()
+        {
+            var start = new ProcessStartInfo(OperatingSystem.IsLinux() ? "env" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            if (OperatingSystem.IsLinux())
+            {
+                start.ArgumentList.Add("--default-signal=INT");
+                start.ArgumentList.Add("dotnet");
+            }
+            return start;
+        }
+
         /// <summary>Starts <c>dotnet {dll} {args}</c>, in <paramref name="workingDirectory"/> and with <paramref name="environment"/> when given.</summary>
         public static ChildProcess Start(string dll, IEnumerable<string> args, string? workingDirectory = null, IDictionary<string, string>? environment = null)
         {
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var start = Dotnet();
             start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
             foreach (var a in args) start.ArgumentList.Add(a);
             if (workingDirectory != null) start.WorkingDirectory = workingDirectory;

@@ -80,7 +80,7 @@ namespace Bento.Emulator.Tests
             public static EmulatorProcess Start()
             {
                 var dll = Path.Combine(AppContext.BaseDirectory, "Bento.Emulator.dll");
-                var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                var start = ChildProcess.Dotnet();
                 foreach (var a in new[] { dll, "--urls", "http://127.0.0.1:0" }) start.ArgumentList.Add(a);
                 return new EmulatorProcess(Process.Start(start)!);
             }
