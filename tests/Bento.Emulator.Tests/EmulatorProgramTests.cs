@@ -1,10 +1,6 @@
 using System;
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.IO;
 using System.Net.Http;
 using System.Text.RegularExpressions;
-using System.Threading;
 using System.Threading.Tasks;
 
 namespace Bento.Emulator.Tests
@@ -21,7 +17,7 @@ namespace Bento.Emulator.Tests
         public async Task The_program_prints_where_to_look_logs_refusals_and_stops_cleanly_on_a_signal(string signal)
         {
             if (!OperatingSystem.IsLinux()) return; // signals are sent with kill(1)
-            using var program = EmulatorProcess.Start();
+            using var program = ChildProcess.Start("Bento.Emulator.dll", new[] { "--urls", "http://127.0.0.1:0" });
             try
             {
                 var listening = program.Next(l => l.Contains("listening", StringComparison.Ordinal));
@@ -52,7 +48,7 @@ namespace Bento.Emulator.Tests
                 // A page left open (its event stream) must not hold the stop back.
                 using var http = new HttpClient();
                 await using var stream = await http.GetStreamAsync(new Uri(new Uri(page), "_emulator/stream"));
-                using (var kill = Process.Start("kill", $"-{signal} {program.Process.Id}")) kill!.WaitForExit();
+                program.Signal(signal);
                 Assert.True(program.Process.WaitForExit(20_000), $"the emulator did not stop on SIG{signal}");
                 Assert.Equal(0, program.Process.ExitCode);
                 program.Next(l => l.Contains("stopped", StringComparison.Ordinal));
@@ -60,46 +56,6 @@ namespace Bento.Emulator.Tests
             finally
             {
                 if (!program.Process.HasExited) program.Process.Kill(entireProcessTree: true);
-            }
-        }
-
-        /// <summary>The program started on a free port, its output read line by line.</summary>
-        private sealed class EmulatorProcess : IDisposable
-        {
-            private readonly BlockingCollection<string> _lines = new BlockingCollection<string>();
-
-            private EmulatorProcess(Process process)
-            {
-                Process = process;
-                process.OutputDataReceived += (_, e) => { if (e.Data != null) _lines.Add(e.Data); };
-                process.BeginOutputReadLine();
-            }
-
-            public Process Process { get; }
-
-            public static EmulatorProcess Start()
-            {
-                var dll = Path.Combine(AppContext.BaseDirectory, "Bento.Emulator.dll");
-                var start = ChildProcess.Dotnet();
-                foreach (var a in new[] { dll, "--urls", "http://127.0.0.1:0" }) start.ArgumentList.Add(a);
-                return new EmulatorProcess(Process.Start(start)!);
-            }
-
-            /// <summary>The next line of output that <paramref name="wanted"/> accepts (30 s at most).</summary>
-            public string Next(Func<string, bool> wanted)
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                while (true)
-                {
-                    var line = _lines.Take(timeout.Token);
-                    if (wanted(line)) return line;
-                }
-            }
-
-            public void Dispose()
-            {
-                Process.Dispose();
-                _lines.Dispose();
             }
         }
     }
