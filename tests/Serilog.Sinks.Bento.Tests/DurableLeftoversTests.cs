@@ -5,8 +5,10 @@ using System.IO.Hashing;
 using System.Linq;
 using System.Threading.Tasks;
 using Bento.Emulator;
+using BentoSinks;
 using BentoSinks.Durable;
 using Serilog.Core;
+using static Serilog.Sinks.Bento.Tests.DurableLoggers;
 
 namespace Serilog.Sinks.Bento.Tests
 {
@@ -18,30 +20,8 @@ namespace Serilog.Sinks.Bento.Tests
     [Collection("SelfLog")]
     public class DurableLeftoversTests
     {
-        private static Logger Unreachable(string directory)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
-                o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
-                o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
-                o.Endpoint = new Uri(DurableDirectory.Unreachable);
-                o.MaxRequestsPerMinute = 0;
-                o.ShutdownTimeout = TimeSpan.Zero;
-                o.BufferDirectory = directory;
-            }).CreateLogger();
-
-        private static Logger Delivering(BentoEmulator emulator, string directory)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                EmulatorOptions.Configure(o, emulator);
-                o.BufferDirectory = directory;
-            }).CreateLogger();
-
-        private static void Emit(ILogger logger, int from, int count)
-        {
-            var log = logger.ForAnalytics("durable").ForContext("Email", "ada@example.com");
-            for (var i = from; i < from + count; i++) log.Information("Event {n}", i);
-        }
+        // Bento unreachable, at the default Period (DurableLoggers' logger retries every 50 ms).
+        private static Logger Unreachable(string directory) => DurableLoggers.Unreachable(directory, o => o.Period = BentoOptions.DefaultPeriod);
 
         private static int[] Range(params (int From, int Count)[] ranges) => ranges.SelectMany(r => Enumerable.Range(r.From, r.Count)).ToArray();
 

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Bento.Emulator;
+using BentoSinks;
 using BentoSinks.Durable;
 using Serilog.Core;
 
@@ -16,34 +17,20 @@ namespace Serilog.Sinks.Bento.Tests
     [Collection("SelfLog")] // builds sinks: their pipelines must not share the metrics tag of another test's
     public class DurableTakeoverAttackTests
     {
+        private const int SegmentsOf8KiB = 64 * 1024; // BufferSizeLimit: segments of 8 KiB, several per sibling
+
+        // Bento unreachable, at the default Period (DurableLoggers' logger retries every 50 ms).
         private static Logger Unreachable(string directory)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
-            {
-                o.SiteUuid = BentoEmulatorOptions.DefaultSiteUuid;
-                o.PublishableKey = BentoEmulatorOptions.DefaultPublishableKey;
-                o.SecretKey = BentoEmulatorOptions.DefaultSecretKey;
-                o.Endpoint = new Uri(DurableDirectory.Unreachable);
-                o.MaxRequestsPerMinute = 0;
-                o.ShutdownTimeout = TimeSpan.Zero;
-                o.BufferSizeLimit = 64 * 1024; // segments of 8 KiB: several per sibling
-                o.BufferDirectory = directory;
-            }).CreateLogger();
+            => DurableLoggers.Unreachable(directory, o => { o.Period = BentoOptions.DefaultPeriod; o.BufferSizeLimit = SegmentsOf8KiB; });
 
         private static Logger Delivering(BentoEmulator emulator, string directory, BufferFileSystem? files = null)
-            => new LoggerConfiguration().WriteTo.Bento(o =>
+            => DurableLoggers.Delivering(emulator, directory, o =>
             {
-                EmulatorOptions.Configure(o, emulator);
-                o.BufferDirectory = directory;
-                o.BufferSizeLimit = 64 * 1024;
+                o.BufferSizeLimit = SegmentsOf8KiB;
                 if (files != null) o.BufferFileSystem = files;
-            }).CreateLogger();
+            });
 
-        private static void Emit(ILogger logger, int from, int count)
-        {
-            var log = logger.ForAnalytics("durable").ForContext("Email", "ada@example.com");
-            var blob = new string('x', 1000);
-            for (var i = from; i < from + count; i++) log.Information("Event {n} {blob}", i, blob);
-        }
+        private static void Emit(ILogger logger, int from, int count) => DurableLoggers.Emit(logger, from, count, new string('x', 1000));
 
         private static int[] Range(params (int From, int Count)[] ranges) => ranges.SelectMany(r => Enumerable.Range(r.From, r.Count)).ToArray();
 
