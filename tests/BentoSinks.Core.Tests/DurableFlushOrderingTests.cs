@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Bento.Emulator;
 using BentoSinks.Durable;
+using BentoSinks.Testing;
 
 namespace BentoSinks.Core.Tests
 {
@@ -15,40 +16,6 @@ namespace BentoSinks.Core.Tests
     /// </summary>
     public class DurableFlushOrderingTests
     {
-        /// <summary>Reads that fail (EIO) and a full disk (ENOSPC on writes), turned on and off by the test.</summary>
-        private sealed class FaultyDisk : BufferFileSystem
-        {
-            private int _failedReads;
-            private int _writes;
-            private int _failedWrites;
-            public volatile bool BlockReads;
-            public int FailedWrites => Volatile.Read(ref _failedWrites);
-            public volatile bool Full;
-            public int FailedReads => Volatile.Read(ref _failedReads);
-            public int Writes => Volatile.Read(ref _writes);
-
-            public override Stream OpenRead(string path)
-            {
-                if (BlockReads)
-                {
-                    Interlocked.Increment(ref _failedReads);
-                    throw new IOException("transient read error (EIO)", 5);
-                }
-                return base.OpenRead(path);
-            }
-
-            public override void Write(FileStream stream, byte[] buffer, int count)
-            {
-                if (Full)
-                {
-                    Interlocked.Increment(ref _failedWrites);
-                    throw new IOException("No space left on device", 28);
-                }
-                base.Write(stream, buffer, count);
-                Interlocked.Increment(ref _writes);
-            }
-        }
-
         // Attack: the batch's oldest sequence was taken from its first event. A batch that starts with events kept in
         // memory (read first since the fix for the disk backlog) and ends with the last older records on disk looked newer
         // than a flush taken before them: the flush completed as soon as that batch was assembled, before it was sent.
@@ -56,7 +23,7 @@ namespace BentoSinks.Core.Tests
         public async Task A_flush_waits_for_disk_records_that_share_a_batch_with_newer_events_kept_in_memory()
         {
             var directory = Path.Combine(Path.GetTempPath(), "bento-flush-order", Guid.NewGuid().ToString("N"));
-            var disk = new FaultyDisk { BlockReads = true };
+            var disk = new ControlledDisk { BlockReads = true };
             await using var h = await PipelineUnderTest.StartAsync(o =>
             {
                 o.BufferDirectory = directory;
@@ -97,7 +64,7 @@ namespace BentoSinks.Core.Tests
         public async Task A_flush_waits_for_unread_disk_records_while_newer_events_kept_in_memory_are_read_first()
         {
             var directory = Path.Combine(Path.GetTempPath(), "bento-flush-order", Guid.NewGuid().ToString("N"));
-            var disk = new FaultyDisk();
+            var disk = new ControlledDisk();
             await using var h = await PipelineUnderTest.StartAsync(o =>
             {
                 o.BufferDirectory = directory;
@@ -137,7 +104,7 @@ namespace BentoSinks.Core.Tests
         public async Task Disposal_after_a_disk_failure_counts_each_event_once_and_the_next_process_sends_exactly_the_deferred()
         {
             var directory = Path.Combine(Path.GetTempPath(), "bento-flush-order", Guid.NewGuid().ToString("N"));
-            var disk = new FaultyDisk();
+            var disk = new ControlledDisk();
             try
             {
                 var h = await PipelineUnderTest.StartAsync(o =>

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Bento.Emulator;
 using BentoSinks.Durable;
+using BentoSinks.Testing;
 using Serilog.Core;
 
 namespace Serilog.Sinks.Bento.Tests

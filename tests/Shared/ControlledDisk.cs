@@ -2,22 +2,30 @@ using System.IO;
 using System.Threading;
 using BentoSinks.Durable;
 
-namespace Serilog.Sinks.Bento.Tests
+namespace BentoSinks.Testing
 {
     /// <summary>
     /// The buffer's files, with faults the test turns on and off: reads that fail (EIO), a full disk (writes of segment
-    /// data fail with ENOSPC), and what the buffer did (lock files opened, writes, looks at the lock file).
+    /// data fail with ENOSPC), and what the buffer did (failed reads, lock files opened, writes, looks at the lock file).
     /// </summary>
     internal sealed class ControlledDisk : BufferFileSystem
     {
+        private int _failedReads;
         private int _lockOpens;
         private int _lockChecks;
         private int _writes;
         private int _failedWrites;
 
-        public volatile bool BlockReads;
-        public volatile bool Full;
+        private volatile bool _blockReads;
+        private volatile bool _full;
 
+        /// <summary>Reads fail (EIO) while set.</summary>
+        public bool BlockReads { get => _blockReads; set => _blockReads = value; }
+
+        /// <summary>Writes of segment data fail (ENOSPC) while set.</summary>
+        public bool Full { get => _full; set => _full = value; }
+
+        public int FailedReads => Volatile.Read(ref _failedReads);
         public int LockOpens => Volatile.Read(ref _lockOpens);
         public int LockChecks => Volatile.Read(ref _lockChecks);
         public int Writes => Volatile.Read(ref _writes);
@@ -37,7 +45,11 @@ namespace Serilog.Sinks.Bento.Tests
 
         public override Stream OpenRead(string path)
         {
-            if (BlockReads) throw new IOException("transient read error (EIO)", 5);
+            if (BlockReads)
+            {
+                Interlocked.Increment(ref _failedReads);
+                throw new IOException("transient read error (EIO)", 5);
+            }
             return base.OpenRead(path);
         }
 
