@@ -5,9 +5,6 @@ using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
-using Serilog;
-using Serilog.Configuration;
-using Serilog.Context;
 using Serilog.Core;
 using Serilog.Events;
 
@@ -24,40 +21,19 @@ namespace BentoSinks.Benchmarks
     public class SerilogStalledCallerBenchmarks
     {
         private readonly TaskCompletionSource<bool> _release = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        private Logger _noSink = null!;
-        private Logger _bento = null!;
-        private Logger _batching = null!;
-        private Logger _seq = null!;
-        private ILogger _noSinkAnalytics = null!;
-        private ILogger _bentoAnalytics = null!;
-        private ILogger _batchingAnalytics = null!;
-        private ILogger _seqAnalytics = null!;
+        private CallerLoggers _loggers = null!;
 
         [GlobalSetup]
         public void Setup()
         {
-            var api = new Uri("http://127.0.0.1:9/");
-            _noSink = new LoggerConfiguration().Enrich.FromLogContext().CreateLogger();
-            _bento = new LoggerConfiguration().Enrich.FromLogContext()
-                .WriteTo.Bento(o =>
+            _loggers = new CallerLoggers(o =>
                 {
-                    Shared.Configure(o, api);
+                    Shared.Configure(o, new Uri("http://127.0.0.1:9/"));
                     o.MessageHandler = new StalledHandler(_release.Task, bento: true);
                     o.RequestTimeout = TimeSpan.FromHours(1);
                     o.ShutdownTimeout = TimeSpan.Zero;
-                })
-                .CreateLogger();
-            _batching = new LoggerConfiguration().Enrich.FromLogContext()
-                .WriteTo.Sink(new StalledBatchedSink(_release.Task), new BatchingOptions { BatchSizeLimit = 1000, BufferingTimeLimit = TimeSpan.FromSeconds(1), QueueLimit = 100_000 })
-                .CreateLogger();
-            _seq = new LoggerConfiguration().Enrich.FromLogContext()
-                .WriteTo.Logger(lc => lc.Filter.ByIncludingOnly(e => e.Properties.ContainsKey("AnalyticsEvent"))
-                    .WriteTo.Seq("http://127.0.0.1:9", queueSizeLimit: 100_000, messageHandler: new StalledHandler(_release.Task, bento: false)))
-                .CreateLogger();
-            _noSinkAnalytics = _noSink.ForAnalytics("feature_used");
-            _bentoAnalytics = _bento.ForAnalytics("feature_used");
-            _batchingAnalytics = _batching.ForAnalytics("feature_used");
-            _seqAnalytics = _seq.ForAnalytics("feature_used");
+                },
+                new StalledBatchedSink(_release.Task), "http://127.0.0.1:9", new StalledHandler(_release.Task, bento: false));
         }
 
         [GlobalCleanup]
@@ -65,30 +41,20 @@ namespace BentoSinks.Benchmarks
         {
             Shared.PrintStatus("SerilogStalledCaller");
             _release.TrySetResult(true); // every consumer answers at once from now on, so disposal drains quickly
-            _noSink.Dispose();
-            _bento.Dispose();
-            _batching.Dispose();
-            _seq.Dispose();
+            _loggers.Dispose();
         }
 
         [Benchmark(Baseline = true)]
-        public void Stalled_NoSink() => Analytics(_noSinkAnalytics);
+        public void Stalled_NoSink() => CallerLoggers.Analytics(_loggers.NoSinkAnalytics);
 
         [Benchmark]
-        public void Stalled_Bento() => Analytics(_bentoAnalytics);
+        public void Stalled_Bento() => CallerLoggers.Analytics(_loggers.BentoAnalytics);
 
         [Benchmark]
-        public void Stalled_Serilog4Batching() => Analytics(_batchingAnalytics);
+        public void Stalled_Serilog4Batching() => CallerLoggers.Analytics(_loggers.BatchingAnalytics);
 
         [Benchmark]
-        public void Stalled_SeqFiltered() => Analytics(_seqAnalytics);
-
-        private static void Analytics(ILogger log)
-        {
-            // As in suite 1: the marker (contextual), the email from LogContext, four properties from the template.
-            using (LogContext.PushProperty("Email", "ada@example.com"))
-                log.Information("Used {feature} on {plan} ({seats} seats, trial {trial})", "export", "pro", 3, false);
-        }
+        public void Stalled_SeqFiltered() => CallerLoggers.Analytics(_loggers.SeqAnalytics);
 
         /// <summary>Answers nothing until released, then answers every request at once (Bento: accepted; Seq: created).</summary>
         private sealed class StalledHandler : HttpMessageHandler
