@@ -92,9 +92,9 @@ namespace BentoSinks
         {
             lock (Gate)
             {
-                return activity.GetCustomProperty(PropertyName) is State own && own.Owner != null
-                    && ancestor.GetCustomProperty(PropertyName) is State other && other.Owner != null
-                    && !ReferenceEquals(own.Owner, other.Owner);
+                var own = OwnerOf(activity);
+                var other = OwnerOf(ancestor);
+                return own != null && other != null && !ReferenceEquals(own, other);
             }
         }
 
@@ -103,9 +103,13 @@ namespace BentoSinks
         {
             lock (Gate)
             {
-                return activity.GetCustomProperty(PropertyName) is State own && own.Owner != null && !ReferenceEquals(own.Owner, current);
+                var own = OwnerOf(activity);
+                return own != null && !ReferenceEquals(own, current);
             }
         }
+
+        /// <summary>The scope that owns <paramref name="activity"/>, or null. Under <see cref="Gate"/>.</summary>
+        private static object? OwnerOf(Activity activity) => activity.GetCustomProperty(PropertyName) is State state ? state.Owner : null;
 
         /// <summary>
         /// Closes the segment: events recorded from now on are not the scope's. On an activity still running, the events
