@@ -142,11 +142,17 @@ namespace BentoSinks.Core.Tests
         /// a fake clock, in 1 s steps, then stops every instance still running at once (a joint shutdown, default
         /// <c>ShutdownTimeout</c>). Asserts that every event arrived exactly once and nothing was dropped.
         /// </summary>
-        private async Task<FleetResult> RunFleetAsync(IReadOnlyList<Member> members, TimeSpan duration)
+        /// <param name="finalStopMayCount">Memory mode past the gentle start: the final joint stop may count events <c>shutdown</c>
+        /// (nothing else, none twice, every one counted); reported in the row.</param>
+        private async Task<FleetResult> RunFleetAsync(IReadOnlyList<Member> members, TimeSpan duration, bool finalStopMayCount = false)
         {
             var time = FakeClock.New();
             var second = TimeSpan.FromSeconds(1);
-            await using var emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { TimeProvider = time, RateLimitPerMinute = 100 });
+            // Long runs keep every event (the default keeps the first million), so that exactly once is checked for each.
+            await using var emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions
+            {
+                TimeProvider = time, RateLimitPerMinute = 100, MaxRecordedEvents = int.MaxValue, MaxRetainedBytes = 4L << 30,
+            });
             var pipelines = new List<BentoPipeline<TestEvent>>();
             var sent = 0;
             bool Busy() => pipelines.Any(p => p.Counters.Requests > p.Counters.Answered);
@@ -215,9 +221,13 @@ namespace BentoSinks.Core.Tests
                 var numbers = events.Select(e => e.Detail("n")!.Value.GetInt32()).ToArray();
                 var dropped = pipelines.Sum(p => p.Counters.DroppedTotal);
                 var why = $"{sent} events logged, {emulator.EventCount} received, {dropped} dropped: " + string.Join("; ", pipelines.Where(p => p.Counters.DroppedTotal > 0).Select(p => p.Counters.ToString()));
+                var perMinute = emulator.Requests.GroupBy(r => (int)(r.At - FakeClock.Start).TotalMinutes).OrderBy(g => g.Key);
+                _output.WriteLine("  requests a minute (answered 429): " + string.Join(", ", perMinute.Select(g => $"{g.Count()} ({g.Count(r => r.Status == 429)})")));
                 // Never twice; and every event either received or (where allowed) counted: nothing lost silently.
                 Assert.Equal(numbers.Length, numbers.Distinct().Count());
-                Assert.True(sent == numbers.Length && dropped == 0, why);
+                var shutdown = pipelines.Sum(p => p.Counters.Dropped(DropReason.Shutdown));
+                if (finalStopMayCount) Assert.True(sent == numbers.Length + dropped && dropped == shutdown, why);
+                else Assert.True(sent == numbers.Length && dropped == 0, why);
 
                 var delays = events.Select(e => e.ReceivedAt - (FakeClock.Start + TimeSpan.FromSeconds(e.Detail("t")!.Value.GetInt32()))).OrderBy(d => d).ToArray();
                 var requests = emulator.Requests;
@@ -228,7 +238,6 @@ namespace BentoSinks.Core.Tests
                     Throttled = requests.Count(r => r.Status == 429),
                     Accepted = requests.Count(r => r.Status == 200),
                 };
-                _output.WriteLine("  requests a minute: " + string.Join(", ", requests.GroupBy(r => (int)(r.At - FakeClock.Start).TotalMinutes).OrderBy(g => g.Key).Select(g => g.Count())));
                 var settled = requests.Where(r => r.At >= FakeClock.Start + TimeSpan.FromMinutes(3)).ToList();
                 result.SettledRequests = settled.Count;
                 result.Dropped = dropped;
@@ -269,7 +278,8 @@ namespace BentoSinks.Core.Tests
         [InlineData(4, 250.0)]
         public async Task A_fleet_of_separate_instances_stays_under_the_account_limit_with_default_settings(int instances, double eventsPerSecond)
         {
-            var duration = TimeSpan.FromMinutes(10);
+            // BENTO_FLEET_MINUTES=60 measures the same fleets past their gentle start (benchmarks/README.md).
+            var duration = TimeSpan.FromMinutes(int.TryParse(Environment.GetEnvironmentVariable("BENTO_FLEET_MINUTES"), out var m) ? m : 10);
             var r = await RunFleetAsync(Uniform(instances, eventsPerSecond), duration);
             Report($"{instances} × {eventsPerSecond} events/s", $"{instances * eventsPerSecond * 60 / 100_000:P0} of the account's events", duration, r);
             // At most 5% answered 429 over the whole run, start-up included: a new instance's partial batches go at most every
@@ -280,6 +290,37 @@ namespace BentoSinks.Core.Tests
             // 40 s while gentle, 60 s while contended (600 events a request before issue 21; the first batch and the
             // shutdown's partial batches count too).
             if (eventsPerSecond * 60 >= 1_000) Assert.True(r.EventsPerRequest >= 900, $"{r.EventsPerRequest:0} events per request");
+        }
+
+        [Theory]
+        // Past the gentle start (15-25 min): 50 quiet instances whose Period asks the account for 300 requests a minute. The
+        // gentle phase ends in a slow climb, so the fleet finds the account full a few instances at a time (before: all at
+        // once, 4.4% answered 429 over 30 min, p99 92 s, 1,510 events counted `shutdown` at the final joint stop).
+        // In memory mode the final joint stop, 50 instances asking for 50 requests within ShutdownTimeout while the account
+        // runs at 80-90 a minute, may count a few events `shutdown` (counted, none twice); with BufferDirectory it leaves
+        // them on disk and every event arrives exactly once.
+        [InlineData(50, 10.0, false)]
+        [InlineData(50, 10.0, true)]
+        public async Task A_fleet_past_its_gentle_start_climbs_back_slowly_and_stays_under_the_account_limit(int instances, double eventsPerSecond, bool durable)
+        {
+            var minutes = int.TryParse(Environment.GetEnvironmentVariable("BENTO_FLEET_MINUTES"), out var m) ? m : 40;
+            var duration = TimeSpan.FromMinutes(minutes);
+            var root = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "bento-fleet-" + Guid.NewGuid().ToString("N"));
+            var members = Enumerable.Range(0, instances)
+                .Select(i => new Member(eventsPerSecond, TimeSpan.Zero, directory: durable ? System.IO.Path.Combine(root, "instance-" + i) : null)).ToList();
+            FleetResult r;
+            try
+            {
+                r = await RunFleetAsync(members, duration, finalStopMayCount: !durable);
+            }
+            finally
+            {
+                try { System.IO.Directory.Delete(root, recursive: true); } catch (System.IO.IOException) { }
+            }
+            Report($"{instances} × {eventsPerSecond} events/s for {minutes} min{(durable ? ", durable" : "")}", $"{instances * eventsPerSecond * 60 / 100_000:P0} of the account's events", duration, r);
+            Assert.True(r.Dropped <= r.Events / 1_000, $"{r.Dropped} events counted `shutdown`");
+            Assert.True(r.ThrottledShare <= 0.05, $"{r.ThrottledShare:P1} of requests answered 429");
+            Assert.True(r.DelayP99 <= TimeSpan.FromMinutes(2), $"delay p99 {r.DelayP99}");
         }
 
         [Fact]

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System;
 using BentoSinks.Delivery;
 using BentoSinks.Testing;
@@ -122,15 +123,15 @@ namespace BentoSinks.Core.Tests
         }
 
         [Fact]
-        public void A_new_instance_spaces_its_partial_batches_40_s_apart_for_its_first_two_quiet_intervals()
+        public void A_new_instance_spaces_its_partial_batches_40_s_apart_for_its_first_two_quiet_intervals_then_closes_the_spacing_slowly()
         {
             var time = FakeClock.New();
             var budget = new RequestBudget(time, 20, new Random(1));
             // The first partial batch goes at its Period, as before.
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
             time.Advance(TimeSpan.FromSeconds(10));
-            // The next one 40 s after it, not at the next Period (the rate's own spacing is 3 s)...
-            Assert.Equal(TimeSpan.FromSeconds(30), budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            // The next one 40 s (× 0.75-1.25, drawn per request) after it, not at the next Period (the rate's own spacing is 3 s)...
+            Assert.InRange(budget.TryTake(honourSpacing: true, full: false, partialBatch: true), TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(40));
             // ...while a full batch goes at the rate (one busy process keeps its whole ceiling), and so do a split and a retry.
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: true, partialBatch: false));
             time.Advance(TimeSpan.FromSeconds(3));
@@ -140,9 +141,21 @@ namespace BentoSinks.Core.Tests
             time.Advance(TimeSpan.FromMinutes(14.5));
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
             time.Advance(TimeSpan.FromSeconds(10));
-            Assert.Equal(TimeSpan.FromSeconds(30), budget.TryTake(honourSpacing: true, full: false, partialBatch: true)); // not before 2 x 0.75 x 10 min
-            // After two jittered quiet intervals (at most 2 x 1.25 x 10 min) without a 429: at Period again.
+            Assert.InRange(budget.TryTake(honourSpacing: true, full: false, partialBatch: true), TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(40)); // not before 2 x 0.75 x 10 min
+            // After two jittered quiet intervals (at most 2 x 1.25 x 10 min) without a 429 the spacing does not step back to
+            // Period: it closes slowly (the rate of partial batches climbs from 1.5 a minute by 0.5-1.5 an hour).
             time.Advance(TimeSpan.FromMinutes(11));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromSeconds(10));
+            var justAfter = budget.TryTake(honourSpacing: true, full: false, partialBatch: true) + TimeSpan.FromSeconds(10);
+            Assert.InRange(justAfter, TimeSpan.FromSeconds(26), TimeSpan.FromSeconds(50));
+            // An hour on: 2-3 a minute (20-30 s apart, × 0.75-1.25); nine hours on, at Period (6 a minute) or faster.
+            time.Advance(TimeSpan.FromHours(1));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromSeconds(10));
+            var anHourOn = budget.TryTake(honourSpacing: true, full: false, partialBatch: true) + TimeSpan.FromSeconds(10);
+            Assert.InRange(anHourOn, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(37.5));
+            time.Advance(TimeSpan.FromHours(8));
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
             time.Advance(TimeSpan.FromSeconds(10));
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
@@ -159,7 +172,7 @@ namespace BentoSinks.Core.Tests
         }
 
         [Fact]
-        public void After_a_429_partial_batches_wait_a_minute_to_fill_then_go_40_s_apart_for_about_an_hour_then_at_Period()
+        public void After_a_429_partial_batches_wait_a_minute_to_fill_then_go_40_s_apart_for_about_an_hour_then_closer_slowly()
         {
             var time = FakeClock.New();
             var budget = new RequestBudget(time, 20, new Random(3));
@@ -177,15 +190,47 @@ namespace BentoSinks.Core.Tests
             // Then, until six jittered quiet intervals after the 429 (45 to 75 minutes), partial batches 40 s apart (the rate's spacing is 20 s).
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
             time.Advance(TimeSpan.FromSeconds(5));
-            Assert.Equal(TimeSpan.FromSeconds(35), budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            Assert.InRange(budget.TryTake(honourSpacing: true, full: false, partialBatch: true), TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(45));
             time.Advance(TimeSpan.FromMinutes(30));
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
             time.Advance(TimeSpan.FromSeconds(5));
-            Assert.Equal(TimeSpan.FromSeconds(35), budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            Assert.InRange(budget.TryTake(honourSpacing: true, full: false, partialBatch: true), TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(45));
+            // Past 75 minutes the spacing closes slowly toward the rate's (20 s), never stepping there at once.
             time.Advance(TimeSpan.FromMinutes(33));
             Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
             time.Advance(TimeSpan.FromSeconds(5));
+            Assert.InRange(budget.TryTake(honourSpacing: true, full: false, partialBatch: true), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(45));
+            time.Advance(TimeSpan.FromHours(7));
+            Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+            time.Advance(TimeSpan.FromSeconds(5));
             Assert.Equal(TimeSpan.FromSeconds(15), budget.TryTake(honourSpacing: true, full: false, partialBatch: true));
+        }
+
+        [Fact]
+        public void At_disposal_a_429s_random_spread_past_the_deadline_is_drawn_again_within_the_time_left_never_before_its_Retry_After()
+        {
+            var fitted = new HashSet<long>();
+            for (var seed = 1; seed <= 40; seed++)
+            {
+                var time = FakeClock.New();
+                var budget = new RequestBudget(time, 20, new Random(seed));
+                SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1));
+                Refused(budget, TimeSpan.FromSeconds(5));
+                // 4 s left: the Retry-After itself ends past the deadline (less 2 s for the request): nothing fits, disposal stops.
+                Assert.True(budget.TryTake(honourSpacing: false, full: false, partialBatch: false, TimeSpan.FromSeconds(4)) >= TimeSpan.FromSeconds(5));
+                Assert.Equal(0, budget.ShutdownAllowance(TimeSpan.FromSeconds(4)));
+                // 9 s left: a spread that ends past 7 s is drawn again between the Retry-After (5 s) and 7 s, and then holds.
+                var wait = budget.TryTake(honourSpacing: false, full: false, partialBatch: false, TimeSpan.FromSeconds(9));
+                Assert.InRange(wait, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(20));
+                Assert.True(wait <= TimeSpan.FromSeconds(7), $"seed {seed}: {wait} is past the time left less the margin");
+                Assert.True(budget.ShutdownAllowance(TimeSpan.FromSeconds(9)) >= 1);
+                fitted.Add(wait.Ticks / TimeSpan.TicksPerMillisecond);
+                Assert.Equal(wait, budget.TryTake(honourSpacing: false, full: false, partialBatch: false, TimeSpan.FromSeconds(9)));
+                // Outside disposal (no deadline) the fitted block holds too: the spread is never lengthened again.
+                Assert.Equal(wait, budget.TryTake(honourSpacing: false));
+            }
+            // Instances refused together, at one deadline, come back at different times.
+            Assert.True(fitted.Count > 30, $"only {fitted.Count} distinct waits");
         }
 
         [Fact]

@@ -30,6 +30,7 @@ namespace BentoSinks.Delivery
         private readonly RateLimitedReporter _reporter;
         private readonly Func<bool> _urgent;
         private readonly Pause _pause;
+        private readonly Func<TimeSpan> _timeLeft;
         private readonly Func<Task, CancellationToken, Task> _whileSending;
         private readonly Stack<(int Start, int Count)> _work = new Stack<(int, int)>();
         private readonly Random _random = new Random();
@@ -39,7 +40,7 @@ namespace BentoSinks.Delivery
         private long _started;
 
         public BatchDelivery(PipelineSettings settings, BentoHttpSender sender, RequestBudget budget, DeliveryLedger<T> ledger,
-            PipelineCounters counters, BentoMetrics metrics, RateLimitedReporter reporter, Func<bool> urgent, Pause pause, Func<Task, CancellationToken, Task> whileSending)
+            PipelineCounters counters, BentoMetrics metrics, RateLimitedReporter reporter, Func<bool> urgent, Pause pause, Func<Task, CancellationToken, Task> whileSending, Func<TimeSpan> timeLeft)
         {
             _whileSending = whileSending;
             _settings = settings;
@@ -51,6 +52,7 @@ namespace BentoSinks.Delivery
             _reporter = reporter;
             _urgent = urgent;
             _pause = pause;
+            _timeLeft = timeLeft;
         }
 
         /// <summary>
@@ -335,7 +337,8 @@ namespace BentoSinks.Delivery
             // Splits and retries spend the budget too; a flush or disposal skips its spacing, never a 429's block.
             while (true)
             {
-                var wait = _budget.TryTake(honourSpacing: !_urgent());
+                var urgent = _urgent();
+                var wait = _budget.TryTake(honourSpacing: !urgent, full: false, partialBatch: false, urgent ? _timeLeft() : TimeSpan.MaxValue);
                 if (wait <= TimeSpan.Zero) return;
                 await _pause(wait, true, stop).ConfigureAwait(false);
                 stop.ThrowIfCancellationRequested();

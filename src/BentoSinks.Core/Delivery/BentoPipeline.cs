@@ -70,7 +70,7 @@ namespace BentoSinks.Delivery
             }
             var stopped = Task.Delay(Timeout.Infinite, _stop.Token);
             _waits = new WaitPolicy<T>(settings.TimeProvider, _queue, source, () => Urgent, stopped, _budget.ShutdownAllowance, GiveUpAtShutdown);
-            var delivery = new BatchDelivery<T>(settings, _sender, _budget, _ledger, Counters, _metrics, _reporter, () => Urgent, _waits.PauseAsync, source.WhileSending);
+            var delivery = new BatchDelivery<T>(settings, _sender, _budget, _ledger, Counters, _metrics, _reporter, () => Urgent, _waits.PauseAsync, source.WhileSending, () => _waits.TimeLeft);
             if (buffer != null)
             {
                 delivery.Durable = buffer;

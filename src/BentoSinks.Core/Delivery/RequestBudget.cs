@@ -44,19 +44,19 @@ namespace BentoSinks.Delivery
     /// where batches are just full (at 60 % of the account's events, 900–1,000 events a request), or at a request a
     /// minute (<see cref="MinRatePerMinute"/>, the floor) for an instance whose load fills no batch in a minute. The
     /// jitter (its randomness injectable for tests) keeps instances refused together from moving together.</item>
-    /// <item><b>Fewer, fuller partial batches</b> (<see cref="PartialFillTime"/>, <see cref="Gentle"/>): rate alone does
-    /// not bind a quiet instance (it sends 60 s / <c>Period</c>, far under its rate). So while contended (a 429 within a
-    /// quiet interval, jittered per 429) a partial batch waits <see cref="ContendedFillTime"/> (60 s) to fill: after ONE
-    /// 429 a quiet instance sends at most a request a minute. And a new budget is <em>gentle</em> for
-    /// <see cref="GentleIntervals"/> jittered quiet intervals (15–25 min), and again for
-    /// <see cref="GentleIntervalsAfter429"/> (45–75 min) after a 429: a pipeline's partial batches then go at most every
-    /// <see cref="GentleSpacing"/> (40 s; the first at <c>Period</c>), so a fleet that starts together asks 1.5 a minute
-    /// per quiet instance instead of 6 and up to 66 of them start without a 429. Full batches, flushes, splits and retries
-    /// are not held. The cost: a lone quiet app's partial batches go every 40 s, not 10 s, in its first 15–25 minutes.</item>
+    /// <item><b>Fewer, fuller partial batches</b> (<see cref="PartialFillTime"/>, <see cref="GentleSpacingAt"/>): rate alone
+    /// does not bind a quiet instance (it sends 60 s / <c>Period</c>, far under its rate). So while contended (a 429 within a
+    /// jittered quiet interval) a partial batch waits <see cref="ContendedFillTime"/> (60 s) to fill: after ONE 429 a quiet
+    /// instance sends at most a request a minute. A new budget is <em>gentle</em> for 15–25 min (45–75 min after a 429): a
+    /// pipeline's partial batches go at most every <see cref="GentleSpacing"/> (40 s; the first at <c>Period</c>), so a
+    /// fleet that starts together asks 1.5 a minute per quiet instance instead of 6. The phase ends in a slow climb
+    /// (<see cref="RampPerHour"/>, jittered), not a step: 50 quiet instances that each ask 1.5 a minute reach the account's
+    /// 100 about half an hour later, a few at a time, and each refused one goes back to a minute's fill and a new gentle
+    /// phase. Full batches, flushes, splits and retries are never held. The cost: a lone quiet app's partial batches go
+    /// every 40 s in its first 15–25 minutes, reaching <c>Period</c> hours later.</item>
     /// <item><b>When the fleet stays under the limit</b>: a fleet whose load fills batches settles where its batches are
-    /// just full (Σ r_i ≈ its events / 1,000, under L up to about 90 % of the account's events). Quiet instances: Σ of
-    /// 1.5 a minute each while gentle, 1 while contended, 60 s / <c>Period</c> otherwise; a fleet whose Period asks more
-    /// than L pays about one 429 per instance when its gentle phase ends, then is gentle for about an hour. At most
+    /// just full (Σ r_i ≈ its events / 1,000, under L up to about 90 % of the account's events). Quiet instances: 1.5 a
+    /// minute each while gentle, 1 while contended, climbing slowly toward 60 s / <c>Period</c> otherwise. At most
     /// L / <see cref="MinRatePerMinute"/> = 100 instances fit at all.</item>
     /// <item><b>One busy process keeps the whole account</b>: with no 429 the rate stays at <c>MaxRequestsPerMinute</c>,
     /// and a flush or disposal (<c>honourSpacing: false</c>) skips the spacing as before, so 60 full batches left at
@@ -95,23 +95,14 @@ namespace BentoSinks.Delivery
         /// </summary>
         internal static readonly TimeSpan QuietInterval = TimeSpan.FromMinutes(10);
 
-        /// <summary>While contended (a 429 within a jittered <see cref="QuietInterval"/>) a partial batch waits this long to fill.</summary>
-        internal static readonly TimeSpan ContendedFillTime = TimeSpan.FromSeconds(60);
-
-        /// <summary>While gentle (see <see cref="GentleIntervals"/>) a pipeline's partial batches go at most this often.</summary>
-        internal static readonly TimeSpan GentleSpacing = TimeSpan.FromSeconds(40);
-
-        /// <summary>A new budget is gentle for this many jittered <see cref="QuietInterval"/>s (15–25 minutes).</summary>
-        internal const int GentleIntervals = 2;
-
-        /// <summary>After a 429 the budget is gentle until this many jittered <see cref="QuietInterval"/>s without another (45–75 minutes).</summary>
-        internal const int GentleIntervalsAfter429 = 6;
-
         /// <summary>While the account is contended, a flush or disposal sends at most one request a second.</summary>
         internal static readonly TimeSpan ContendedFlushSpacing = TimeSpan.FromSeconds(1);
 
         /// <summary>The most a 429's block is stretched at random (at most one spacing at the new rate), so that instances refused together do not retry together.</summary>
         internal static readonly TimeSpan BlockSpread = TimeSpan.FromSeconds(15);
+
+        /// <summary>At disposal, a request is not planned later than this before the deadline (it needs its answer in time).</summary>
+        internal static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(2);
 
         /// <summary>With no ceiling configured, a rate recovered past this many requests a minute is lifted again.</summary>
         private const double UnlimitedAbove = 600;
@@ -129,6 +120,8 @@ namespace BentoSinks.Delivery
         private long _firstRequest = long.MinValue;
         private long _lastRequest = long.MinValue;
         private long _blockedUntil = long.MinValue;
+        private long _hardBlockedUntil = long.MinValue;
+        private double _spacingJitter = 1;
         private long _lastDecrease = long.MinValue;
         private long _lastThrottled = long.MinValue;
         private bool _heldFull;
@@ -138,6 +131,7 @@ namespace BentoSinks.Delivery
         private int _partialStreak;
         private long _calmFrom;
         private TimeSpan _calmInterval;
+        private double _rampJitter;
 
         public RequestBudget(TimeProvider time, int maxRequestsPerMinute)
             : this(time, maxRequestsPerMinute, null)
@@ -155,29 +149,8 @@ namespace BentoSinks.Delivery
             _ratePerMinute = _maxPerMinute;
             _calmFrom = time.GetTimestamp();
             _calmInterval = DrawQuietInterval();
+            _rampJitter = 0.5 + _random.NextDouble();
         }
-
-        /// <summary>
-        /// How long a partial batch waits to fill before it goes (it goes as soon as it is full): <paramref name="period"/>,
-        /// but at least <see cref="ContendedFillTime"/> while the account is contended (a 429 within a quiet interval,
-        /// jittered per 429 so that instances refused together do not leave it together).
-        /// </summary>
-        public TimeSpan PartialFillTime(TimeSpan period)
-        {
-            lock (_gate)
-            {
-                var contended = _lastThrottled != long.MinValue && _time.GetElapsedTime(_calmFrom) < _calmInterval;
-                return contended && period < ContendedFillTime ? ContendedFillTime : period;
-            }
-        }
-
-        /// <summary>
-        /// Whether a partial batch's request is spaced at least <see cref="GentleSpacing"/>: for the first
-        /// <see cref="GentleIntervals"/> quiet intervals of the budget, and until <see cref="GentleIntervalsAfter429"/> after
-        /// a 429. Never with no ceiling (<c>MaxRequestsPerMinute</c> 0 lifts the budget, its gentle start too).
-        /// </summary>
-        private bool Gentle(long now)
-            => !double.IsPositiveInfinity(_maxPerMinute) && _time.GetElapsedTime(_calmFrom, now) < TimeSpan.FromTicks(_calmInterval.Ticks * (_lastThrottled == long.MinValue ? GentleIntervals : GentleIntervalsAfter429));
 
         /// <summary>How many live pipelines share this budget (1 when it is not shared).</summary>
         internal int Sharers { get; private set; } = 1;
@@ -224,16 +197,24 @@ namespace BentoSinks.Delivery
         /// As <see cref="TryTake(bool, bool)"/>; <paramref name="partialBatch"/>: the request is a partial batch that went
         /// at its fill time (not a split or a retry), so a gentle budget spaces it at least <see cref="GentleSpacing"/>.
         /// </summary>
-        public TimeSpan TryTake(bool honourSpacing, bool full, bool partialBatch)
+        public TimeSpan TryTake(bool honourSpacing, bool full, bool partialBatch) => TryTake(honourSpacing, full, partialBatch, TimeSpan.MaxValue);
+
+        /// <summary>
+        /// As <see cref="TryTake(bool, bool, bool)"/>; <paramref name="timeLeft"/>: disposal must end within it. A 429's random
+        /// spread (not its <c>Retry-After</c>) that would end past it is drawn again within the time left, so that the
+        /// instances of a joint shutdown spread their retries over the time they have instead of giving up.
+        /// </summary>
+        public TimeSpan TryTake(bool honourSpacing, bool full, bool partialBatch, TimeSpan timeLeft)
         {
             lock (_gate)
             {
                 var now = _time.GetTimestamp();
+                if (!honourSpacing) FitSpreadBefore(now, timeLeft);
                 var wait = Wait(honourSpacing, now);
-                if (honourSpacing && partialBatch && !full && _lastRequest != long.MinValue && Gentle(now))
+                if (honourSpacing && partialBatch && !full && _lastRequest != long.MinValue)
                 {
-                    // Per pipeline: the process's pipelines sharing the budget each keep a partial batch every 40 s.
-                    var gentle = TimeSpan.FromTicks(GentleSpacing.Ticks / Math.Max(1, Sharers)) - _time.GetElapsedTime(_lastRequest, now);
+                    // Per pipeline: the process's pipelines sharing the budget each keep their own partial batch spacing.
+                    var gentle = TimeSpan.FromTicks(GentleSpacingAt(now).Ticks / Math.Max(1, Sharers)) - _time.GetElapsedTime(_lastRequest, now);
                     if (gentle > wait) wait = gentle;
                 }
                 if (wait <= TimeSpan.Zero)
@@ -298,6 +279,7 @@ namespace BentoSinks.Delivery
                 _lastThrottled = now;
                 _calmFrom = now;
                 _calmInterval = DrawQuietInterval();
+                _rampJitter = 0.5 + _random.NextDouble();
                 _spentHeldFull = false;
                 _fullStreak = 0;
                 // 429s of requests spent before the last decrease (several sharers refused at once, a request already on
@@ -319,6 +301,8 @@ namespace BentoSinks.Delivery
                     var block = retryAfter + TimeSpan.FromTicks((long)(spread.Ticks * _random.NextDouble()));
                     var until = now + (long)(block.TotalSeconds * _time.TimestampFrequency);
                     if (until > _blockedUntil) _blockedUntil = until;
+                    var hard = now + (long)(retryAfter.TotalSeconds * _time.TimestampFrequency);
+                    if (hard > _hardBlockedUntil) _hardBlockedUntil = hard;
                 }
             }
         }
@@ -327,6 +311,7 @@ namespace BentoSinks.Delivery
         {
             if (_firstRequest == long.MinValue) _firstRequest = now;
             _lastRequest = now;
+            _spacingJitter = 0.75 + 0.5 * _random.NextDouble();
             _recentRequests.Enqueue(now);
             Observed(now);
         }
@@ -353,6 +338,23 @@ namespace BentoSinks.Delivery
             if (_ratePerMinute <= MinRatePerMinute) return;
             if (_partialStreak < 10) _partialStreak++;
             _ratePerMinute = Math.Max(MinRatePerMinute, _ratePerMinute - _partialStreak * Step * (0.5 + _random.NextDouble()));
+        }
+
+        /// <summary>
+        /// At disposal, with <paramref name="timeLeft"/> to go: a block whose random spread ends past the deadline (less
+        /// <see cref="ShutdownMargin"/> for the request itself) while its <c>Retry-After</c> ends before it ends instead at a
+        /// random point between the two, once.
+        /// </summary>
+        private void FitSpreadBefore(long now, TimeSpan timeLeft)
+        {
+            if (_blockedUntil == long.MinValue || timeLeft == TimeSpan.MaxValue) return;
+            var room = timeLeft - ShutdownMargin;
+            var soft = -_time.GetElapsedTime(_blockedUntil, now);
+            var hard = _hardBlockedUntil == long.MinValue ? TimeSpan.Zero : -_time.GetElapsedTime(_hardBlockedUntil, now);
+            if (hard < TimeSpan.Zero) hard = TimeSpan.Zero;
+            if (soft <= room || hard >= room) return;
+            var fit = hard + TimeSpan.FromTicks((long)((room - hard).Ticks * _random.NextDouble()));
+            _blockedUntil = now + (long)(fit.TotalSeconds * _time.TimestampFrequency);
         }
 
         private void LiftIfRecovered()

@@ -117,7 +117,7 @@ namespace BentoSinks.Delivery
                 }
 
                 // While the budget is spent, the batch keeps filling (unless full): requests get fuller, not more frequent.
-                var wait = _budget.TryTake(honourSpacing: !urgent, full: _batch.Full, partialBatch: !full);
+                var wait = _budget.TryTake(honourSpacing: !urgent, full: _batch.Full, partialBatch: !full, Waits.TimeLeft);
                 if (wait > TimeSpan.Zero)
                 {
                     // At disposal, a wait past the shutdown deadline sends nothing more: stop now (counted in End).

@@ -80,6 +80,17 @@ namespace BentoSinks.Delivery
             stop.ThrowIfCancellationRequested();
         }
 
+        /// <summary>At disposal (a flush or disposal waiting, with a deadline), the time left until it; otherwise <see cref="TimeSpan.MaxValue"/>.</summary>
+        public TimeSpan TimeLeft
+        {
+            get
+            {
+                var deadline = Interlocked.Read(ref _deadline);
+                if (deadline == long.MaxValue || !_urgent()) return TimeSpan.MaxValue;
+                return TimeSpan.FromSeconds((deadline - _time.GetTimestamp()) / (double)_time.TimestampFrequency);
+            }
+        }
+
         private static TaskCompletionSource<bool> NewSignal() => new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>Brings the loop back (a flush, disposal, a full batch's worth of events, a retry of the directory).</summary>
