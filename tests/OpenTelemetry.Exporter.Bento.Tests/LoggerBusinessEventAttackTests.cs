@@ -104,5 +104,52 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             Assert.Equal("export_finished", Assert.Single(emulator.Events).Type);
             Assert.Equal(1, meters.Sent);
         }
+    
+        /// <summary>A scope whose enumeration throws, as a dictionary shared as scope state throws when another thread changes it.</summary>
+        private sealed class ChangingScope : IEnumerable<KeyValuePair<string, object?>>
+        {
+            public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+            {
+                yield return new KeyValuePair<string, object?>("TenantId", "t-1");
+                throw new InvalidOperationException("Collection was modified; enumeration operation may not execute. ada@example.com");
+            }
+
+            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+        }
+
+        /// <summary>Log state with a computed attribute that throws when read (the SDK itself reads only the last, <c>{OriginalFormat}</c>).</summary>
+        private sealed class ThrowingState : IReadOnlyList<KeyValuePair<string, object?>>
+        {
+            public int Count => 2;
+            public KeyValuePair<string, object?> this[int index] => index == 1
+                ? new KeyValuePair<string, object?>("{OriginalFormat}", "Signed up")
+                : throw new InvalidOperationException("state changed under the reader: ada@example.com");
+            public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() { yield return this[0]; yield return this[1]; }
+            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+            public override string ToString() => "Signed up";
+        }
+
+        [Fact]
+        public async Task A_business_event_whose_scopes_or_state_throw_when_read_is_counted_invalid_not_lost_silently()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var meters = new BentoMeterProbe("OpenTelemetry logs");
+            await using (var sp = Logging(emulator, includeScopes: true))
+            {
+                var logger = sp.GetRequiredService<ILogger<LoggerBusinessEventAttackTests>>();
+                using var identity = BentoIdentity.Push("ada@example.com");
+                using (logger.BeginScope(new ChangingScope()))
+                using (logger.BeginBentoEvent("signup_completed"))
+                    logger.LogInformation("Signed up for {plan}", "pro");   // the scope throws
+                using (logger.BeginBentoEvent("trial_started"))
+                    logger.Log(LogLevel.Information, default, new ThrowingState(), null, (s, _) => s.ToString()); // the state throws
+                using (logger.BeginBentoEvent("plan_changed"))
+                    logger.LogInformation("Plan changed to {plan}", "team"); // an ordinary event still goes
+            }
+            Assert.Equal("plan_changed", Assert.Single(emulator.Events).Type);
+            Assert.Equal(1, meters.Sent);
+            Assert.Equal(2, meters.DroppedFor("invalid"));
+            Assert.Equal(2, meters.DroppedTotal);
+        }
     }
 }

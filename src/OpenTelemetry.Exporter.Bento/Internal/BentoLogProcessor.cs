@@ -1,5 +1,6 @@
 using System;
 using BentoSinks;
+using BentoSinks.Diagnostics;
 using OpenTelemetry.Logs;
 
 namespace OpenTelemetry.Exporter.Bento
@@ -27,6 +28,12 @@ namespace OpenTelemetry.Exporter.Bento
                 if (FrontEndPresence.SerilogSinkAlive && SerilogBridge.Forwarded(data)) return;
                 var capture = Formatter.Capture(data);
                 if (capture.Type is null || !Pipeline.AdmitType(capture.Type)) return;
+                if (capture.Failure != null)
+                {
+                    BentoExporterEventSource.Log.Error("Bento: a log record's attributes or scopes threw when read (" + capture.Failure + "); its event is counted invalid.");
+                    Pipeline.CountRefused(DropReason.Invalid, default);
+                    return;
+                }
                 var item = capture.ToItem();
                 Pipeline.EnqueueIfIdentified(item, item.HasEmail);
             }

@@ -73,15 +73,25 @@ namespace OpenTelemetry.Exporter.Bento
         {
             var capture = t_capture ??= new LogRecordCapture();
             capture.Reset(this, new DateTimeOffset(DateTime.SpecifyKind(record.Timestamp, DateTimeKind.Utc)));
-            var attributes = record.Attributes;
-            if (attributes != null) for (var i = 0; i < attributes.Count; i++) capture.Visit(attributes[i], fromScope: false);
-            // The record's own marker wins; then the innermost ILogger.BeginBentoEvent scope (read here, on the caller's
-            // thread, so it works without IncludeScopes); then a marker in an ordinary scope.
-            if (capture.Type is null && BentoEventScope.Current is { } eventScope) capture.SetType(eventScope.Type);
-            record.ForEachScope(static (scope, c) =>
+            try
             {
-                foreach (var pair in scope) c.Visit(pair, fromScope: true);
-            }, capture);
+                var attributes = record.Attributes;
+                if (attributes != null) for (var i = 0; i < attributes.Count; i++) capture.Visit(attributes[i], fromScope: false);
+                // The record's own marker wins; then the innermost ILogger.BeginBentoEvent scope (read here, on the caller's
+                // thread, so it works without IncludeScopes); then a marker in an ordinary scope.
+                if (capture.Type is null && BentoEventScope.Current is { } eventScope) capture.SetType(eventScope.Type);
+                record.ForEachScope(static (scope, c) =>
+                {
+                    foreach (var pair in scope) c.Visit(pair, fromScope: true);
+                }, capture);
+            }
+            catch (Exception ex)
+            {
+                // The app's state or a scope threw while being read (a dictionary changed by another thread): what was
+                // read cannot be trusted (the email may be in what was not), so a business event is counted invalid.
+                capture.Fail(ex);
+                if (capture.Type is null && BentoEventScope.Current is { } eventScope) capture.SetType(eventScope.Type);
+            }
             return capture;
         }
 
@@ -138,10 +148,16 @@ namespace OpenTelemetry.Exporter.Bento
                 }
                 else Array.Clear(_fields, 0, _fields.Length);
                 _anyField = false;
+                Failure = null;
                 _details.Clear();
             }
 
             internal void SetType(string type) => Type = type;
+
+            /// <summary>The type of the exception thrown while the record was read, or null: the record cannot become an event.</summary>
+            public string? Failure { get; private set; }
+
+            internal void Fail(Exception ex) => Failure = ex.GetType().Name;
 
             internal void Visit(KeyValuePair<string, object?> pair, bool fromScope)
             {
