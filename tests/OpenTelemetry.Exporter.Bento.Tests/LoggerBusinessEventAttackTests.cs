@@ -151,5 +151,41 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             Assert.Equal(2, meters.DroppedFor("invalid"));
             Assert.Equal(2, meters.DroppedTotal);
         }
+    
+        [Fact]
+        public async Task An_analyticsEvent_marker_that_is_not_a_string_is_counted_invalid_and_a_null_or_empty_one_marks_no_event()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var meters = new BentoMeterProbe("OpenTelemetry logs");
+            await using (var sp = Logging(emulator, includeScopes: true))
+            {
+                var logger = sp.GetRequiredService<ILogger<LoggerBusinessEventAttackTests>>();
+                using var identity = BentoIdentity.Push("ada@example.com");
+                logger.Shipped(ShipEvent.OrderShipped, "o-1");     // an enum: the developer meant an event
+                logger.LogInformation("Flag {AnalyticsEvent}", true); // a bool, as the trace marker is
+                logger.SignupCompletedOrNot(null, "pro");            // null: an ordinary line
+                logger.SignupCompletedOrNot("", "pro");              // empty: an ordinary line
+                logger.SignupCompletedOrNot("signup_completed", "pro");
+                using (logger.BeginScope(new Dictionary<string, object?> { ["AnalyticsEvent"] = 42 }))
+                    logger.LogInformation("A line under a scope whose marker is not a string");
+            }
+            Assert.Equal("signup_completed", Assert.Single(emulator.Events).Type);
+            Assert.Equal(1, meters.Sent);
+            Assert.Equal(2, meters.DroppedFor("invalid"));
+            Assert.Equal(2, meters.DroppedTotal);
+        }
+    }
+
+    internal enum ShipEvent { OrderShipped }
+
+    internal static partial class MarkerLog
+    {
+#pragma warning disable SYSLIB1015
+        [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Order {orderId} shipped")]
+        public static partial void Shipped(this ILogger logger, ShipEvent analyticsEvent, string orderId);
+
+        [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "Plan {plan}")]
+        public static partial void SignupCompletedOrNot(this ILogger logger, string? analyticsEvent, string plan);
+#pragma warning restore SYSLIB1015
     }
 }

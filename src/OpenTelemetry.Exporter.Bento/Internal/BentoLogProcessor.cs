@@ -27,7 +27,12 @@ namespace OpenTelemetry.Exporter.Bento
                 // that sink delivers the event, so it reaches Bento once.
                 if (FrontEndPresence.SerilogSinkAlive && SerilogBridge.Forwarded(data)) return;
                 var capture = Formatter.Capture(data);
-                if (capture.Type is null || !Pipeline.AdmitType(capture.Type)) return;
+                if (capture.Type is null)
+                {
+                    if (capture.MarkerNotText) Pipeline.CountRefused(DropReason.Invalid, default); // an enum or a bool as the type
+                    return;
+                }
+                if (!Pipeline.AdmitType(capture.Type)) return;
                 if (capture.Failure != null)
                 {
                     BentoExporterEventSource.Log.Error("Bento: a log record's attributes or scopes threw when read (" + capture.Failure + "); its event is counted invalid.");

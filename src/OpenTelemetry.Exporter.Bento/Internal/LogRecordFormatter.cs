@@ -149,6 +149,7 @@ namespace OpenTelemetry.Exporter.Bento
                 else Array.Clear(_fields, 0, _fields.Length);
                 _anyField = false;
                 Failure = null;
+                MarkerNotText = false;
                 _details.Clear();
             }
 
@@ -158,6 +159,9 @@ namespace OpenTelemetry.Exporter.Bento
             public string? Failure { get; private set; }
 
             internal void Fail(Exception ex) => Failure = ex.GetType().Name;
+
+            /// <summary>The record's own marker attribute holds a value that is not a string (the record is no event: counted invalid).</summary>
+            public bool MarkerNotText { get; private set; }
 
             internal void Visit(KeyValuePair<string, object?> pair, bool fromScope)
             {
@@ -174,6 +178,9 @@ namespace OpenTelemetry.Exporter.Bento
                 if (key.Length == _owner._marker.Length && string.Equals(key, _owner._marker, StringComparison.OrdinalIgnoreCase))
                 {
                     if (Type is null && pair.Value is string s && s.Length > 0) Type = s;
+                    // The record's own marker holding something else than text (an enum parameter, a bool) was meant as an
+                    // event: counted invalid, not ignored. Null and empty mark no event; so does anything in a scope.
+                    else if (!fromScope && pair.Value != null && !(pair.Value is string)) MarkerNotText = true;
                     return;
                 }
                 if (_owner._emailNames.TryGetValue(key, out var email))
