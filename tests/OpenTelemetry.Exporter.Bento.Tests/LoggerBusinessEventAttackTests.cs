@@ -143,13 +143,15 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                     logger.LogInformation("Signed up for {plan}", "pro");   // the scope throws
                 using (logger.BeginBentoEvent("trial_started"))
                     logger.Log(LogLevel.Information, default, new ThrowingState(), null, (s, _) => s.ToString()); // the state throws
+                using (logger.BeginBentoEvent("export_finished"))
+                    logger.LogInformation("Exported {Rows}", new ChangingScope()); // a detail whose enumeration throws
                 using (logger.BeginBentoEvent("plan_changed"))
                     logger.LogInformation("Plan changed to {plan}", "team"); // an ordinary event still goes
             }
             Assert.Equal("plan_changed", Assert.Single(emulator.Events).Type);
             Assert.Equal(1, meters.Sent);
-            Assert.Equal(2, meters.DroppedFor("invalid"));
-            Assert.Equal(2, meters.DroppedTotal);
+            Assert.Equal(3, meters.DroppedFor("invalid"));
+            Assert.Equal(3, meters.DroppedTotal);
         }
     
         [Fact]
@@ -173,6 +175,45 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             Assert.Equal(1, meters.Sent);
             Assert.Equal(2, meters.DroppedFor("invalid"));
             Assert.Equal(2, meters.DroppedTotal);
+        }
+
+        /// <summary>A mutable object an app reuses from one user to the next (a batch job's DTO).</summary>
+        private sealed class ProfileRow
+        {
+            public string Company { get; set; } = "";
+            public override string ToString() => "company " + Company;
+        }
+
+        [Fact]
+        public async Task A_business_event_keeps_its_details_as_they_were_when_logged_though_the_app_reuses_the_objects_for_the_next_user()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var meters = new BentoMeterProbe("OpenTelemetry logs");
+            await using (var sp = Logging(emulator, includeScopes: true))
+            {
+                var logger = sp.GetRequiredService<ILogger<LoggerBusinessEventAttackTests>>();
+                var items = new List<string> { "Ada's book" };
+                var answers = new Dictionary<string, object?> { ["employer"] = "Analytical Engines Ltd" };
+                var row = new ProfileRow { Company = "Analytical Engines Ltd" };
+                using (BentoIdentity.Push("ada@example.com"))
+                using (logger.BeginBentoEvent("profile_synced"))
+                    logger.LogInformation("Synced {Items} {Answers} {Row}", items, answers, row);
+                // The batch job moves on to Grace, reusing its objects, while Ada's event still waits for its batch.
+                items.Clear(); items.Add("Grace's compiler");
+                answers["employer"] = "US Navy";
+                row.Company = "US Navy";
+                using (BentoIdentity.Push("grace@example.com"))
+                using (logger.BeginBentoEvent("profile_synced"))
+                    logger.LogInformation("Synced {Items} {Answers} {Row}", items, answers, row);
+            }
+            var ada = emulator.Events.Single(e => e.Email == "ada@example.com");
+            Assert.Equal("[\"Ada's book\"]", ada.Detail("Items")?.GetRawText());
+            Assert.Equal("Analytical Engines Ltd", ada.Detail("Answers")?.GetProperty("employer").GetString());
+            Assert.Equal("company Analytical Engines Ltd", ada.Detail("Row")?.GetString());
+            var grace = emulator.Events.Single(e => e.Email == "grace@example.com");
+            Assert.Equal("[\"Grace's compiler\"]", grace.Detail("Items")?.GetRawText());
+            Assert.Equal("company US Navy", grace.Detail("Row")?.GetString());
+            Assert.Equal(2, meters.Sent);
         }
     }
 

@@ -33,13 +33,13 @@ namespace OpenTelemetry.Exporter.Bento
                     return;
                 }
                 if (!Pipeline.AdmitType(capture.Type)) return;
+                var item = capture.Failure is null ? capture.ToItem() : default;
                 if (capture.Failure != null)
                 {
-                    BentoExporterEventSource.Log.Error("Bento: a log record's attributes or scopes threw when read (" + capture.Failure + "); its event is counted invalid.");
+                    BentoExporterEventSource.Log.Error("Bento: a log record's attributes, scopes or details threw when read (" + capture.Failure + "); its event is counted invalid.");
                     Pipeline.CountRefused(DropReason.Invalid, default);
                     return;
                 }
-                var item = capture.ToItem();
                 Pipeline.EnqueueIfIdentified(item, item.HasEmail);
             }
             catch (Exception ex)

@@ -221,7 +221,30 @@ namespace OpenTelemetry.Exporter.Bento
                     FillName(_owner._firstNameSource, identity.FirstName);
                     FillName(_owner._lastNameSource, identity.LastName);
                 }
-                return new LogRecordItem(Type!, email, _date, _anyField ? (object?[])_fields.Clone() : null, _details.ToArray());
+                return new LogRecordItem(Type!, email, _date, _anyField ? (object?[])_fields.Clone() : null, SnapshotDetails());
+            }
+
+            /// <summary>
+            /// The details as they are now: a list, dictionary or object the app changes after logging (reused for the next
+            /// user) is written as JSON here, on the caller's thread, not when the batch goes. Fields are scalars already.
+            /// </summary>
+            private KeyValuePair<string, object?>[] SnapshotDetails()
+            {
+                var details = new KeyValuePair<string, object?>[_details.Count];
+                for (var i = 0; i < details.Length; i++)
+                {
+                    var pair = _details[i];
+                    try
+                    {
+                        details[i] = new KeyValuePair<string, object?>(pair.Key, JsonSnapshot.Of(pair.Value, BentoEventWriter.DetailDepth));
+                    }
+                    catch (Exception ex)
+                    {
+                        Fail(ex); // the app's enumerator or ToString threw: the event is counted invalid
+                        return details;
+                    }
+                }
+                return details;
             }
 
             /// <summary>
