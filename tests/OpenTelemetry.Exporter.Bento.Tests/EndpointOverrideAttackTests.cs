@@ -75,5 +75,32 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             Assert.Empty(configured.Events);
             Assert.Equal("signup_completed", Assert.Single(second.Events).Type);
         }
+    
+        [Fact]
+        public async Task Events_of_a_pipeline_whose_redirect_emulator_stopped_are_counted_not_lost_and_never_go_to_the_configured_endpoint()
+        {
+            await using var configured = await BentoEmulator.StartAsync();
+            using var meters = new BentoMeterProbe("OpenTelemetry logs");
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddOpenTelemetry().WithLogging(b => b.AddBentoExporter(o =>
+            {
+                EmulatorOptions.Configure(o, configured);
+                o.ShutdownTimeout = TimeSpan.FromSeconds(1);
+            }));
+            var sp = services.BuildServiceProvider();
+            var emulator = await BentoEmulator.StartAsync();
+            ILogger logger;
+            using (emulator.UseForAllBentoPipelines())
+                logger = sp.GetRequiredService<ILogger<EndpointOverrideAttackTests>>(); // the pipeline is built here, when first resolved
+            await emulator.DisposeAsync(); // the test's emulator stops first; the app lives on
+            using (BentoIdentity.Push("ada@example.com"))
+            using (logger.BeginBentoEvent("signup_completed"))
+                logger.LogInformation("Signed up");
+            await sp.DisposeAsync();
+            Assert.Empty(configured.Events);
+            Assert.Equal(0, meters.Sent);
+            Assert.Equal(1, meters.DroppedTotal);
+        }
     }
 }
