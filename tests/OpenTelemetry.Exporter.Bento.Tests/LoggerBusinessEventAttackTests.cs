@@ -129,6 +129,36 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             public override string ToString() => "Signed up";
         }
 
+        /// <summary>Log state of a hand-written logging call with a null attribute name before its marker.</summary>
+        private sealed class NullKeyState : IReadOnlyList<KeyValuePair<string, object?>>
+        {
+            private static readonly KeyValuePair<string, object?>[] Pairs =
+            {
+                new KeyValuePair<string, object?>(null!, "x"),
+                new KeyValuePair<string, object?>("AnalyticsEvent", "report_exported"),
+                new KeyValuePair<string, object?>("{OriginalFormat}", "Report exported"),
+            };
+            public int Count => Pairs.Length;
+            public KeyValuePair<string, object?> this[int index] => Pairs[index];
+            public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)Pairs).GetEnumerator();
+            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+        }
+
+        [Fact]
+        public async Task A_record_with_a_null_attribute_name_before_its_marker_is_still_delivered()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var meters = new BentoMeterProbe("OpenTelemetry logs");
+            await using (var sp = Logging(emulator, includeScopes: true))
+            {
+                var logger = sp.GetRequiredService<ILogger<LoggerBusinessEventAttackTests>>();
+                using var identity = BentoIdentity.Push("ada@example.com");
+                logger.Log(LogLevel.Information, default, new NullKeyState(), null, (_, _) => "Report exported");
+            }
+            Assert.Equal("report_exported", Assert.Single(emulator.Events).Type);
+            Assert.Equal(1, meters.Sent);
+        }
+
         [Fact]
         public async Task A_business_event_whose_scopes_or_state_throw_when_read_is_counted_invalid_not_lost_silently()
         {

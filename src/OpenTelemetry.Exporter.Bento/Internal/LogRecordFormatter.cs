@@ -166,6 +166,7 @@ namespace OpenTelemetry.Exporter.Bento
             internal void Visit(KeyValuePair<string, object?> pair, bool fromScope)
             {
                 var key = pair.Key;
+                if (key is null) return; // a hand-written state's unnamed value: nothing to look up, no detail
                 if (key.Length > 1 && key[0] == '@')
                 {
                     // A message template's {@Purchase}: Microsoft.Extensions.Logging keeps the '@' in the name, Serilog drops
