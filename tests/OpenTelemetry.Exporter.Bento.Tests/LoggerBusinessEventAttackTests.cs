@@ -228,22 +228,32 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 using (BentoIdentity.Push("ada@example.com"))
                 using (logger.BeginBentoEvent("profile_synced"))
                     logger.LogInformation("Synced {Items} {Answers} {Row}", items, answers, row);
-                // The batch job moves on to Grace, reusing its objects, while Ada's event still waits for its batch.
+                var cart = new Dictionary<string, object?> { ["items"] = items };
+                using (BentoIdentity.Push("ada@example.com"))
+                using (logger.BeginBentoEvent("$purchase"))
+                    logger.LogInformation("Bought {Purchase}", new BentoPurchase("order-1", 1999, "USD", cart));
+                // The batch job moves on to Grace, reusing its objects, while Ada's events still wait for their batch.
                 items.Clear(); items.Add("Grace's compiler");
                 answers["employer"] = "US Navy";
                 row.Company = "US Navy";
                 using (BentoIdentity.Push("grace@example.com"))
                 using (logger.BeginBentoEvent("profile_synced"))
                     logger.LogInformation("Synced {Items} {Answers} {Row}", items, answers, row);
+                using (BentoIdentity.Push("grace@example.com"))
+                using (logger.BeginBentoEvent("$purchase"))
+                    logger.LogInformation("Bought {Purchase}", new BentoPurchase("order-2", 500, "USD", cart));
             }
-            var ada = emulator.Events.Single(e => e.Email == "ada@example.com");
+            var ada = emulator.Events.Single(e => e.Email == "ada@example.com" && e.Type == "profile_synced");
             Assert.Equal("[\"Ada's book\"]", ada.Detail("Items")?.GetRawText());
             Assert.Equal("Analytical Engines Ltd", ada.Detail("Answers")?.GetProperty("employer").GetString());
             Assert.Equal("company Analytical Engines Ltd", ada.Detail("Row")?.GetString());
-            var grace = emulator.Events.Single(e => e.Email == "grace@example.com");
-            Assert.Equal("[\"Grace's compiler\"]", grace.Detail("Items")?.GetRawText());
-            Assert.Equal("company US Navy", grace.Detail("Row")?.GetString());
-            Assert.Equal(2, meters.Sent);
+            var graceSync = emulator.Events.Single(e => e.Email == "grace@example.com" && e.Type == "profile_synced");
+            Assert.Equal("[\"Grace's compiler\"]", graceSync.Detail("Items")?.GetRawText());
+            Assert.Equal("company US Navy", graceSync.Detail("Row")?.GetString());
+            var adaPurchase = emulator.Events.Single(e => e.Email == "ada@example.com" && e.Type == "$purchase");
+            Assert.Equal("[\"Ada's book\"]", adaPurchase.Detail("cart")?.GetProperty("items").GetRawText());
+            Assert.Equal("order-1", adaPurchase.Detail("unique")?.GetProperty("key").GetString());
+            Assert.Equal(4, meters.Sent);
         }
     }
 

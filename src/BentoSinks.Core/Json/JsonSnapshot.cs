@@ -24,13 +24,21 @@ namespace BentoSinks.Json
         public byte[] Utf8 { get; }
 
         /// <summary>
-        /// <paramref name="value"/> itself when nothing can change it later (null, a scalar, a <see cref="BentoPurchase"/>,
-        /// whose cart is read when sent); else its JSON as <see cref="BentoJson.WriteValue"/> writes it at
-        /// <paramref name="depth"/>, now. Runs the application's enumerators and <c>ToString</c>: may throw.
+        /// <paramref name="value"/> itself when nothing can change it later (null, a scalar); a <see cref="BentoPurchase"/>
+        /// with its cart written now (read as a purchase when sent); else its JSON as <see cref="BentoJson.WriteValue"/>
+        /// writes it at <paramref name="depth"/>, now. Runs the application's enumerators and <c>ToString</c>: may throw.
         /// </summary>
         public static object? Of(object? value, int depth)
         {
-            if (value is null || value is JsonSnapshot || value is BentoPurchase || BentoJson.IsScalar(value)) return value;
+            if (value is null || value is JsonSnapshot || BentoJson.IsScalar(value)) return value;
+            if (value is BentoPurchase purchase)
+            {
+                // Its key, amount and currency cannot change; its cart (a list the app may clear) is written now.
+                var cart = purchase.Cart;
+                return cart is null || cart is JsonSnapshot || BentoJson.IsScalar(cart)
+                    ? purchase
+                    : new BentoPurchase(purchase.Key, purchase.Amount, purchase.Currency, Of(cart, BentoEventWriter.CartDepth));
+            }
             var buffer = t_buffer ??= new MemoryStream(256);
             buffer.SetLength(0);
             var writer = t_writer;
