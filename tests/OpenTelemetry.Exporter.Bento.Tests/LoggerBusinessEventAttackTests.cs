@@ -185,6 +185,24 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         }
     
         [Fact]
+        public async Task An_analyticsEvent_type_larger_than_a_request_is_counted_too_large_and_the_next_event_still_goes()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var meters = new BentoMeterProbe("OpenTelemetry logs");
+            await using (var sp = Logging(emulator, includeScopes: true, o => o.MaxRequestBytes = 64 * 1024))
+            {
+                var logger = sp.GetRequiredService<ILogger<LoggerBusinessEventAttackTests>>();
+                using var identity = BentoIdentity.Push("ada@example.com");
+                logger.SignupCompletedOrNot(new string('x', 100_000), "pro");
+                logger.SignupCompletedOrNot("signup_completed", "pro");
+            }
+            Assert.Equal("signup_completed", Assert.Single(emulator.Events).Type);
+            Assert.Equal(1, meters.Sent);
+            Assert.Equal(1, meters.DroppedFor("too_large"));
+            Assert.Equal(1, meters.DroppedTotal);
+        }
+
+        [Fact]
         public async Task An_analyticsEvent_marker_that_is_not_a_string_is_counted_invalid_and_a_null_or_empty_one_marks_no_event()
         {
             await using var emulator = await BentoEmulator.StartAsync();
