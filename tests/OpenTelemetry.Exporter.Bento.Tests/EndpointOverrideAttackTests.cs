@@ -102,5 +102,14 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             Assert.Equal(0, meters.Sent);
             Assert.Equal(1, meters.DroppedTotal);
         }
+    
+        [Fact]
+        public async Task A_stopped_emulator_refuses_to_redirect_pipelines_to_its_dead_port()
+        {
+            var emulator = await BentoEmulator.StartAsync();
+            await emulator.DisposeAsync();
+            Assert.Throws<ObjectDisposedException>(() => emulator.UseForAllBentoPipelines());
+            Assert.False(BentoEndpointOverride.IsActive);
+        }
     }
 }
