@@ -184,6 +184,41 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             Assert.Equal(3, meters.DroppedTotal);
         }
     
+        /// <summary>Rows read lazily, like an EF Core query: reading them logs the command (with its parameters) first.</summary>
+        private sealed class QueryRows : IEnumerable<int>
+        {
+            private readonly ILogger _logger;
+            public QueryRows(ILogger logger) => _logger = logger;
+            public IEnumerator<int> GetEnumerator()
+            {
+                _logger.LogInformation("Executed DbCommand ({elapsed}ms) {parameters}", 3, new List<string> { "@p0='grace@example.com'" });
+                yield return 1;
+                yield return 2;
+            }
+            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+        }
+
+        [Fact]
+        public async Task A_detail_whose_reading_logs_a_line_keeps_the_event_intact()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var meters = new BentoMeterProbe("OpenTelemetry logs");
+            await using (var sp = Logging(emulator, includeScopes: true))
+            {
+                var logger = sp.GetRequiredService<ILogger<LoggerBusinessEventAttackTests>>();
+                using var identity = BentoIdentity.Push("ada@example.com");
+                using (logger.BeginBentoEvent("export_finished"))
+                    logger.LogInformation("Exported {Rows} on {Plan} with {Tags}", new QueryRows(logger), "pro", new[] { "a", "b" });
+            }
+            Assert.Empty(emulator.RefusedRequests);
+            var export = Assert.Single(emulator.Events, e => e.Detail("Rows") != null);
+            Assert.Equal("[1,2]", export.Detail("Rows")?.GetRawText());
+            Assert.Equal("pro", export.Detail("Plan")?.GetString());
+            Assert.Equal("[\"a\",\"b\"]", export.Detail("Tags")?.GetRawText());
+            Assert.Null(export.Detail("parameters"));
+            Assert.Equal(0, meters.DroppedTotal);
+        }
+
         [Fact]
         public async Task An_analyticsEvent_type_larger_than_a_request_is_counted_too_large_and_the_next_event_still_goes()
         {

@@ -17,6 +17,7 @@ namespace BentoSinks.Json
 
         [ThreadStatic] private static MemoryStream? t_buffer;
         [ThreadStatic] private static Utf8JsonWriter? t_writer;
+        [ThreadStatic] private static bool t_inUse;
 
         private JsonSnapshot(byte[] utf8) => Utf8 = utf8;
 
@@ -39,11 +40,24 @@ namespace BentoSinks.Json
                     ? purchase
                     : new BentoPurchase(purchase.Key, purchase.Amount, purchase.Currency, Of(cart, BentoEventWriter.CartDepth));
             }
-            var buffer = t_buffer ??= new MemoryStream(256);
-            buffer.SetLength(0);
-            var writer = t_writer;
-            if (writer is null) t_writer = writer = new Utf8JsonWriter(buffer, BentoJson.WriterOptions);
-            else writer.Reset(buffer);
+            // The thread's scratch writer, unless a snapshot is being written on this thread already (reading the value ran
+            // the app's code, which logged an event of its own): that one gets its own writer.
+            var reentered = t_inUse;
+            MemoryStream buffer;
+            Utf8JsonWriter writer;
+            if (reentered)
+            {
+                buffer = new MemoryStream(256);
+                writer = new Utf8JsonWriter(buffer, BentoJson.WriterOptions);
+            }
+            else
+            {
+                buffer = t_buffer ??= new MemoryStream(256);
+                buffer.SetLength(0);
+                writer = t_writer ??= new Utf8JsonWriter(buffer, BentoJson.WriterOptions);
+                writer.Reset(buffer);
+                t_inUse = true;
+            }
             try
             {
                 BentoJson.WriteValue(writer, value, depth);
@@ -52,7 +66,15 @@ namespace BentoSinks.Json
             }
             finally
             {
-                if (buffer.Capacity > KeptBufferBytes) { t_buffer = null; t_writer = null; }
+                if (reentered)
+                {
+                    writer.Dispose();
+                }
+                else
+                {
+                    t_inUse = false;
+                    if (buffer.Capacity > KeptBufferBytes) { t_buffer = null; t_writer = null; }
+                }
             }
         }
 

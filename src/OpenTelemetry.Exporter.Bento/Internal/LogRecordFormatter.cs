@@ -67,11 +67,16 @@ namespace OpenTelemetry.Exporter.Bento
 
         /// <summary>
         /// On the caller's thread: one pass over the record's attributes and scopes. The capture belongs to the calling
-        /// thread and is reused by its next call; <see cref="LogRecordCapture.ToItem"/> copies what must be queued.
+        /// thread and is reused by its next call once <see cref="LogRecordCapture.Release"/>d; <see cref="LogRecordCapture.ToItem"/>
+        /// copies what must be queued.
         /// </summary>
         public LogRecordCapture Capture(LogRecord record)
         {
+            // A record logged while this thread's capture is still in use (reading a detail ran the app's code, which
+            // logged: an EF Core query's command line) gets its own, so neither record takes the other's values.
             var capture = t_capture ??= new LogRecordCapture();
+            if (capture.InUse) capture = new LogRecordCapture();
+            capture.InUse = true;
             capture.Reset(this, new DateTimeOffset(DateTime.SpecifyKind(record.Timestamp, DateTimeKind.Utc)));
             try
             {
@@ -154,6 +159,12 @@ namespace OpenTelemetry.Exporter.Bento
             }
 
             internal void SetType(string type) => Type = type;
+
+            /// <summary>Between <see cref="Capture"/> and <see cref="Release"/>: a record logged meanwhile on this thread gets its own capture.</summary>
+            internal bool InUse { get; set; }
+
+            /// <summary>The record is handled: the thread's next record may reuse this capture.</summary>
+            public void Release() => InUse = false;
 
             /// <summary>The type of the exception thrown while the record was read, or null: the record cannot become an event.</summary>
             public string? Failure { get; private set; }
