@@ -220,6 +220,23 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         }
 
         [Fact]
+        public async Task A_business_event_whose_message_formatter_throws_is_still_delivered_and_nothing_escapes_to_the_caller()
+        {
+            await using var emulator = await BentoEmulator.StartAsync();
+            using var meters = new BentoMeterProbe("OpenTelemetry logs");
+            await using (var sp = Logging(emulator, includeScopes: true))
+            {
+                var logger = sp.GetRequiredService<ILogger<LoggerBusinessEventAttackTests>>();
+                using var identity = BentoIdentity.Push("ada@example.com");
+                var state = new List<KeyValuePair<string, object?>> { new("plan", "pro"), new("{OriginalFormat}", "Signed up for {plan}") };
+                using (logger.BeginBentoEvent("signup_completed"))
+                    logger.Log(LogLevel.Information, default, state, null, (_, _) => throw new FormatException("bad format for ada@example.com"));
+            }
+            Assert.Equal("pro", Assert.Single(emulator.Events).Detail("plan")?.GetString());
+            Assert.Equal(1, meters.Sent);
+        }
+
+        [Fact]
         public async Task An_analyticsEvent_type_larger_than_a_request_is_counted_too_large_and_the_next_event_still_goes()
         {
             await using var emulator = await BentoEmulator.StartAsync();
