@@ -45,12 +45,18 @@ namespace BentoSinks
         }
 
         /// <summary>Whether an override is in effect on the current async flow.</summary>
-        public static bool IsActive => s_current.Value != null;
+        public static bool IsActive => Current != null;
+
+        /// <summary>
+        /// The innermost override of this flow not disposed yet: one disposed out of order, or on another flow (a
+        /// fixture's dispose, a callback) that the flow still holds, is passed over.
+        /// </summary>
+        private static Target? Current => Target.OpenFrom(s_current.Value);
 
         /// <summary>When an override is in effect, replaces the endpoint, site UUID and keys of <paramref name="options"/>.</summary>
         internal static void Apply(BentoOptions options)
         {
-            if (s_current.Value is not { } target) return;
+            if (Current is not { } target) return;
             options.Endpoint = target.Endpoint;
             options.SiteUuid = target.SiteUuid;
             options.PublishableKey = target.PublishableKey;
@@ -60,7 +66,7 @@ namespace BentoSinks
         /// <summary>The override in effect, for a front end that checks its own arguments before building its options.</summary>
         internal static bool TryGet(out Uri endpoint, out string siteUuid, out string publishableKey, out string secretKey)
         {
-            var target = s_current.Value;
+            var target = Current;
             endpoint = target?.Endpoint!;
             siteUuid = target?.SiteUuid!;
             publishableKey = target?.PublishableKey!;
@@ -87,10 +93,16 @@ namespace BentoSinks
             public string PublishableKey { get; }
             public string SecretKey { get; }
 
+            public static Target? OpenFrom(Target? target)
+            {
+                while (target != null && Volatile.Read(ref target._disposed) != 0) target = target._previous;
+                return target;
+            }
+
             public void Dispose()
             {
                 if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-                if (ReferenceEquals(s_current.Value, this)) s_current.Value = _previous;
+                if (ReferenceEquals(s_current.Value, this)) s_current.Value = OpenFrom(_previous);
             }
 
             /// <summary>Never the keys.</summary>

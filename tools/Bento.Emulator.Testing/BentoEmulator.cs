@@ -217,6 +217,9 @@ namespace Bento.Emulator
         /// <summary>Stops the server.</summary>
         public ValueTask DisposeAsync() => _host.DisposeAsync();
 
+        /// <summary>Whether the emulator has been stopped (disposed).</summary>
+        internal bool Stopped => _host.Stopping;
+
         // What GET /_emulator/stats answers, for a client in another process.
         private object Stats() => new
         {

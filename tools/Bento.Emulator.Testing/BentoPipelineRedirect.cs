@@ -15,6 +15,8 @@ namespace Bento.Emulator
         /// </summary>
         /// <param name="emulator">The emulator to send to.</param>
         /// <returns>The scope (a <see cref="BentoEndpointOverride"/>); dispose it at the end of the test.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="emulator"/> is null.</exception>
+        /// <exception cref="ObjectDisposedException"><paramref name="emulator"/> is stopped: its port answers nothing, or another test's emulator.</exception>
         /// <example>
         /// <code>
         /// await using var emulator = await BentoEmulator.StartAsync();
@@ -25,6 +27,8 @@ namespace Bento.Emulator
         public static IDisposable UseForAllBentoPipelines(this BentoEmulator emulator)
         {
             if (emulator is null) throw new ArgumentNullException(nameof(emulator));
+            // A stopped emulator's port may be the next emulator's: redirecting there could hand this app's events to another test.
+            if (emulator.Stopped) throw new ObjectDisposedException(nameof(BentoEmulator), "The emulator is stopped: start one and redirect to it before building the app.");
             return BentoEndpointOverride.Begin(emulator.ApiBase, emulator.Options.SiteUuid, emulator.Options.PublishableKey, emulator.Options.SecretKey);
         }
     }

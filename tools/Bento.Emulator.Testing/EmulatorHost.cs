@@ -87,9 +87,15 @@ namespace Bento.Emulator
             public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
         }
 
+        /// <summary>Whether <see cref="DisposeAsync"/> has begun: the port no longer answers (and may be another server's next).</summary>
+        public bool Stopping => System.Threading.Volatile.Read(ref _stopping) != 0;
+
+        private int _stopping;
+
         /// <summary>Stops the server.</summary>
         public async ValueTask DisposeAsync()
         {
+            System.Threading.Volatile.Write(ref _stopping, 1);
             await _app.StopAsync().ConfigureAwait(false);
             await _app.DisposeAsync().ConfigureAwait(false);
         }

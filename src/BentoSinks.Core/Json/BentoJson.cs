@@ -231,6 +231,11 @@ namespace BentoSinks.Json
         public static void WriteValue(Utf8JsonWriter writer, object? value, int depth = 0)
         {
             if (TryWriteScalar(writer, value)) return;
+            if (value is JsonSnapshot snapshot)
+            {
+                writer.WriteRawValue(snapshot.Utf8, skipInputValidation: true); // written (and depth-capped) when logged
+                return;
+            }
             if (TryWriteTooDeep(writer, depth)) return;
             switch (value)
             {

@@ -37,9 +37,19 @@ namespace OpenTelemetry.Exporter.Bento
 
         /// <summary>
         /// The innermost open scope of the current async flow, or null. Free (one volatile read) in a process that never
-        /// opened one, so ordinary records of apps that do not use it pay nothing.
+        /// opened one, so ordinary records of apps that do not use it pay nothing. A scope already disposed never counts,
+        /// even where the flow still holds it: work started inside it that logs after it ended (a <c>Task.Run</c> that
+        /// captured the flow), a flow whose scope was ended on another thread, scopes ended out of order.
         /// </summary>
-        public static BentoEventScope? Current => s_everUsed ? s_current.Value : null;
+        public static BentoEventScope? Current => s_everUsed ? OpenFrom(s_current.Value) : null;
+
+        private bool IsOpen => Volatile.Read(ref _disposed) == 0;
+
+        private static BentoEventScope? OpenFrom(BentoEventScope? scope)
+        {
+            while (scope != null && !scope.IsOpen) scope = scope._parent;
+            return scope;
+        }
 
         public static BentoEventScope Begin(Microsoft.Extensions.Logging.ILogger logger, string type)
         {
@@ -64,19 +74,23 @@ namespace OpenTelemetry.Exporter.Bento
             _loggerScope?.Dispose();
             // Scopes end in the order they began on one flow; one ended out of order (or on another flow) leaves the
             // current scope alone.
-            if (ReferenceEquals(s_current.Value, this)) s_current.Value = _parent;
+            if (ReferenceEquals(s_current.Value, this)) s_current.Value = OpenFrom(_parent);
         }
 
-        public int Count => 1;
+        /// <summary>
+        /// As a logging scope: one pair while open, none once disposed, so a provider's scope chain that still holds it (a
+        /// flow captured inside it, an out-of-order end restoring it) no longer marks records.
+        /// </summary>
+        public int Count => IsOpen ? 1 : 0;
 
         public KeyValuePair<string, object?> this[int index]
-            => index == 0
+            => index == 0 // not checked against disposal: a reader that saw Count 1 just before it ended gets its pair
                 ? new KeyValuePair<string, object?>(BentoExporterOptions.DefaultLogAnalyticsAttributeName, Type)
                 : throw new ArgumentOutOfRangeException(nameof(index));
 
         public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
         {
-            yield return this[0];
+            if (IsOpen) yield return this[0];
         }
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

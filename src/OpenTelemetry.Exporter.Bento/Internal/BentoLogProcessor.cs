@@ -1,5 +1,6 @@
 using System;
 using BentoSinks;
+using BentoSinks.Diagnostics;
 using OpenTelemetry.Logs;
 
 namespace OpenTelemetry.Exporter.Bento
@@ -26,9 +27,27 @@ namespace OpenTelemetry.Exporter.Bento
                 // that sink delivers the event, so it reaches Bento once.
                 if (FrontEndPresence.SerilogSinkAlive && SerilogBridge.Forwarded(data)) return;
                 var capture = Formatter.Capture(data);
-                if (capture.Type is null || !Pipeline.AdmitType(capture.Type)) return;
-                var item = capture.ToItem();
-                Pipeline.EnqueueIfIdentified(item, item.HasEmail);
+                try
+                {
+                    if (capture.Type is null)
+                    {
+                        if (capture.MarkerNotText) Pipeline.CountRefused(DropReason.Invalid, default); // an enum or a bool as the type
+                        return;
+                    }
+                    if (!Pipeline.AdmitType(capture.Type)) return;
+                    var item = capture.Failure is null ? capture.ToItem() : default;
+                    if (capture.Failure != null)
+                    {
+                        BentoExporterEventSource.Log.Error("Bento: a log record's attributes, scopes or details threw when read (" + capture.Failure + "); its event is counted invalid.");
+                        Pipeline.CountRefused(DropReason.Invalid, default);
+                        return;
+                    }
+                    Pipeline.EnqueueIfIdentified(item, item.HasEmail);
+                }
+                finally
+                {
+                    capture.Release();
+                }
             }
             catch (Exception ex)
             {

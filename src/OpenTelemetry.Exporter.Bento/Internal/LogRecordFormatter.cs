@@ -67,21 +67,36 @@ namespace OpenTelemetry.Exporter.Bento
 
         /// <summary>
         /// On the caller's thread: one pass over the record's attributes and scopes. The capture belongs to the calling
-        /// thread and is reused by its next call; <see cref="LogRecordCapture.ToItem"/> copies what must be queued.
+        /// thread and is reused by its next call once <see cref="LogRecordCapture.Release"/>d; <see cref="LogRecordCapture.ToItem"/>
+        /// copies what must be queued.
         /// </summary>
         public LogRecordCapture Capture(LogRecord record)
         {
+            // A record logged while this thread's capture is still in use (reading a detail ran the app's code, which
+            // logged: an EF Core query's command line) gets its own, so neither record takes the other's values.
             var capture = t_capture ??= new LogRecordCapture();
+            if (capture.InUse) capture = new LogRecordCapture();
+            capture.InUse = true;
             capture.Reset(this, new DateTimeOffset(DateTime.SpecifyKind(record.Timestamp, DateTimeKind.Utc)));
-            var attributes = record.Attributes;
-            if (attributes != null) for (var i = 0; i < attributes.Count; i++) capture.Visit(attributes[i], fromScope: false);
-            // The record's own marker wins; then the innermost ILogger.BeginBentoEvent scope (read here, on the caller's
-            // thread, so it works without IncludeScopes); then a marker in an ordinary scope.
-            if (capture.Type is null && BentoEventScope.Current is { } eventScope) capture.SetType(eventScope.Type);
-            record.ForEachScope(static (scope, c) =>
+            try
             {
-                foreach (var pair in scope) c.Visit(pair, fromScope: true);
-            }, capture);
+                var attributes = record.Attributes;
+                if (attributes != null) for (var i = 0; i < attributes.Count; i++) capture.Visit(attributes[i], fromScope: false);
+                // The record's own marker wins; then the innermost ILogger.BeginBentoEvent scope (read here, on the caller's
+                // thread, so it works without IncludeScopes); then a marker in an ordinary scope.
+                if (capture.Type is null && BentoEventScope.Current is { } eventScope) capture.SetType(eventScope.Type);
+                record.ForEachScope(static (scope, c) =>
+                {
+                    foreach (var pair in scope) c.Visit(pair, fromScope: true);
+                }, capture);
+            }
+            catch (Exception ex)
+            {
+                // The app's state or a scope threw while being read (a dictionary changed by another thread): what was
+                // read cannot be trusted (the email may be in what was not), so a business event is counted invalid.
+                capture.Fail(ex);
+                if (capture.Type is null && BentoEventScope.Current is { } eventScope) capture.SetType(eventScope.Type);
+            }
             return capture;
         }
 
@@ -138,14 +153,31 @@ namespace OpenTelemetry.Exporter.Bento
                 }
                 else Array.Clear(_fields, 0, _fields.Length);
                 _anyField = false;
+                Failure = null;
+                MarkerNotText = false;
                 _details.Clear();
             }
 
             internal void SetType(string type) => Type = type;
 
+            /// <summary>Between <see cref="Capture"/> and <see cref="Release"/>: a record logged meanwhile on this thread gets its own capture.</summary>
+            internal bool InUse { get; set; }
+
+            /// <summary>The record is handled: the thread's next record may reuse this capture.</summary>
+            public void Release() => InUse = false;
+
+            /// <summary>The type of the exception thrown while the record was read, or null: the record cannot become an event.</summary>
+            public string? Failure { get; private set; }
+
+            internal void Fail(Exception ex) => Failure = ex.GetType().Name;
+
+            /// <summary>The record's own marker attribute holds a value that is not a string (the record is no event: counted invalid).</summary>
+            public bool MarkerNotText { get; private set; }
+
             internal void Visit(KeyValuePair<string, object?> pair, bool fromScope)
             {
                 var key = pair.Key;
+                if (key is null) return; // a hand-written state's unnamed value: nothing to look up, no detail
                 if (key.Length > 1 && key[0] == '@')
                 {
                     // A message template's {@Purchase}: Microsoft.Extensions.Logging keeps the '@' in the name, Serilog drops
@@ -158,6 +190,9 @@ namespace OpenTelemetry.Exporter.Bento
                 if (key.Length == _owner._marker.Length && string.Equals(key, _owner._marker, StringComparison.OrdinalIgnoreCase))
                 {
                     if (Type is null && pair.Value is string s && s.Length > 0) Type = s;
+                    // The record's own marker holding something else than text (an enum parameter, a bool) was meant as an
+                    // event: counted invalid, not ignored. Null and empty mark no event; so does anything in a scope.
+                    else if (!fromScope && pair.Value != null && !(pair.Value is string)) MarkerNotText = true;
                     return;
                 }
                 if (_owner._emailNames.TryGetValue(key, out var email))
@@ -198,7 +233,30 @@ namespace OpenTelemetry.Exporter.Bento
                     FillName(_owner._firstNameSource, identity.FirstName);
                     FillName(_owner._lastNameSource, identity.LastName);
                 }
-                return new LogRecordItem(Type!, email, _date, _anyField ? (object?[])_fields.Clone() : null, _details.ToArray());
+                return new LogRecordItem(Type!, email, _date, _anyField ? (object?[])_fields.Clone() : null, SnapshotDetails());
+            }
+
+            /// <summary>
+            /// The details as they are now: a list, dictionary or object the app changes after logging (reused for the next
+            /// user) is written as JSON here, on the caller's thread, not when the batch goes. Fields are scalars already.
+            /// </summary>
+            private KeyValuePair<string, object?>[] SnapshotDetails()
+            {
+                var details = new KeyValuePair<string, object?>[_details.Count];
+                for (var i = 0; i < details.Length; i++)
+                {
+                    var pair = _details[i];
+                    try
+                    {
+                        details[i] = new KeyValuePair<string, object?>(pair.Key, JsonSnapshot.Of(pair.Value, BentoEventWriter.DetailDepth));
+                    }
+                    catch (Exception ex)
+                    {
+                        Fail(ex); // the app's enumerator or ToString threw: the event is counted invalid
+                        return details;
+                    }
+                }
+                return details;
             }
 
             /// <summary>
