@@ -101,9 +101,6 @@ namespace BentoSinks.Delivery
         /// <summary>The most a 429's block is stretched at random (at most one spacing at the new rate), so that instances refused together do not retry together.</summary>
         internal static readonly TimeSpan BlockSpread = TimeSpan.FromSeconds(15);
 
-        /// <summary>At disposal, a request is not planned later than this before the deadline (it needs its answer in time).</summary>
-        internal static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(2);
-
         /// <summary>With no ceiling configured, a rate recovered past this many requests a minute is lifted again.</summary>
         private const double UnlimitedAbove = 600;
 
@@ -236,24 +233,6 @@ namespace BentoSinks.Delivery
             }
         }
 
-        /// <summary>
-        /// How many requests a flush or disposal may still spend within <paramref name="timeLeft"/>: 0 when a 429's block
-        /// lasts past it; <see cref="int.MaxValue"/> when nothing but a block paces them (no 429 lately).
-        /// </summary>
-        public int ShutdownAllowance(TimeSpan timeLeft)
-        {
-            lock (_gate)
-            {
-                var now = _time.GetTimestamp();
-                var first = Wait(honourSpacing: false, now);
-                if (first > timeLeft || timeLeft < TimeSpan.Zero) return 0;
-                var spacing = UrgentSpacing(now);
-                if (spacing <= TimeSpan.Zero) return int.MaxValue;
-                var more = (timeLeft - first).Ticks / spacing.Ticks;
-                return (int)Math.Min(int.MaxValue, 1 + more);
-            }
-        }
-
         /// <summary>A request was answered 2xx: if it had waited on the budget with a full batch, the rate rises a little.</summary>
         public void OnSuccess()
         {
@@ -338,23 +317,6 @@ namespace BentoSinks.Delivery
             if (_ratePerMinute <= MinRatePerMinute) return;
             if (_partialStreak < 10) _partialStreak++;
             _ratePerMinute = Math.Max(MinRatePerMinute, _ratePerMinute - _partialStreak * Step * (0.5 + _random.NextDouble()));
-        }
-
-        /// <summary>
-        /// At disposal, with <paramref name="timeLeft"/> to go: a block whose random spread ends past the deadline (less
-        /// <see cref="ShutdownMargin"/> for the request itself) while its <c>Retry-After</c> ends before it ends instead at a
-        /// random point between the two, once.
-        /// </summary>
-        private void FitSpreadBefore(long now, TimeSpan timeLeft)
-        {
-            if (_blockedUntil == long.MinValue || timeLeft == TimeSpan.MaxValue) return;
-            var room = timeLeft - ShutdownMargin;
-            var soft = -_time.GetElapsedTime(_blockedUntil, now);
-            var hard = _hardBlockedUntil == long.MinValue ? TimeSpan.Zero : -_time.GetElapsedTime(_hardBlockedUntil, now);
-            if (hard < TimeSpan.Zero) hard = TimeSpan.Zero;
-            if (soft <= room || hard >= room) return;
-            var fit = hard + TimeSpan.FromTicks((long)((room - hard).Ticks * _random.NextDouble()));
-            _blockedUntil = now + (long)(fit.TotalSeconds * _time.TimestampFrequency);
         }
 
         private void LiftIfRecovered()
