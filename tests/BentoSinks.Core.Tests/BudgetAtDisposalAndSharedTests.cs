@@ -72,5 +72,30 @@ namespace BentoSinks.Core.Tests
                 h.AssertAccounted();
             }
         }
+
+        [Fact]
+        public void A_pipeline_disposing_does_not_shorten_a_429s_spread_for_a_pipeline_of_the_account_that_is_not()
+        {
+            var trimmed = 0;
+            for (var seed = 1; seed <= 40; seed++)
+            {
+                var time = FakeClock.New();
+                var budget = new RequestBudget(time, 20, new Random(seed));
+                SendEvery(time, budget, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1));
+                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true));
+                budget.OnThrottled(TimeSpan.FromSeconds(5));
+                var block = budget.TryTake(honourSpacing: false);
+                // One pipeline of the process disposes with 9 s left: its own wait is redrawn within 7 s...
+                var disposing = budget.TryTake(honourSpacing: false, full: false, partialBatch: false, TimeSpan.FromSeconds(9));
+                Assert.True(disposing <= TimeSpan.FromSeconds(7), $"seed {seed}: {disposing}");
+                if (disposing < block) trimmed++;
+                // ...while another, not disposing, keeps the whole spread (a flush of it, and its next batch).
+                Assert.Equal(block, budget.TryTake(honourSpacing: false));
+                Assert.True(budget.TryTake(honourSpacing: true, full: true) >= block, $"seed {seed}: the spread of a pipeline not disposing was cut to {disposing}");
+                // The disposing one keeps its redrawn wait (drawn once, not again on every look).
+                Assert.Equal(disposing, budget.TryTake(honourSpacing: false, full: false, partialBatch: false, TimeSpan.FromSeconds(9)));
+            }
+            Assert.True(trimmed > 20, $"only {trimmed} of 40 spreads were redrawn");
+        }
     }
 }

@@ -20,7 +20,7 @@ namespace BentoSinks.Delivery
                 // Asked at disposal before the wait for a retry (a 429 just came): the spread is redrawn here as in TryTake,
                 // or a 429 whose Retry-After leaves time for the retry would end the disposal.
                 FitSpreadBefore(now, timeLeft);
-                var first = Wait(honourSpacing: false, now);
+                var first = Wait(honourSpacing: false, now, disposing: true);
                 if (first > timeLeft || timeLeft < TimeSpan.Zero) return 0;
                 var spacing = UrgentSpacing(now);
                 if (spacing <= TimeSpan.Zero) return int.MaxValue;
@@ -32,18 +32,24 @@ namespace BentoSinks.Delivery
         /// <summary>
         /// At disposal, with <paramref name="timeLeft"/> to go: a block whose random spread ends past the deadline (less
         /// <see cref="ShutdownMargin"/> for the request itself) while its <c>Retry-After</c> ends before it ends instead at a
-        /// random point between the two, once.
+        /// random point between the two, once, for the disposing pipelines only: the budget's sharers that are not disposing
+        /// keep the whole spread (one pipeline's deadline is no reason for another to come back early).
         /// </summary>
         private void FitSpreadBefore(long now, TimeSpan timeLeft)
         {
-            if (_blockedUntil == long.MinValue || timeLeft == TimeSpan.MaxValue) return;
+            var blockedUntil = BlockedUntil(disposing: true);
+            if (blockedUntil == long.MinValue || timeLeft == TimeSpan.MaxValue) return;
             var room = timeLeft - ShutdownMargin;
-            var soft = -_time.GetElapsedTime(_blockedUntil, now);
+            var soft = -_time.GetElapsedTime(blockedUntil, now);
             var hard = _hardBlockedUntil == long.MinValue ? TimeSpan.Zero : -_time.GetElapsedTime(_hardBlockedUntil, now);
             if (hard < TimeSpan.Zero) hard = TimeSpan.Zero;
             if (soft <= room || hard >= room) return;
             var fit = hard + TimeSpan.FromTicks((long)((room - hard).Ticks * _random.NextDouble()));
-            _blockedUntil = now + (long)(fit.TotalSeconds * _time.TimestampFrequency);
+            _fittedUntil = now + (long)(fit.TotalSeconds * _time.TimestampFrequency);
         }
+
+        /// <summary>Until when a 429 blocks requests: for a disposing pipeline, the block as redrawn within its time left.</summary>
+        private long BlockedUntil(bool disposing)
+            => disposing && _fittedUntil != long.MinValue && _fittedUntil < _blockedUntil ? _fittedUntil : _blockedUntil;
     }
 }

@@ -118,6 +118,8 @@ namespace BentoSinks.Delivery
         private long _lastRequest = long.MinValue;
         private long _blockedUntil = long.MinValue;
         private long _hardBlockedUntil = long.MinValue;
+        // At disposal: the block redrawn within the time left, for disposing callers only (a sharer that is not keeps the spread).
+        private long _fittedUntil = long.MinValue;
         private double _spacingJitter = 1;
         private long _lastDecrease = long.MinValue;
         private long _lastThrottled = long.MinValue;
@@ -206,8 +208,9 @@ namespace BentoSinks.Delivery
             lock (_gate)
             {
                 var now = _time.GetTimestamp();
-                if (!honourSpacing) FitSpreadBefore(now, timeLeft);
-                var wait = Wait(honourSpacing, now);
+                var disposing = !honourSpacing && timeLeft != TimeSpan.MaxValue;
+                if (disposing) FitSpreadBefore(now, timeLeft);
+                var wait = Wait(honourSpacing, now, disposing);
                 if (honourSpacing && partialBatch && !full && _lastRequest != long.MinValue)
                 {
                     // Per pipeline: the process's pipelines sharing the budget each keep their own partial batch spacing.
@@ -280,6 +283,7 @@ namespace BentoSinks.Delivery
                     var block = retryAfter + TimeSpan.FromTicks((long)(spread.Ticks * _random.NextDouble()));
                     var until = now + (long)(block.TotalSeconds * _time.TimestampFrequency);
                     if (until > _blockedUntil) _blockedUntil = until;
+                    _fittedUntil = long.MinValue;
                     var hard = now + (long)(retryAfter.TotalSeconds * _time.TimestampFrequency);
                     if (hard > _hardBlockedUntil) _hardBlockedUntil = hard;
                 }
@@ -331,12 +335,13 @@ namespace BentoSinks.Delivery
         /// <summary>The spacing of a flush or disposal: none, or <see cref="ContendedFlushSpacing"/> while the account is contended.</summary>
         private TimeSpan UrgentSpacing(long now) => IsContended(now) ? ContendedFlushSpacing : TimeSpan.Zero;
 
-        private TimeSpan Wait(bool honourSpacing, long now)
+        private TimeSpan Wait(bool honourSpacing, long now, bool disposing = false)
         {
             var wait = TimeSpan.Zero;
-            if (_blockedUntil != long.MinValue)
+            var blockedUntil = BlockedUntil(disposing);
+            if (blockedUntil != long.MinValue)
             {
-                var blocked = -_time.GetElapsedTime(_blockedUntil, now);
+                var blocked = -_time.GetElapsedTime(blockedUntil, now);
                 if (blocked > wait) wait = blocked;
             }
             if (_lastRequest != long.MinValue)
