@@ -97,5 +97,31 @@ namespace BentoSinks.Core.Tests
             }
             Assert.True(trimmed > 20, $"only {trimmed} of 40 spreads were redrawn");
         }
+
+        [Fact]
+        public void A_quiet_pipeline_beside_a_busy_one_of_the_same_account_still_sends_its_partial_batches()
+        {
+            var time = FakeClock.New();
+            var account = "https://app.bentonow.com|quiet-beside-busy-" + Guid.NewGuid().ToString("N");
+            using var busy = RequestBudget.Acquire(account, time, 100);
+            using var quiet = RequestBudget.Acquire(account, time, 100);
+            Assert.Same(busy.Budget, quiet.Budget);
+            var budget = busy.Budget;
+            // Past the gentle start (at most 2 x 12.5 minutes).
+            time.Advance(TimeSpan.FromMinutes(30));
+            var quietSent = 0;
+            // Ten minutes: the busy pipeline sends a full batch every 1.5 s (40 of the account's 100 a minute); the quiet one's
+            // partial batch asks in between, every 1.5 s too (the real loop asks less often: when its wait ends).
+            for (var t = TimeSpan.Zero; t < TimeSpan.FromMinutes(10); t += TimeSpan.FromSeconds(1.5))
+            {
+                Assert.Equal(TimeSpan.Zero, budget.TryTake(honourSpacing: true, full: true, partialBatch: false));
+                budget.OnSuccess();
+                time.Advance(TimeSpan.FromSeconds(0.75));
+                if (budget.TryTake(honourSpacing: true, full: false, partialBatch: true) <= TimeSpan.Zero) quietSent++;
+                time.Advance(TimeSpan.FromSeconds(0.75));
+            }
+            // Gentle: a partial batch at most every 40 s x jitter per pipeline, but not never.
+            Assert.True(quietSent >= 10, $"the quiet pipeline sent {quietSent} partial batches in ten minutes beside a busy one");
+        }
     }
 }

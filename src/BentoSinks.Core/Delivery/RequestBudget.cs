@@ -116,6 +116,7 @@ namespace BentoSinks.Delivery
         private double _ratePerMinute;
         private long _firstRequest = long.MinValue;
         private long _lastRequest = long.MinValue;
+        private long _lastPartial = long.MinValue;
         private long _blockedUntil = long.MinValue;
         private long _hardBlockedUntil = long.MinValue;
         // At disposal: the block redrawn within the time left, for disposing callers only (a sharer that is not keeps the spread).
@@ -211,15 +212,18 @@ namespace BentoSinks.Delivery
                 var disposing = !honourSpacing && timeLeft != TimeSpan.MaxValue;
                 if (disposing) FitSpreadBefore(now, timeLeft);
                 var wait = Wait(honourSpacing, now, disposing);
-                if (honourSpacing && partialBatch && !full && _lastRequest != long.MinValue)
+                // Per pipeline: the process's pipelines sharing the budget each keep their own partial batch spacing. Shared, it
+                // runs from the last partial batch, not the last request: a busy sharer's full batches would hold a quiet one's forever.
+                var since = Sharers > 1 ? _lastPartial : _lastRequest;
+                if (honourSpacing && partialBatch && !full && since != long.MinValue)
                 {
-                    // Per pipeline: the process's pipelines sharing the budget each keep their own partial batch spacing.
-                    var gentle = TimeSpan.FromTicks(GentleSpacingAt(now).Ticks / Math.Max(1, Sharers)) - _time.GetElapsedTime(_lastRequest, now);
+                    var gentle = TimeSpan.FromTicks(GentleSpacingAt(now).Ticks / Math.Max(1, Sharers)) - _time.GetElapsedTime(since, now);
                     if (gentle > wait) wait = gentle;
                 }
                 if (wait <= TimeSpan.Zero)
                 {
                     Record(now);
+                    if (partialBatch && !full) _lastPartial = now;
                     _spentHeldFull = _heldFull;
                     if (_heldPartial && !_heldFull) GiveBack(now);
                     else _partialStreak = 0;
