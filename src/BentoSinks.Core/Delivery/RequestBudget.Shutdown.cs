@@ -8,6 +8,9 @@ namespace BentoSinks.Delivery
         /// <summary>At disposal, a request is not planned later than this before the deadline (it needs its answer in time).</summary>
         internal static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(2);
 
+        /// <summary>Tests: how many times a 429's spread was redrawn within a shutdown's time left.</summary>
+        internal int SpreadsRedrawn { get; private set; }
+
         /// <summary>
         /// How many requests a flush or disposal may still spend within <paramref name="timeLeft"/>: 0 when a 429's block
         /// lasts past it; <see cref="int.MaxValue"/> when nothing but a block paces them (no 429 lately).
@@ -46,6 +49,7 @@ namespace BentoSinks.Delivery
             if (soft <= room || hard >= room) return;
             var fit = hard + TimeSpan.FromTicks((long)((room - hard).Ticks * _random.NextDouble()));
             _fittedUntil = now + (long)(fit.TotalSeconds * _time.TimestampFrequency);
+            SpreadsRedrawn++;
         }
 
         /// <summary>Until when a 429 blocks requests: for a disposing pipeline, the block as redrawn within its time left.</summary>
