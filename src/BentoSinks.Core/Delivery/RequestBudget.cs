@@ -202,7 +202,8 @@ namespace BentoSinks.Delivery
         /// <summary>
         /// As <see cref="TryTake(bool, bool, bool)"/>; <paramref name="timeLeft"/>: disposal must end within it. A 429's random
         /// spread (not its <c>Retry-After</c>) that would end past it is drawn again within the time left, so that the
-        /// instances of a joint shutdown spread their retries over the time they have instead of giving up.
+        /// instances of a joint shutdown spread their retries over the time they have instead of giving up; for disposing
+        /// callers only (<see cref="TimeSpan.MaxValue"/>: not disposing), the budget's other sharers keep the whole spread.
         /// </summary>
         public TimeSpan TryTake(bool honourSpacing, bool full, bool partialBatch, TimeSpan timeLeft)
         {
