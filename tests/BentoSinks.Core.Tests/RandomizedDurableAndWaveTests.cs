@@ -42,8 +42,25 @@ namespace BentoSinks.Core.Tests
             => SeededCases.RunAsync(_output, "BENTO_RANDOM_DURABLE_CASES", 400, seed => new DurableCase(seed).RunAsync());
 
         [Fact]
-        public Task Shutdown_wave_cases_end_by_their_deadlines_and_leave_the_account_healthy()
-            => SeededCases.RunAsync(_output, "BENTO_RANDOM_WAVE_CASES", 2000, seed => new WaveCase(seed).RunAsync());
+        public async Task Shutdown_wave_cases_end_by_their_deadlines_and_leave_the_account_healthy()
+        {
+            var walked = new WaveWalk();
+            await SeededCases.RunAsync(_output, "BENTO_RANDOM_WAVE_CASES", 2000, seed => new WaveCase(seed, walked).RunAsync(),
+                () => $"{walked.Throttled} 429s during disposal, {walked.Redrawn} spreads redrawn within the time left, {walked.Retried} refused batches retried in time ({walked.Checked} of them checked: alone, with time for it)");
+            // The cases must walk the path they are for: a 429 during disposal whose spread would end past the deadline.
+            if (BentoSinks.Testing.SeededRuns.ReplayedSeed("BENTO_RANDOM_SEED") is null && walked.Cases >= 50)
+                Assert.True(walked.Redrawn > 0 && walked.Checked > 0, $"the wave cases never redrew a 429's spread at disposal ({walked.Redrawn}) or retried a refused batch in time ({walked.Retried})");
+        }
+
+        /// <summary>What the wave cases walked (summed over the run).</summary>
+        private sealed class WaveWalk
+        {
+            public int Cases;
+            public int Throttled;
+            public int Redrawn;
+            public int Retried;
+            public int Checked;
+        }
 
         private static void Check(bool condition, string message, StringBuilder trace)
         {
@@ -87,6 +104,17 @@ namespace BentoSinks.Core.Tests
             }
 
             public double FaultRate { get; set; }
+
+            /// <summary>Wave cases: the clock the answers are timed on (null: no throttling, no record).</summary>
+            public Func<DateTimeOffset>? Clock { get; set; }
+
+            /// <summary>Wave cases: the next this many requests are answered 429 with Retry-After 1 s.</summary>
+            public int ThrottleNext { get => Volatile.Read(ref _throttleNext); set => Volatile.Write(ref _throttleNext, value); }
+
+            private int _throttleNext;
+
+            /// <summary>Wave cases: the answers given (429s and 2xx), timed.</summary>
+            public List<(DateTimeOffset At, int Status)> Answers { get; } = new List<(DateTimeOffset, int)>();
             public bool HangAlways { get; set; }
             public long Accepted => Interlocked.Read(ref _acceptedCount);
             public int Hanging => _hangs.Values.Count(t => !t.IsCancellationRequested);
@@ -102,6 +130,11 @@ namespace BentoSinks.Core.Tests
                 {
                     roll = _random.Next(1000);
                     fault = _random.Next(6);
+                }
+                if (Clock != null && Interlocked.Decrement(ref _throttleNext) >= 0)
+                {
+                    lock (Answers) Answers.Add((Clock(), 429));
+                    return Status(429, "1");
                 }
                 if (HangAlways || (roll < FaultRate * 1000 && fault == 0))
                 {
@@ -123,6 +156,7 @@ namespace BentoSinks.Core.Tests
                     }
                 }
                 Interlocked.Add(ref _acceptedCount, ids.Count);
+                if (Clock != null) lock (Answers) Answers.Add((Clock(), 200));
                 _accepted(ids);
                 return new HttpResponseMessage(HttpStatusCode.OK)
                 {
@@ -518,7 +552,14 @@ namespace BentoSinks.Core.Tests
             private readonly StringBuilder _trace = new StringBuilder();
             private readonly string _site = "wave-" + Guid.NewGuid().ToString("N");
 
-            public WaveCase(int seed) => _random = new Random(seed);
+            private readonly WaveWalk _walk;
+            private readonly Dictionary<BentoPipeline<TestEvent>, ListDiagnostics> _diagnostics = new Dictionary<BentoPipeline<TestEvent>, ListDiagnostics>();
+
+            public WaveCase(int seed, WaveWalk walk)
+            {
+                _random = new Random(seed);
+                _walk = walk;
+            }
 
             private T Pick<T>(params T[] values) => values[_random.Next(values.Length)];
 
@@ -531,10 +572,12 @@ namespace BentoSinks.Core.Tests
                     for (var i = 0; i < count; i++)
                     {
                         var hangs = _random.Next(3) == 0;
-                        var timeout = TimeSpan.FromSeconds(Pick(0, 1, 2, 10));
-                        var bento = new Bento(new Random(_random.Next()), 0, hangs, _ => { });
-                        members.Add((New(bento, timeout, TimeSpan.FromSeconds(60)), bento, timeout));
-                        _trace.Append($"pipeline {i}: shutdown {timeout.TotalSeconds}s{(hangs ? ", requests hang" : "")}\n");
+                        var timeout = TimeSpan.FromSeconds(Pick(0, 1, 2, 4, 10));
+                        var bento = new Bento(new Random(_random.Next()), 0, hangs, _ => { }) { Clock = _time.GetUtcNow };
+                        // The account's budget takes the smallest: 2 a minute makes a 429's spread 15 s (past most deadlines).
+                        var perMinute = Pick(2, 20);
+                        members.Add((New(bento, timeout, TimeSpan.FromSeconds(60), perMinute), bento, timeout));
+                        _trace.Append($"pipeline {i}: shutdown {timeout.TotalSeconds}s, {perMinute} a minute{(hangs ? ", requests hang" : "")}\n");
                     }
                     foreach (var m in members) Offer(m.Pipeline, _random.Next(1, 40));
                     _time.Advance(TimeSpan.FromMilliseconds(Pick(0, 10, 2000)));
@@ -542,11 +585,21 @@ namespace BentoSinks.Core.Tests
 
                     // Waves: each takes the next few pipelines and stops them together.
                     var left = members.ToList();
+                    var first = true;
                     while (left.Count > 0)
                     {
+                        // A wave that starts over a second after the last one ended has its own deadlines (ShutdownWindow.Chain).
+                        var apart = first || _random.Next(2) == 0;
+                        if (!first && apart) _time.Advance(ShutdownWindow.Chain + TimeSpan.FromMilliseconds(500));
+                        first = false;
                         var wave = left.Take(_random.Next(1, left.Count + 1)).ToList();
                         left = left.Skip(wave.Count).ToList();
                         _trace.Append($"wave of {wave.Count}\n");
+                        // Some stop into a 429 (Retry-After 1 s): its spread is redrawn within the time left, or it gives up.
+                        var throttled = wave.Select(m => m.Bento.ThrottleNext = _random.Next(3) == 0 ? 0 : Pick(1, 1, 2)).ToList();
+                        _trace.Append("  429s first: " + string.Join(", ", throttled) + "\n");
+                        var redrawnBefore = RedrawnIn(members);
+                        var answered = wave.Select(m => { lock (m.Bento.Answers) return m.Bento.Answers.Count; }).ToList();
                         var start = _time.GetUtcNow();
                         var stops = wave.Select(m => (m, Task: m.Pipeline.ShutdownAsync(null))).ToList();
                         var latest = wave.Max(m => m.Timeout);
@@ -574,6 +627,11 @@ namespace BentoSinks.Core.Tests
                             Check(uncounted >= 0 && (uncounted == 0 || uncounted <= Math.Min(100, c.Dropped(DropReason.Shutdown))),
                                 $"counted sent {c.Sent}, Bento accepted {m.Bento.Accepted}, counted shutdown {c.Dropped(DropReason.Shutdown)}", _trace);
                         }
+                        CheckThrottledStops(wave, answered, start, apart);
+                        var redrawn = RedrawnIn(members) - redrawnBefore;
+                        _trace.Append($"  spreads redrawn: {redrawn}\n");
+                        Interlocked.Add(ref _walk.Redrawn, redrawn);
+                        foreach (var m in wave) m.Bento.ThrottleNext = 0;
                     }
 
                     // A later pipeline on the healthy account delivers everything.
@@ -597,10 +655,41 @@ namespace BentoSinks.Core.Tests
                 {
                     foreach (var m in members) m.Pipeline.ShutdownAsync(TimeSpan.Zero).Wait(TimeSpan.FromSeconds(10));
                 }
+                Interlocked.Increment(ref _walk.Cases);
                 return _trace.ToString();
             }
 
-            private BentoPipeline<TestEvent> New(Bento bento, TimeSpan shutdown, TimeSpan requestTimeout)
+            /// <summary>The redraws of the budgets the members used (one shared per account while a member holds it; a new one after all left).</summary>
+            private static int RedrawnIn(List<(BentoPipeline<TestEvent> Pipeline, Bento Bento, TimeSpan Timeout)> members)
+                => members.Select(m => m.Pipeline.Budget).Distinct().Sum(b => b.SpreadsRedrawn);
+
+            /// <summary>
+            /// A wave of one apart from the last (its own deadline) that is not hanging, refused once (Retry-After 1 s) with at least 4 s to its deadline: the budget
+            /// fits the retry before the deadline (less its 2 s margin), so the refused batch is retried and accepted in time.
+            /// </summary>
+            private void CheckThrottledStops(List<(BentoPipeline<TestEvent> Pipeline, Bento Bento, TimeSpan Timeout)> wave, List<int> answered, DateTimeOffset start, bool apart)
+            {
+                for (var i = 0; i < wave.Count; i++)
+                {
+                    var m = wave[i];
+                    List<(DateTimeOffset At, int Status)> answers;
+                    lock (m.Bento.Answers) answers = m.Bento.Answers.Skip(answered[i]).ToList();
+                    var deadline = start + m.Timeout;
+                    foreach (var a in answers) _trace.Append($"  pipeline answered {a.Status} at +{(a.At - start).TotalSeconds:0.0}s\n");
+                    var refusals = answers.Where(a => a.Status == 429).ToList();
+                    if (refusals.Count == 0) continue;
+                    Interlocked.Increment(ref _walk.Throttled);
+                    var retried = answers.Any(a => a.Status == 200 && a.At > refusals[0].At && a.At <= deadline);
+                    if (retried) Interlocked.Increment(ref _walk.Retried);
+                    if (apart && wave.Count == 1 && !m.Bento.HangAlways && refusals.Count == 1 && deadline - refusals[0].At >= TimeSpan.FromSeconds(4))
+                    {
+                        Interlocked.Increment(ref _walk.Checked);
+                        Check(retried, $"refused once (Retry-After 1 s) with {(deadline - refusals[0].At).TotalSeconds:0.0} s left, the batch was not retried before the deadline: {m.Pipeline.Counters}; {_diagnostics[m.Pipeline].All}", _trace);
+                    }
+                }
+            }
+
+            private BentoPipeline<TestEvent> New(Bento bento, TimeSpan shutdown, TimeSpan requestTimeout, int perMinute = BentoOptions.DefaultMaxRequestsPerMinute)
             {
                 var options = new BentoOptions
                 {
@@ -612,11 +701,16 @@ namespace BentoSinks.Core.Tests
                     Period = TimeSpan.FromMilliseconds(Pick(10, 1000)),
                     RequestTimeout = requestTimeout,
                     ShutdownTimeout = shutdown,
+                    MaxRequestsPerMinute = perMinute,
                     TimeProvider = _time,
                     MessageHandler = bento,
                 };
                 var settings = options.Validate();
-                return new BentoPipeline<TestEvent>(settings, new TestFormatter(), new ListDiagnostics(), "wave");
+                settings.WarningInterval = TimeSpan.Zero;
+                var diagnostics = new ListDiagnostics();
+                var pipeline = new BentoPipeline<TestEvent>(settings, new TestFormatter(), diagnostics, "wave");
+                _diagnostics[pipeline] = diagnostics;
+                return pipeline;
             }
 
             private static void Offer(BentoPipeline<TestEvent> pipeline, int count)

@@ -226,8 +226,8 @@ namespace BentoSinks.Core.Tests
                 Assert.True(budget.ShutdownAllowance(TimeSpan.FromSeconds(9)) >= 1);
                 fitted.Add(wait.Ticks / TimeSpan.TicksPerMillisecond);
                 Assert.Equal(wait, budget.TryTake(honourSpacing: false, full: false, partialBatch: false, TimeSpan.FromSeconds(9)));
-                // Outside disposal (no deadline) the fitted block holds too: the spread is never lengthened again.
-                Assert.Equal(wait, budget.TryTake(honourSpacing: false));
+                // Outside disposal (no deadline: a sharer of the budget that is not disposing) the spread as drawn holds.
+                Assert.True(budget.TryTake(honourSpacing: false) >= wait);
             }
             // Instances refused together, at one deadline, come back at different times.
             Assert.True(fitted.Count > 30, $"only {fitted.Count} distinct waits");

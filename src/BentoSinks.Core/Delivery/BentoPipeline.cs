@@ -103,6 +103,9 @@ namespace BentoSinks.Delivery
         /// <summary>The loop's current request rate limit (requests a minute), after 429 slow-downs.</summary>
         internal double CurrentRatePerMinute => _budget.CurrentRatePerMinute;
 
+        /// <summary>Tests: the request budget (shared by the pipelines of the account in this process).</summary>
+        internal RequestBudget Budget => _budget;
+
         /// <summary>
         /// Told about every event dropped after it reached the pipeline: <c>(reason, events, dropped)</c> (see
         /// <see cref="DeliveryLedger{T}.Listener"/>). Excluded events are not reported. Exceptions are swallowed.

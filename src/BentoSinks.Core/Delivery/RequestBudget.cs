@@ -101,9 +101,6 @@ namespace BentoSinks.Delivery
         /// <summary>The most a 429's block is stretched at random (at most one spacing at the new rate), so that instances refused together do not retry together.</summary>
         internal static readonly TimeSpan BlockSpread = TimeSpan.FromSeconds(15);
 
-        /// <summary>At disposal, a request is not planned later than this before the deadline (it needs its answer in time).</summary>
-        internal static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(2);
-
         /// <summary>With no ceiling configured, a rate recovered past this many requests a minute is lifted again.</summary>
         private const double UnlimitedAbove = 600;
 
@@ -119,8 +116,11 @@ namespace BentoSinks.Delivery
         private double _ratePerMinute;
         private long _firstRequest = long.MinValue;
         private long _lastRequest = long.MinValue;
+        private long _lastPartial = long.MinValue;
         private long _blockedUntil = long.MinValue;
         private long _hardBlockedUntil = long.MinValue;
+        // At disposal: the block redrawn within the time left, for disposing callers only (a sharer that is not keeps the spread).
+        private long _fittedUntil = long.MinValue;
         private double _spacingJitter = 1;
         private long _lastDecrease = long.MinValue;
         private long _lastThrottled = long.MinValue;
@@ -202,24 +202,29 @@ namespace BentoSinks.Delivery
         /// <summary>
         /// As <see cref="TryTake(bool, bool, bool)"/>; <paramref name="timeLeft"/>: disposal must end within it. A 429's random
         /// spread (not its <c>Retry-After</c>) that would end past it is drawn again within the time left, so that the
-        /// instances of a joint shutdown spread their retries over the time they have instead of giving up.
+        /// instances of a joint shutdown spread their retries over the time they have instead of giving up; for disposing
+        /// callers only (<see cref="TimeSpan.MaxValue"/>: not disposing), the budget's other sharers keep the whole spread.
         /// </summary>
         public TimeSpan TryTake(bool honourSpacing, bool full, bool partialBatch, TimeSpan timeLeft)
         {
             lock (_gate)
             {
                 var now = _time.GetTimestamp();
-                if (!honourSpacing) FitSpreadBefore(now, timeLeft);
-                var wait = Wait(honourSpacing, now);
-                if (honourSpacing && partialBatch && !full && _lastRequest != long.MinValue)
+                var disposing = !honourSpacing && timeLeft != TimeSpan.MaxValue;
+                if (disposing) FitSpreadBefore(now, timeLeft);
+                var wait = Wait(honourSpacing, now, disposing);
+                // Per pipeline: the process's pipelines sharing the budget each keep their own partial batch spacing. Shared, it
+                // runs from the last partial batch, not the last request: a busy sharer's full batches would hold a quiet one's forever.
+                var since = Sharers > 1 ? _lastPartial : _lastRequest;
+                if (honourSpacing && partialBatch && !full && since != long.MinValue)
                 {
-                    // Per pipeline: the process's pipelines sharing the budget each keep their own partial batch spacing.
-                    var gentle = TimeSpan.FromTicks(GentleSpacingAt(now).Ticks / Math.Max(1, Sharers)) - _time.GetElapsedTime(_lastRequest, now);
+                    var gentle = TimeSpan.FromTicks(GentleSpacingAt(now).Ticks / Math.Max(1, Sharers)) - _time.GetElapsedTime(since, now);
                     if (gentle > wait) wait = gentle;
                 }
                 if (wait <= TimeSpan.Zero)
                 {
                     Record(now);
+                    if (partialBatch && !full) _lastPartial = now;
                     _spentHeldFull = _heldFull;
                     if (_heldPartial && !_heldFull) GiveBack(now);
                     else _partialStreak = 0;
@@ -233,24 +238,6 @@ namespace BentoSinks.Delivery
                     else _heldPartial = true;
                 }
                 return wait;
-            }
-        }
-
-        /// <summary>
-        /// How many requests a flush or disposal may still spend within <paramref name="timeLeft"/>: 0 when a 429's block
-        /// lasts past it; <see cref="int.MaxValue"/> when nothing but a block paces them (no 429 lately).
-        /// </summary>
-        public int ShutdownAllowance(TimeSpan timeLeft)
-        {
-            lock (_gate)
-            {
-                var now = _time.GetTimestamp();
-                var first = Wait(honourSpacing: false, now);
-                if (first > timeLeft || timeLeft < TimeSpan.Zero) return 0;
-                var spacing = UrgentSpacing(now);
-                if (spacing <= TimeSpan.Zero) return int.MaxValue;
-                var more = (timeLeft - first).Ticks / spacing.Ticks;
-                return (int)Math.Min(int.MaxValue, 1 + more);
             }
         }
 
@@ -301,6 +288,7 @@ namespace BentoSinks.Delivery
                     var block = retryAfter + TimeSpan.FromTicks((long)(spread.Ticks * _random.NextDouble()));
                     var until = now + (long)(block.TotalSeconds * _time.TimestampFrequency);
                     if (until > _blockedUntil) _blockedUntil = until;
+                    _fittedUntil = long.MinValue;
                     var hard = now + (long)(retryAfter.TotalSeconds * _time.TimestampFrequency);
                     if (hard > _hardBlockedUntil) _hardBlockedUntil = hard;
                 }
@@ -340,23 +328,6 @@ namespace BentoSinks.Delivery
             _ratePerMinute = Math.Max(MinRatePerMinute, _ratePerMinute - _partialStreak * Step * (0.5 + _random.NextDouble()));
         }
 
-        /// <summary>
-        /// At disposal, with <paramref name="timeLeft"/> to go: a block whose random spread ends past the deadline (less
-        /// <see cref="ShutdownMargin"/> for the request itself) while its <c>Retry-After</c> ends before it ends instead at a
-        /// random point between the two, once.
-        /// </summary>
-        private void FitSpreadBefore(long now, TimeSpan timeLeft)
-        {
-            if (_blockedUntil == long.MinValue || timeLeft == TimeSpan.MaxValue) return;
-            var room = timeLeft - ShutdownMargin;
-            var soft = -_time.GetElapsedTime(_blockedUntil, now);
-            var hard = _hardBlockedUntil == long.MinValue ? TimeSpan.Zero : -_time.GetElapsedTime(_hardBlockedUntil, now);
-            if (hard < TimeSpan.Zero) hard = TimeSpan.Zero;
-            if (soft <= room || hard >= room) return;
-            var fit = hard + TimeSpan.FromTicks((long)((room - hard).Ticks * _random.NextDouble()));
-            _blockedUntil = now + (long)(fit.TotalSeconds * _time.TimestampFrequency);
-        }
-
         private void LiftIfRecovered()
         {
             if (double.IsPositiveInfinity(_maxPerMinute) && _ratePerMinute >= UnlimitedAbove) _ratePerMinute = double.PositiveInfinity;
@@ -369,12 +340,13 @@ namespace BentoSinks.Delivery
         /// <summary>The spacing of a flush or disposal: none, or <see cref="ContendedFlushSpacing"/> while the account is contended.</summary>
         private TimeSpan UrgentSpacing(long now) => IsContended(now) ? ContendedFlushSpacing : TimeSpan.Zero;
 
-        private TimeSpan Wait(bool honourSpacing, long now)
+        private TimeSpan Wait(bool honourSpacing, long now, bool disposing = false)
         {
             var wait = TimeSpan.Zero;
-            if (_blockedUntil != long.MinValue)
+            var blockedUntil = BlockedUntil(disposing);
+            if (blockedUntil != long.MinValue)
             {
-                var blocked = -_time.GetElapsedTime(_blockedUntil, now);
+                var blocked = -_time.GetElapsedTime(blockedUntil, now);
                 if (blocked > wait) wait = blocked;
             }
             if (_lastRequest != long.MinValue)
