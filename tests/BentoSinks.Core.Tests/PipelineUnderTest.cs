@@ -57,9 +57,11 @@ namespace BentoSinks.Core.Tests
         /// <summary>Waits in real time until <paramref name="done"/>.</summary>
         public static async Task Until(Func<bool> done, int timeoutMs = 20_000)
         {
+            // The condition's last answer decides: a passing state (the loop parked) need not hold at a second look.
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            while (!done() && sw.ElapsedMilliseconds < timeoutMs) await Task.Delay(5);
-            Assert.True(done(), "condition not reached in time");
+            bool reached;
+            while (!(reached = done()) && sw.ElapsedMilliseconds < timeoutMs) await Task.Delay(5);
+            Assert.True(reached, "condition not reached in time");
         }
 
         public void AssertAccounted()
