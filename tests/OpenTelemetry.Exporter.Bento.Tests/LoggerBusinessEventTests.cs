@@ -116,6 +116,29 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             Assert.DoesNotContain(messages.Lines, l => types.Any(t => l.Contains(t, StringComparison.Ordinal)));
         }
 
+        [Theory]
+        [InlineData(true)]
+        [InlineData(false)]
+        public async Task A_line_written_after_BeginBentoEvent_scopes_ended_out_of_order_is_not_a_business_event(bool includeScopes)
+        {
+            // Found by LoggerRandomizedTests (seed 24390927): the outer scope ended first, then the inner one made the
+            // ended outer scope current again, so every later line on the flow became a "first" event.
+            await using var emulator = await BentoEmulator.StartAsync();
+            var messages = new MessageLog();
+            await using (var sp = Logging(emulator, messages, includeScopes))
+            {
+                var logger = sp.GetRequiredService<ILogger<LoggerBusinessEventTests>>();
+                using var identity = BentoSinks.BentoIdentity.Push("ada@example.com");
+                var first = logger.BeginBentoEvent("first");
+                var second = logger.BeginBentoEvent("second");
+                first.Dispose();
+                logger.LogInformation("Inside the second scope only");
+                second.Dispose();
+                logger.LogInformation("After both scopes: an ordinary line");
+            }
+            Assert.Equal("second", Assert.Single(emulator.Events).Type);
+        }
+
         [Fact]
         public async Task BeginBentoEvent_works_with_a_renamed_marker_attribute()
         {

@@ -39,7 +39,14 @@ namespace OpenTelemetry.Exporter.Bento
         /// The innermost open scope of the current async flow, or null. Free (one volatile read) in a process that never
         /// opened one, so ordinary records of apps that do not use it pay nothing.
         /// </summary>
-        public static BentoEventScope? Current => s_everUsed ? s_current.Value : null;
+        public static BentoEventScope? Current => s_everUsed ? Open(s_current.Value) : null;
+
+        /// <summary><paramref name="scope"/>, or its nearest ancestor not yet disposed (one ended out of order or on another flow is no scope).</summary>
+        private static BentoEventScope? Open(BentoEventScope? scope)
+        {
+            while (scope != null && Volatile.Read(ref scope._disposed) != 0) scope = scope._parent;
+            return scope;
+        }
 
         public static BentoEventScope Begin(Microsoft.Extensions.Logging.ILogger logger, string type)
         {
@@ -63,20 +70,22 @@ namespace OpenTelemetry.Exporter.Bento
             if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
             _loggerScope?.Dispose();
             // Scopes end in the order they began on one flow; one ended out of order (or on another flow) leaves the
-            // current scope alone.
-            if (ReferenceEquals(s_current.Value, this)) s_current.Value = _parent;
+            // current scope alone, and is skipped when the scopes inside it end (never current again).
+            if (ReferenceEquals(s_current.Value, this)) s_current.Value = Open(_parent);
         }
 
-        public int Count => 1;
+        // Once disposed it holds nothing: a logging scope provider that makes it current again (Microsoft.Extensions.Logging's
+        // does, when scopes end out of order) must not turn later records into events of its type.
+        public int Count => Volatile.Read(ref _disposed) == 0 ? 1 : 0;
 
         public KeyValuePair<string, object?> this[int index]
-            => index == 0
+            => index == 0 && Count == 1
                 ? new KeyValuePair<string, object?>(BentoExporterOptions.DefaultLogAnalyticsAttributeName, Type)
                 : throw new ArgumentOutOfRangeException(nameof(index));
 
         public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
         {
-            yield return this[0];
+            if (Count == 1) yield return this[0];
         }
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
