@@ -1,0 +1,464 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics.Metrics;
+using System.Linq;
+using System.Net.Http;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Bento.Emulator;
+using BentoSinks;
+using BentoSinks.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using OpenTelemetry.Logs;
+
+namespace OpenTelemetry.Exporter.Bento.Tests
+{
+    /// <summary>
+    /// One seeded program of <see cref="LoggerRandomizedTests"/>: random steps through an ILogger, with the model of every
+    /// record it wrote, and the checks.
+    /// <para>After every step: nothing was raised to the caller; the pipeline's <c>Offered</c> (BentoDeliveryStatus) is
+    /// the model's count of business events (plain lines never counted); <c>sent + dropped by reason + queue depth</c>
+    /// (the meter) equals it; <c>no_email</c> and <c>excluded</c> are exactly the model's; nothing counted <c>shutdown</c>
+    /// before disposal; never more <c>sent</c> than the emulator accepted; every accepted event has the model's type and
+    /// email, its JSON the predicted length, and arrived once (the one documented exception: a request cut by our own
+    /// timeout after Bento accepted it); plain lines and events too large alone never reach any request; reasons that
+    /// need an answer (rejected, too_large beyond size, unauthorized, retries_exhausted, unconfirmed) appear only after
+    /// such an answer. A ForceFlush that returned true: everything written before it is settled, at that moment.</para>
+    /// <para>At the end (disposal): nothing in flight, <c>sent + dropped = offered</c>, every accepted event exactly once,
+    /// <c>sent</c> = accepted (or, when disposal hit its deadline, accepted − sent ≤ one batch, counted <c>shutdown</c>),
+    /// <c>rejected</c> = the single-event 400/422 answers and <c>too_large</c> = events too large alone + single-event
+    /// 413 answers (exact when nothing was counted <c>shutdown</c>: a hard stop may count such an event <c>shutdown</c>).
+    /// Which events a 401/403 or an exhausted retry streak took is not exact per event: the pipeline drops what is left of
+    /// the whole batch, split halves not yet sent included, so those reasons are checked by total and by cause only.</para>
+    /// </summary>
+    internal sealed partial class LoggerProgram
+    {
+        private const string SiteEnvelope = "{\"site_uuid\":\"" + BentoEmulatorOptions.DefaultSiteUuid + "\",\"events\":[";
+        private static readonly string[] Types = { "signup_completed", "trial_started", "plan_changed", "seat_added", "export_done" };
+        private static readonly string[] RetryAfters =
+        {
+            "0", "1", "7", "5000000", "-5", "garbage", "1e9", "99999999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT",
+            "Mon, 01 Jan 1990 00:00:00 GMT", new string('9', 8000), "  3  ", "\u00e9t\u00e9",
+        };
+
+        private readonly Random _random;
+        private readonly StringBuilder _trace;
+        private readonly Totals _totals;
+        private readonly FakeTimeProvider _time = FakeClock.New();
+        private readonly List<Planned> _records = new List<Planned>();
+        private readonly HashSet<int> _checkedAccepted = new HashSet<int>();
+        private BentoEmulator _emulator = null!;
+        private AnswerLog _answers = null!;
+        private Probe _probe = null!;
+        private ServiceProvider _services = null!;
+        private ILogger _logger = null!;
+        private BentoExporterOptions _options = null!;
+        private bool _includeScopes;
+        private bool _disposed;
+
+        public LoggerProgram(int seed, StringBuilder trace, Totals totals)
+        {
+            _random = new Random(seed);
+            _trace = trace;
+            _totals = totals;
+        }
+
+        /// <summary>What every program of a run added up to, for the test's output.</summary>
+        internal sealed class Totals
+        {
+            public long Steps, Records, Events, Requests, Sent, Dropped;
+            public ConcurrentDictionary<string, long> ByReason { get; } = new ConcurrentDictionary<string, long>();
+            public override string ToString() => $"{Steps} steps, {Records} records ({Events} business events), {Requests} requests, {Sent} sent, {Dropped} dropped " +
+                $"[{string.Join(", ", ByReason.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"))}]";
+        }
+
+        /// <summary>One record the program wrote, and what must become of it.</summary>
+        private sealed class Planned
+        {
+            public int Id;
+            public string? Type;        // null: a plain line, never an event
+            public string? Email;       // the email it must arrive with; null: counted no_email
+            public bool Excluded;       // $view: counted excluded
+            public bool Oversized;      // larger than MaxRequestBytes alone: counted too_large, never sent
+            public int Length;          // the predicted length of its JSON
+            public string How = "";
+            public bool Business => Type != null;
+            public bool Deliverable => Business && Email != null && !Excluded && !Oversized;
+        }
+
+        public async Task RunAsync()
+        {
+            await using (_emulator = await BentoEmulator.StartAsync(new BentoEmulatorOptions { TimeProvider = _time }))
+            using (_answers = new AnswerLog())
+            using (_probe = new Probe())
+            {
+                try
+                {
+                    Build();
+                    var steps = _random.Next(8, 30);
+                    for (var step = 0; step < steps; step++)
+                    {
+                        await StepAsync();
+                        await CheckAsync();
+                        Interlocked.Increment(ref _totals.Steps);
+                    }
+                    await DisposeAsync();
+                    await CheckAsync();
+                    FinalCheck();
+                }
+                finally
+                {
+                    if (!_disposed)
+                    {
+                        // A failed program must not hang: stop it with the clock running (bounded).
+                        var stop = Task.Run(() => _services?.Dispose());
+                        await _emulator.PumpAsync(_time, () => stop.IsCompleted, TimeSpan.FromMinutes(1), 500);
+                    }
+                }
+            }
+            Interlocked.Add(ref _totals.Records, _records.Count);
+            Interlocked.Add(ref _totals.Events, _records.Count(r => r.Business));
+            Interlocked.Add(ref _totals.Requests, _answers.Count);
+            Interlocked.Add(ref _totals.Sent, _probe.Sent);
+            Interlocked.Add(ref _totals.Dropped, _probe.DroppedTotal);
+            foreach (var (reason, n) in _probe.Dropped) _totals.ByReason.AddOrUpdate(reason, n, (_, v) => v + n);
+        }
+
+        private T Pick<T>(params T[] values) => values[_random.Next(values.Length)];
+
+        private void Build()
+        {
+            _includeScopes = _random.Next(4) > 0;
+            var big = _random.Next(8) == 0;
+            _options = new BentoExporterOptions();
+            EmulatorOptions.Configure(_options, _emulator);
+            _options.TimeProvider = _time;
+            _options.MessageHandler = _answers;
+            _options.BatchSizeLimit = Pick(1, 2, 5, 20, 1000);
+            _options.MaxRequestBytes = big ? BentoOptions.DefaultMaxRequestBytes : Pick(2048, 8192, 65536);
+            _options.QueueLimit = Pick(100_000, 100_000, 100_000, 15);
+            _options.MaxRequestsPerMinute = Pick(0, 60, 600);
+            _options.Period = TimeSpan.FromSeconds(Pick(1, 5, 30));
+            _options.RetryTimeLimit = TimeSpan.FromSeconds(Pick(20, 120, 600));
+            // A hang is at most 8 s and the clock moves 2 s a step while a request is out: 60 s is never reached by a
+            // hang, so a timeout (and the duplicate it may cause) only comes from a machine too slow to answer.
+            _options.RequestTimeout = TimeSpan.FromSeconds(60);
+            _options.ShutdownTimeout = TimeSpan.FromSeconds(Pick(0, 5, 60, 60));
+            _trace.Append($"options: scopes={_includeScopes} batch={_options.BatchSizeLimit} bytes={_options.MaxRequestBytes} queue={_options.QueueLimit} " +
+                $"rpm={_options.MaxRequestsPerMinute} period={_options.Period.TotalSeconds}s retry={_options.RetryTimeLimit.TotalSeconds}s shutdown={_options.ShutdownTimeout.TotalSeconds}s\n");
+
+            var before = BentoDeliveryStatus.GetPipelines().Select(p => p.Name).ToHashSet();
+            var services = new ServiceCollection();
+            services.AddLogging(b => b.SetMinimumLevel(LogLevel.Information));
+            services.AddOpenTelemetry().WithLogging(b => b.AddBentoExporter(o => Copy(_options, o)), o => o.IncludeScopes = _includeScopes);
+            _services = services.BuildServiceProvider();
+            _logger = _services.GetRequiredService<ILoggerFactory>().CreateLogger("RandomProgram");
+            _services.GetRequiredService<LoggerProvider>();
+            var mine = BentoDeliveryStatus.GetPipelines().Select(p => p.Name).Where(n => !before.Contains(n) && n.StartsWith("OpenTelemetry logs", StringComparison.Ordinal)).ToList();
+            Assert.True(mine.Count == 1, "expected one new logs pipeline, found: " + string.Join(", ", mine));
+            _probe.Pipeline = mine[0];
+        }
+
+        private static void Copy(BentoExporterOptions from, BentoExporterOptions to)
+        {
+            EmulatorOptionsCopy(from, to);
+            to.TimeProvider = from.TimeProvider;
+            to.MessageHandler = from.MessageHandler;
+            to.BatchSizeLimit = from.BatchSizeLimit;
+            to.MaxRequestBytes = from.MaxRequestBytes;
+            to.QueueLimit = from.QueueLimit;
+            to.MaxRequestsPerMinute = from.MaxRequestsPerMinute;
+            to.Period = from.Period;
+            to.RetryTimeLimit = from.RetryTimeLimit;
+            to.RequestTimeout = from.RequestTimeout;
+            to.ShutdownTimeout = from.ShutdownTimeout;
+        }
+
+        private static void EmulatorOptionsCopy(BentoExporterOptions from, BentoExporterOptions to)
+        {
+            to.SiteUuid = from.SiteUuid;
+            to.PublishableKey = from.PublishableKey;
+            to.SecretKey = from.SecretKey;
+            to.Endpoint = from.Endpoint;
+        }
+
+        // ---- steps ----
+
+        private async Task StepAsync()
+        {
+            var roll = _random.Next(100);
+            if (roll < 45) Write(_random.Next(1, 6));
+            else if (roll < 62) SwitchAnswers();
+            else if (roll < 77) await AdvanceAsync();
+            else if (roll < 90) await FlushAsync(blocking: true);
+            else await FlushAsync(blocking: false);
+        }
+
+        /// <summary>Writes <paramref name="count"/> records (business and plain) inside a random identity.</summary>
+        private void Write(int count)
+        {
+            // 0 none, 1 BentoIdentity, 2 a scope's Email, 3 a scope's invalid Email, 4 both (the scope's wins with IncludeScopes), 5 none.
+            var identity = Pick(0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 4, 4, 4, 4, 5);
+            var email = $"u{_random.Next(7)}@example.com";
+            var named = _random.Next(2) == 0;
+            string? scopeEmail = null, identityEmail = null;
+            IDisposable? pushed = null, scope = null;
+            try
+            {
+                if (identity == 1 || identity == 4)
+                {
+                    identityEmail = identity == 4 ? $"id{_random.Next(3)}@example.com" : email;
+                    pushed = named ? BentoIdentity.Push(identityEmail, "Ada", "Lovelace") : BentoIdentity.Push(identityEmail);
+                }
+                if (identity >= 2 && identity <= 4)
+                {
+                    var value = identity == 3 ? "not-an-email" : email;
+                    scope = _logger.BeginScope(new Dictionary<string, object?> { ["Email"] = value });
+                    if (identity != 3) scopeEmail = value;
+                }
+                _trace.Append($"write {count} (identity {identity}: push={identityEmail ?? "-"} scope={(identity == 3 ? "invalid" : scopeEmail ?? "-")})\n");
+                for (var i = 0; i < count; i++) WriteOne(scopeEmail, identityEmail, named);
+            }
+            finally
+            {
+                scope?.Dispose();
+                pushed?.Dispose();
+            }
+        }
+
+        private void WriteOne(string? scopeEmail, string? identityEmail, bool named)
+        {
+            string Resolve(string? own, out bool fromIdentity)
+            {
+                fromIdentity = false;
+                if (own != null) return own;
+                if (_includeScopes && scopeEmail != null) return scopeEmail;
+                fromIdentity = identityEmail != null;
+                return identityEmail!;
+            }
+            Planned Plan(string? type, string? ownEmail, string how)
+            {
+                var p = new Planned { Id = _records.Count, Type = type, How = how };
+                _records.Add(p);
+                if (type is null) return p;
+                p.Excluded = type == "$view";
+                p.Email = Resolve(ownEmail, out var fromIdentity);
+                p.Length = PredictLength(p, fromIdentity && named, padLength: 0);
+                return p;
+            }
+            string Pad(Planned p)
+            {
+                var pad = p.Business && p.Email != null && !p.Excluded ? PadFor(p) : new string('p', _random.Next(0, 64));
+                if (p.Business && p.Email != null && !p.Excluded)
+                {
+                    p.Length += pad.Length;
+                    p.Oversized = SiteEnvelope.Length + 2 + p.Length > _options.MaxRequestBytes;
+                }
+                return pad;
+            }
+            string Type() => _random.Next(20) == 0 ? "$view" : Pick(Types);
+
+            var kind = _random.Next(8);
+            var step = _records.Count;
+            Guard(() =>
+            {
+                switch (kind)
+                {
+                    case 0:
+                    {
+                        var p = Plan(Type(), null, "LoggerMessage");
+                        _logger.StepDone(p.Type!, p.Id, Pad(p));
+                        break;
+                    }
+                    case 1:
+                    {
+                        var valid = _random.Next(4) > 0;
+                        var own = valid ? $"own{_random.Next(5)}@example.com" : "nobody";
+                        var p = Plan(Type(), valid ? own : null, "LoggerMessage with its own Email");
+                        _logger.Invited(p.Type!, own, p.Id, Pad(p));
+                        break;
+                    }
+                    case 2:
+                    {
+                        var type = Type();
+                        using (_logger.BeginBentoEvent(type))
+                        {
+                            var p = Plan(type, null, "BeginBentoEvent + LogInformation");
+                            _logger.LogInformation("Scoped step {id} {pad}", p.Id, Pad(p));
+                        }
+                        break;
+                    }
+                    case 3:
+                    {
+                        var outer = Type();
+                        var inner = Type();
+                        using (_logger.BeginBentoEvent(outer))
+                        {
+                            using (_logger.BeginBentoEvent(inner))
+                            {
+                                var p = Plan(inner, null, "inner BeginBentoEvent + plain LoggerMessage");
+                                _logger.PlainStep(p.Id, Pad(p));
+                            }
+                            var q = Plan(outer, null, "outer BeginBentoEvent after the inner one ended");
+                            _logger.LogInformation("Outer step {id} {pad}", q.Id, Pad(q));
+                        }
+                        break;
+                    }
+                    case 4:
+                    {
+                        using (_logger.BeginBentoEvent("scope_type_loses"))
+                        {
+                            var p = Plan(Type(), null, "LoggerMessage marker inside another BeginBentoEvent");
+                            _logger.StepDone(p.Type!, p.Id, Pad(p));
+                        }
+                        break;
+                    }
+                    case 5:
+                    {
+                        // Scopes ended out of order: once both ended, a line is plain again.
+                        var a = _logger.BeginBentoEvent("first_scope");
+                        var b = _logger.BeginBentoEvent(Type());
+                        a.Dispose();
+                        b.Dispose();
+                        var p = Plan(null, null, "plain after scopes ended out of order");
+                        _logger.LogInformation("After the scopes, step {id} {pad}", p.Id, Pad(p));
+                        break;
+                    }
+                    default:
+                    {
+                        var p = Plan(null, null, "plain line");
+                        if (_random.Next(2) == 0) _logger.PlainStep(p.Id, Pad(p));
+                        else _logger.LogInformation("Plain step {id} {pad}", p.Id, Pad(p));
+                        break;
+                    }
+                }
+            });
+            for (var i = step; i < _records.Count; i++)
+            {
+                var r = _records[i];
+                _trace.Append($"  #{r.Id} {r.How}: {(r.Type is null ? "plain" : r.Type)} email={r.Email ?? "none"} length={r.Length}{(r.Oversized ? " OVERSIZED" : "")}\n");
+            }
+        }
+
+        /// <summary>A pad from a few bytes to just under, just over and far over what fits alone in a request.</summary>
+        private string PadFor(Planned p)
+        {
+            var room = _options.MaxRequestBytes - (SiteEnvelope.Length + 2 + p.Length); // the pad that exactly fills a request
+            var big = _options.MaxRequestBytes > 100_000;
+            var roll = _random.Next(100);
+            long length;
+            if (roll < (big ? 80 : 55)) length = _random.Next(0, 40);
+            else if (roll < (big ? 88 : 75)) length = _random.Next(40, (int)Math.Min(3000, Math.Max(41, room)));
+            else if (roll < (big ? 92 : 85)) length = room - _random.Next(0, 64);
+            else if (roll < (big ? 96 : 95)) length = room + 1 + _random.Next(0, 64);
+            else length = room + room / 2;
+            return new string('x', (int)Math.Max(0, length));
+        }
+
+        /// <summary>
+        /// The length of the event's JSON as the exporter writes it, without its pad: type, email, a 24-character date,
+        /// the identity's names when the email came from it, and details id and pad. Checked against every event the emulator accepts.
+        /// </summary>
+        private static int PredictLength(Planned p, bool names, int padLength)
+        {
+            var json = $"{{\"type\":\"{p.Type}\",\"email\":\"{p.Email}\",\"date\":\"2026-11-22T10:00:00.000Z\"" +
+                (names ? ",\"fields\":{\"first_name\":\"Ada\",\"last_name\":\"Lovelace\"}" : "") +
+                $",\"details\":{{\"id\":{p.Id},\"pad\":\"\"}}}}";
+            return json.Length + padLength;
+        }
+
+        private static void Guard(Action call)
+        {
+            try { call(); }
+            catch (Exception ex) { throw new InvalidOperationException("a logging call raised to the caller: " + ex, ex); }
+        }
+
+        private void SwitchAnswers()
+        {
+            var count = _random.Next(1, 4);
+            var faults = new List<Fault>();
+            for (var i = 0; i < count; i++)
+            {
+                var roll = _random.Next(22);
+                if (roll == 21) { _answers.ThrowNext(_random.Next(1, 3), _random.Next(4)); continue; }
+                string? ra = _random.Next(3) == 0 ? null : Pick(RetryAfters);
+                if (ra == "\u00e9t\u00e9") ra = "soon"; // a response header must be ASCII for Kestrel
+                faults.Add(roll switch
+                {
+                    0 => Fault.WithStatus(400),
+                    1 => Fault.WithStatus(422),
+                    2 => Fault.WithBody(422, "{\"errors\":[{\"field\":\"email\",\"message\":\"is invalid\"}]}"),
+                    3 => Fault.WithStatus(401),
+                    4 => Fault.WithStatus(403),
+                    5 => Fault.WithStatus(408, ra),
+                    6 => Fault.WithStatus(413),
+                    7 or 8 => Fault.WithStatus(429, ra),
+                    9 => Fault.WithBody(429, "<html>slow down</html>", "text/html", ra),
+                    10 => Fault.WithStatus(500, ra),
+                    11 => Fault.WithStatus(502),
+                    12 => Fault.WithStatus(503, ra),
+                    13 => Fault.WithStatus(504),
+                    14 or 15 => Fault.Delayed(TimeSpan.FromSeconds(_random.Next(1, 9))),
+                    16 => Fault.Abort(),
+                    17 => Fault.HtmlPage(),
+                    18 => Fault.WithBody(200, "{\"ok\":true}"),
+                    19 => Fault.WithBody(202, ""),
+                    _ => Fault.WithBody(503, new string('z', 20_000), "application/json", ra),
+                });
+            }
+            _trace.Append($"answers: {string.Join(", ", faults.Select(f => Truncated(f.ToString())))}{(_answers.ArmedThrows > 0 ? $" + handler throws {_answers.ArmedThrows}" : "")}\n");
+            _emulator.EnqueueFaults(faults.ToArray());
+        }
+
+        /// <summary>Moves the clock (a second to ten minutes), letting each answer in progress finish first.</summary>
+        private async Task AdvanceAsync()
+        {
+            var by = TimeSpan.FromSeconds(Pick(1, 5, 30, 120, 600));
+            var until = _time.GetUtcNow() + by;
+            _trace.Append($"advance {by.TotalSeconds} s\n");
+            Assert.True(await PumpAsync(() => _time.GetUtcNow() >= until, 5000), "the clock could not be advanced");
+        }
+
+        private Task<bool> PumpAsync(Func<bool> done, int maxSteps)
+            => _emulator.AdvanceClockUntilAsync(done, () => _time.Advance(TimeSpan.FromSeconds(_answers.InFlight > 0 ? 2 : 10)), maxSteps, () => _answers.InFlight > 0);
+
+        private async Task FlushAsync(bool blocking)
+        {
+            var provider = _services.GetRequiredService<LoggerProvider>();
+            var written = _records.Count(r => r.Business);
+            bool flushed;
+            if (blocking)
+            {
+                _trace.Append("ForceFlush()\n");
+                var flush = Task.Run(() => provider.ForceFlush(Timeout.Infinite));
+                Assert.True(await PumpAsync(() => flush.IsCompleted, 20_000), "ForceFlush never returned while the clock ran: " + _probe.Describe());
+                flushed = await flush;
+                Assert.True(flushed, "ForceFlush(Infinite) returned false: " + _probe.Describe());
+            }
+            else
+            {
+                flushed = provider.ForceFlush(0);
+                _trace.Append($"ForceFlush(0) = {flushed}\n");
+            }
+            if (!flushed) return;
+            // True: every event written before it is settled now, not eventually (nothing was written meanwhile).
+            var settled = _probe.Sent + _probe.DroppedTotal;
+            Assert.True(settled == written, $"ForceFlush returned true with {settled} of the {written} events written before it settled: {_probe.Describe()}");
+            Assert.True(_emulator.EventCount >= _probe.Sent, $"ForceFlush returned true with {_probe.Sent} counted sent but {_emulator.EventCount} at the emulator");
+        }
+
+        private async Task DisposeAsync()
+        {
+            _trace.Append("dispose\n");
+            _disposed = true;
+            var disposal = Task.Run(() => _services.Dispose());
+            Assert.True(await PumpAsync(() => disposal.IsCompleted, 20_000), "disposal never completed while the clock ran: " + _probe.Describe());
+            await disposal;
+        }
+    }
+}
