@@ -192,20 +192,24 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         private async Task StepAsync()
         {
             var roll = _random.Next(100);
-            if (roll < 45) Write(_random.Next(1, 6));
+            if (roll < 45) await WriteAsync(_random.Next(1, 6));
             else if (roll < 62) SwitchAnswers();
             else if (roll < 77) await AdvanceAsync();
             else if (roll < 90) await FlushAsync(blocking: true);
             else await FlushAsync(blocking: false);
         }
 
-        /// <summary>Writes <paramref name="count"/> records (business and plain) inside a random identity.</summary>
-        private void Write(int count)
+        /// <summary>
+        /// Writes <paramref name="count"/> records (business and plain) inside a random identity: one after another, or
+        /// each from its own task at once (the identity's scopes flow into them; each task's BeginBentoEvent is its own).
+        /// </summary>
+        private async Task WriteAsync(int count)
         {
             // 0 none, 1 BentoIdentity, 2 a scope's Email, 3 a scope's invalid Email, 4 both (the scope's wins with IncludeScopes), 5 none.
             var identity = Pick(0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 4, 4, 4, 4, 5);
             var email = $"u{_random.Next(7)}@example.com";
             var named = _random.Next(2) == 0;
+            var parallel = count > 1 && _random.Next(3) == 0;
             string? scopeEmail = null, identityEmail = null;
             IDisposable? pushed = null, scope = null;
             try
@@ -221,8 +225,11 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                     scope = _logger.BeginScope(new Dictionary<string, object?> { ["Email"] = value });
                     if (identity != 3) scopeEmail = value;
                 }
-                _trace.Append($"write {count} (identity {identity}: push={identityEmail ?? "-"} scope={(identity == 3 ? "invalid" : scopeEmail ?? "-")})\n");
-                for (var i = 0; i < count; i++) WriteOne(scopeEmail, identityEmail, named);
+                _trace.Append($"write {count}{(parallel ? " in parallel" : "")} (identity {identity}: push={identityEmail ?? "-"} scope={(identity == 3 ? "invalid" : scopeEmail ?? "-")})\n");
+                var calls = new List<Func<Task>>();
+                for (var i = 0; i < count; i++) calls.Add(PlanOne(scopeEmail, identityEmail, named));
+                if (parallel) await Task.WhenAll(calls.Select(call => Task.Run(call)));
+                else foreach (var call in calls) await call();
             }
             finally
             {
@@ -231,117 +238,123 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             }
         }
 
-        private void WriteOne(string? scopeEmail, string? identityEmail, bool named)
+        /// <summary>Plans one kind of write (the model, drawn from the program's random) and returns the calls that make it.</summary>
+        private Func<Task> PlanOne(string? scopeEmail, string? identityEmail, bool named)
         {
-            string Resolve(string? own, out bool fromIdentity)
+            string? Resolve(string? own, out bool fromIdentity)
             {
                 fromIdentity = false;
                 if (own != null) return own;
                 if (_includeScopes && scopeEmail != null) return scopeEmail;
                 fromIdentity = identityEmail != null;
-                return identityEmail!;
+                return identityEmail;
             }
-            Planned Plan(string? type, string? ownEmail, string how)
+            (Planned P, string Pad) Plan(string? type, string? ownEmail, string how)
             {
                 var p = new Planned { Id = _records.Count, Type = type, How = how };
                 _records.Add(p);
-                if (type is null) return p;
-                p.Excluded = type == "$view";
-                p.Email = Resolve(ownEmail, out var fromIdentity);
-                p.Length = PredictLength(p, fromIdentity && named, padLength: 0);
-                return p;
-            }
-            string Pad(Planned p)
-            {
+                if (type != null)
+                {
+                    p.Excluded = type == "$view";
+                    p.Email = Resolve(ownEmail, out var fromIdentity);
+                    p.Length = PredictLength(p, fromIdentity && named);
+                }
                 var pad = p.Business && p.Email != null && !p.Excluded ? PadFor(p) : new string('p', _random.Next(0, 64));
                 if (p.Business && p.Email != null && !p.Excluded)
                 {
                     p.Length += pad.Length;
                     p.Oversized = SiteEnvelope.Length + 2 + p.Length > _options.MaxRequestBytes;
                 }
-                return pad;
+                _trace.Append($"  #{p.Id} {how}: {type ?? "plain"} email={p.Email ?? "none"} length={p.Length}{(p.Oversized ? " OVERSIZED" : "")}\n");
+                return (p, pad);
             }
             string Type() => _random.Next(20) == 0 ? "$view" : Pick(Types);
-
-            var kind = _random.Next(8);
-            var step = _records.Count;
-            Guard(() =>
+            Func<Task> Sync(Action call) => () =>
             {
-                switch (kind)
+                Guard(call);
+                return Task.CompletedTask;
+            };
+
+            var logger = _logger;
+            switch (_random.Next(9))
+            {
+                case 0:
                 {
-                    case 0:
+                    var (p, pad) = Plan(Type(), null, "LoggerMessage");
+                    return Sync(() => logger.StepDone(p.Type!, p.Id, pad));
+                }
+                case 1:
+                {
+                    var valid = _random.Next(4) > 0;
+                    var own = valid ? $"own{_random.Next(5)}@example.com" : "nobody";
+                    var (p, pad) = Plan(Type(), valid ? own : null, "LoggerMessage with its own Email");
+                    return Sync(() => logger.Invited(p.Type!, own, p.Id, pad));
+                }
+                case 2:
+                {
+                    var (p, pad) = Plan(Type(), null, "BeginBentoEvent + LogInformation");
+                    return Sync(() =>
                     {
-                        var p = Plan(Type(), null, "LoggerMessage");
-                        _logger.StepDone(p.Type!, p.Id, Pad(p));
-                        break;
-                    }
-                    case 1:
+                        using (logger.BeginBentoEvent(p.Type!))
+                            logger.LogInformation("Scoped step {id} {pad}", p.Id, pad);
+                    });
+                }
+                case 3:
+                {
+                    var (p, padP) = Plan(Type(), null, "inner BeginBentoEvent + plain LoggerMessage");
+                    var (q, padQ) = Plan(Type(), null, "outer BeginBentoEvent after the inner one ended");
+                    return Sync(() =>
                     {
-                        var valid = _random.Next(4) > 0;
-                        var own = valid ? $"own{_random.Next(5)}@example.com" : "nobody";
-                        var p = Plan(Type(), valid ? own : null, "LoggerMessage with its own Email");
-                        _logger.Invited(p.Type!, own, p.Id, Pad(p));
-                        break;
-                    }
-                    case 2:
-                    {
-                        var type = Type();
-                        using (_logger.BeginBentoEvent(type))
+                        using (logger.BeginBentoEvent(q.Type!))
                         {
-                            var p = Plan(type, null, "BeginBentoEvent + LogInformation");
-                            _logger.LogInformation("Scoped step {id} {pad}", p.Id, Pad(p));
+                            using (logger.BeginBentoEvent(p.Type!))
+                                logger.PlainStep(p.Id, padP);
+                            logger.LogInformation("Outer step {id} {pad}", q.Id, padQ);
                         }
-                        break;
-                    }
-                    case 3:
+                    });
+                }
+                case 4:
+                {
+                    var (p, pad) = Plan(Type(), null, "LoggerMessage marker inside another BeginBentoEvent");
+                    return Sync(() =>
                     {
-                        var outer = Type();
-                        var inner = Type();
-                        using (_logger.BeginBentoEvent(outer))
-                        {
-                            using (_logger.BeginBentoEvent(inner))
-                            {
-                                var p = Plan(inner, null, "inner BeginBentoEvent + plain LoggerMessage");
-                                _logger.PlainStep(p.Id, Pad(p));
-                            }
-                            var q = Plan(outer, null, "outer BeginBentoEvent after the inner one ended");
-                            _logger.LogInformation("Outer step {id} {pad}", q.Id, Pad(q));
-                        }
-                        break;
-                    }
-                    case 4:
+                        using (logger.BeginBentoEvent("scope_type_loses"))
+                            logger.StepDone(p.Type!, p.Id, pad);
+                    });
+                }
+                case 5:
+                {
+                    var (p, pad) = Plan(null, null, "plain after scopes ended out of order");
+                    return Sync(() =>
                     {
-                        using (_logger.BeginBentoEvent("scope_type_loses"))
-                        {
-                            var p = Plan(Type(), null, "LoggerMessage marker inside another BeginBentoEvent");
-                            _logger.StepDone(p.Type!, p.Id, Pad(p));
-                        }
-                        break;
-                    }
-                    case 5:
-                    {
-                        // Scopes ended out of order: once both ended, a line is plain again.
-                        var a = _logger.BeginBentoEvent("first_scope");
-                        var b = _logger.BeginBentoEvent(Type());
+                        var a = logger.BeginBentoEvent("first_scope");
+                        var b = logger.BeginBentoEvent("second_scope");
                         a.Dispose();
                         b.Dispose();
-                        var p = Plan(null, null, "plain after scopes ended out of order");
-                        _logger.LogInformation("After the scopes, step {id} {pad}", p.Id, Pad(p));
-                        break;
-                    }
-                    default:
-                    {
-                        var p = Plan(null, null, "plain line");
-                        if (_random.Next(2) == 0) _logger.PlainStep(p.Id, Pad(p));
-                        else _logger.LogInformation("Plain step {id} {pad}", p.Id, Pad(p));
-                        break;
-                    }
+                        logger.LogInformation("After the scopes, step {id} {pad}", p.Id, pad);
+                    });
                 }
-            });
-            for (var i = step; i < _records.Count; i++)
-            {
-                var r = _records[i];
-                _trace.Append($"  #{r.Id} {r.How}: {(r.Type is null ? "plain" : r.Type)} email={r.Email ?? "none"} length={r.Length}{(r.Oversized ? " OVERSIZED" : "")}\n");
+                case 6:
+                {
+                    // A scope ended on another flow (a task): once ended, lines on its own flow are plain again.
+                    var (p, pad) = Plan(null, null, "plain after a scope ended on another flow");
+                    return async () =>
+                    {
+                        var a = logger.BeginBentoEvent("ended_elsewhere");
+                        await Task.Run(() => a.Dispose());
+                        Guard(() => logger.LogInformation("After the scope ended elsewhere, step {id} {pad}", p.Id, pad));
+                    };
+                }
+                default:
+                {
+                    var (p, pad) = Plan(null, null, "plain line");
+                    var generated = _random.Next(2) == 0;
+                    return Sync(() =>
+                    {
+                        if (generated) logger.PlainStep(p.Id, pad);
+                        else logger.LogInformation("Plain step {id} {pad}", p.Id, pad);
+                    });
+                }
             }
         }
 
@@ -364,12 +377,12 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         /// The length of the event's JSON as the exporter writes it, without its pad: type, email, a 24-character date,
         /// the identity's names when the email came from it, and details id and pad. Checked against every event the emulator accepts.
         /// </summary>
-        private static int PredictLength(Planned p, bool names, int padLength)
+        private static int PredictLength(Planned p, bool names)
         {
             var json = $"{{\"type\":\"{p.Type}\",\"email\":\"{p.Email}\",\"date\":\"2026-11-22T10:00:00.000Z\"" +
                 (names ? ",\"fields\":{\"first_name\":\"Ada\",\"last_name\":\"Lovelace\"}" : "") +
                 $",\"details\":{{\"id\":{p.Id},\"pad\":\"\"}}}}";
-            return json.Length + padLength;
+            return json.Length;
         }
 
         private static void Guard(Action call)
@@ -385,7 +398,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             for (var i = 0; i < count; i++)
             {
                 var roll = _random.Next(22);
-                if (roll == 21) { _answers.ThrowNext(_random.Next(1, 3), _random.Next(4)); continue; }
+                if (roll == 21) { _answers.ThrowNext(_random.Next(1, 3), _random.Next(5)); continue; }
                 string? ra = _random.Next(3) == 0 ? null : Pick(RetryAfters);
                 if (ra == "\u00e9t\u00e9") ra = "soon"; // a response header must be ASCII for Kestrel
                 faults.Add(roll switch
@@ -407,7 +420,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                     16 => Fault.Abort(),
                     17 => Fault.HtmlPage(),
                     18 => Fault.WithBody(200, "{\"ok\":true}"),
-                    19 => Fault.WithBody(202, ""),
+                    19 => _random.Next(2) == 0 ? Fault.WithBody(202, "") : Fault.WithBody(201, "{\"results\":\"all\"}"),
                     _ => Fault.WithBody(503, new string('z', 20_000), "application/json", ra),
                 });
             }
@@ -442,14 +455,16 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             }
             else
             {
-                flushed = provider.ForceFlush(0);
-                _trace.Append($"ForceFlush(0) = {flushed}\n");
+                var timeout = Pick(0, 20);
+                flushed = provider.ForceFlush(timeout);
+                _trace.Append($"ForceFlush({timeout}) = {flushed}\n");
             }
             if (!flushed) return;
             // True: every event written before it is settled now, not eventually (nothing was written meanwhile).
             var settled = _probe.Sent + _probe.DroppedTotal;
             Assert.True(settled == written, $"ForceFlush returned true with {settled} of the {written} events written before it settled: {_probe.Describe()}");
-            Assert.True(_emulator.EventCount >= _probe.Sent, $"ForceFlush returned true with {_probe.Sent} counted sent but {_emulator.EventCount} at the emulator");
+            var sent = _probe.Sent;
+            Assert.True(_emulator.EventCount >= sent, $"ForceFlush returned true with {sent} counted sent but {_emulator.EventCount} at the emulator");
         }
 
         private async Task DisposeAsync()
@@ -459,6 +474,9 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             var disposal = Task.Run(() => _services.Dispose());
             Assert.True(await PumpAsync(() => disposal.IsCompleted, 20_000), "disposal never completed while the clock ran: " + _probe.Describe());
             await disposal;
+            // A line written after disposal raises nothing and is never sent (its id, -1, would fail CheckAccepted).
+            using (BentoIdentity.Push("late@example.com"))
+                Guard(() => _logger.StepDone("after_disposal", -1, ""));
         }
     }
 }
