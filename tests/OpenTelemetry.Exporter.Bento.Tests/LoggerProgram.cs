@@ -448,10 +448,20 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             if (blocking)
             {
                 _trace.Append("ForceFlush()\n");
+                var started = _time.GetUtcNow();
+                var requestsBefore = _answers.Count;
                 var flush = Task.Run(() => provider.ForceFlush(Timeout.Infinite));
                 Assert.True(await PumpAsync(() => flush.IsCompleted, 20_000), "ForceFlush never returned while the clock ran: " + _probe.Describe());
                 flushed = await flush;
                 Assert.True(flushed, "ForceFlush(Infinite) returned false: " + _probe.Describe());
+                // No answer holds a flush long: between two requests it waits at most a Retry-After clamped to 5 min
+                // (+20 % jitter), a 1 min backoff after a 60 s timeout, or the pump's 10 s step. A Retry-After of 58
+                // days or the year 9999 honoured as such would blow this. (Not exact: the pump also moves the clock 2 s
+                // per 200 ms of real time while a request is out, so a very slow machine adds fake time; 6.5 min a
+                // request leaves it half a minute of real time per request.)
+                var took = _time.GetUtcNow() - started;
+                var bound = TimeSpan.FromMinutes(6.5) * (_answers.Count - requestsBefore + 1);
+                Assert.True(took <= bound, $"ForceFlush took {took} of fake time for {_answers.Count - requestsBefore} requests (at most {bound}): {_probe.Describe()}");
             }
             else
             {
@@ -471,6 +481,9 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         {
             _trace.Append("dispose\n");
             _disposed = true;
+            // How long disposal takes is not checked here: after its deadline on the fake clock it still does real-time work
+            // (the cut request unwinds, the host log drains), while the pump keeps moving the clock. ShutdownDeadlineTests
+            // and the wave tests check the deadline itself.
             var disposal = Task.Run(() => _services.Dispose());
             Assert.True(await PumpAsync(() => disposal.IsCompleted, 20_000), "disposal never completed while the clock ran: " + _probe.Describe());
             await disposal;
