@@ -205,8 +205,9 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         /// </summary>
         private async Task WriteAsync(int count)
         {
-            // 0 none, 1 BentoIdentity, 2 a scope's Email, 3 a scope's invalid Email, 4 both (the scope's wins with IncludeScopes), 5 none.
-            var identity = Pick(0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 4, 4, 4, 4, 5);
+            // 0 none, 1 BentoIdentity, 2 a scope's Email, 3 a scope's invalid Email, 4 both (the scope's wins with IncludeScopes),
+            // 5 none, 6 two BentoIdentity scopes ended out of order (the inner one's user until it ends, then nobody).
+            var identity = Pick(0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 4, 4, 4, 4, 5, 6);
             var email = $"u{_random.Next(7)}@example.com";
             var named = _random.Next(2) == 0;
             var parallel = count > 1 && _random.Next(3) == 0;
@@ -214,6 +215,13 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             IDisposable? pushed = null, scope = null;
             try
             {
+                if (identity == 6)
+                {
+                    var outer = BentoIdentity.Push("outer@example.com");
+                    identityEmail = email;
+                    pushed = named ? BentoIdentity.Push(identityEmail, "Ada", "Lovelace") : BentoIdentity.Push(identityEmail);
+                    outer.Dispose();
+                }
                 if (identity == 1 || identity == 4)
                 {
                     identityEmail = identity == 4 ? $"id{_random.Next(3)}@example.com" : email;
@@ -230,6 +238,12 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 for (var i = 0; i < count; i++) calls.Add(PlanOne(scopeEmail, identityEmail, named));
                 if (parallel) await Task.WhenAll(calls.Select(call => Task.Run(call)));
                 else foreach (var call in calls) await call();
+                if (identity == 6)
+                {
+                    pushed!.Dispose();
+                    _trace.Append("  (both identities ended: nobody now)\n");
+                    await PlanOne(null, null, named: false)();
+                }
             }
             finally
             {
