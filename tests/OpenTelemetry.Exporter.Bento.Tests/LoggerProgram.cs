@@ -290,8 +290,24 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             };
 
             var logger = _logger;
-            switch (_random.Next(9))
+            switch (_random.Next(11))
             {
+                case 9:
+                {
+                    // Below the factory's minimum level: never a record, so never an event (nor offered).
+                    var (p, pad) = Plan(null, null, "LoggerMessage at Debug, below the minimum level");
+                    var type = Type();
+                    return Sync(() => logger.StepSkipped(type, p.Id, pad));
+                }
+                case 10:
+                {
+                    var (p, pad) = Plan(Type(), null, "BeginBentoEvent + LogError with an exception");
+                    return Sync(() =>
+                    {
+                        using (logger.BeginBentoEvent(p.Type!))
+                            logger.LogError(new InvalidOperationException("step failed"), "Step {id} failed {pad}", p.Id, pad);
+                    });
+                }
                 case 0:
                 {
                     var (p, pad) = Plan(Type(), null, "LoggerMessage");

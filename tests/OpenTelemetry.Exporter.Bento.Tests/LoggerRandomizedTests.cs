@@ -27,6 +27,9 @@ namespace OpenTelemetry.Exporter.Bento.Tests
 
         [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "Plain step {id}")]
         public static partial void PlainStep(this ILogger logger, int id, string pad);
+
+        [LoggerMessage(EventId = 303, Level = LogLevel.Debug, Message = "Step {id} skipped")]
+        public static partial void StepSkipped(this ILogger logger, string analyticsEvent, int id, string pad);
 #pragma warning restore SYSLIB1015
     }
 
