@@ -290,8 +290,29 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             };
 
             var logger = _logger;
-            switch (_random.Next(11))
+            switch (_random.Next(13))
             {
+                case 11:
+                {
+                    // The marker in an ordinary scope: an event only where the exporter sees scopes (IncludeScopes).
+                    var type = Type();
+                    var (p, pad) = Plan(_includeScopes ? type : null, null, "LogInformation inside an ordinary scope holding AnalyticsEvent");
+                    return Sync(() =>
+                    {
+                        using (logger.BeginScope(new Dictionary<string, object?> { ["AnalyticsEvent"] = type }))
+                            logger.LogInformation("Scope-marked step {id} {pad}", p.Id, pad);
+                    });
+                }
+                case 12:
+                {
+                    var (p, pad) = Plan(Type(), null, "BeginBentoEvent inside an ordinary scope holding another AnalyticsEvent");
+                    return Sync(() =>
+                    {
+                        using (logger.BeginScope(new Dictionary<string, object?> { ["AnalyticsEvent"] = "ordinary_scope_loses" }))
+                        using (logger.BeginBentoEvent(p.Type!))
+                            logger.LogInformation("Doubly marked step {id} {pad}", p.Id, pad);
+                    });
+                }
                 case 9:
                 {
                     // Below the factory's minimum level: never a record, so never an event (nor offered).
