@@ -140,6 +140,24 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         }
 
         [Fact]
+        public async Task A_template_that_names_a_hole_twice_gives_one_detail_of_that_name_with_the_last_value()
+        {
+            // Found by LoggerRandomizedTests (seed 26531418): details held "pad" twice, and the event was measured (and
+            // dropped too_large) with both values.
+            await using var emulator = await BentoEmulator.StartAsync();
+            var messages = new MessageLog();
+            await using (var sp = Logging(emulator, messages, includeScopes: true))
+            {
+                var logger = sp.GetRequiredService<ILogger<LoggerBusinessEventTests>>();
+                using var identity = BentoSinks.BentoIdentity.Push("ada@example.com");
+                using (logger.BeginBentoEvent("plan_changed"))
+                    logger.LogInformation("Plan {plan} for {seats} seats, then {plan}", "pro", 3, "team");
+            }
+            var e = Assert.Single(emulator.Events);
+            Assert.Equal("{\"seats\":3,\"plan\":\"team\"}", e.Json.GetProperty("details").GetRawText());
+        }
+
+        [Fact]
         public async Task BeginBentoEvent_works_with_a_renamed_marker_attribute()
         {
             await using var emulator = await BentoEmulator.StartAsync();

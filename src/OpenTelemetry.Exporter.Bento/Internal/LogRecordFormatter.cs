@@ -198,7 +198,24 @@ namespace OpenTelemetry.Exporter.Bento
                     FillName(_owner._firstNameSource, identity.FirstName);
                     FillName(_owner._lastNameSource, identity.LastName);
                 }
-                return new LogRecordItem(Type!, email, _date, _anyField ? (object?[])_fields.Clone() : null, _details.ToArray());
+                return new LogRecordItem(Type!, email, _date, _anyField ? (object?[])_fields.Clone() : null, UniqueDetails());
+            }
+
+            /// <summary>
+            /// The details, each name once: a template that names a hole twice (<c>"{plan} … {plan}"</c>) gives the record
+            /// two attributes of one name, and a JSON object's member names must be unique. The last stays, as a JSON parser
+            /// that tolerates duplicates keeps it (what Bento read before). Analytics records only, so plain lines pay nothing.
+            /// </summary>
+            private KeyValuePair<string, object?>[] UniqueDetails()
+            {
+                for (var i = _details.Count - 2; i >= 0; i--)
+                {
+                    for (var j = i + 1; j < _details.Count; j++)
+                    {
+                        if (string.Equals(_details[i].Key, _details[j].Key, StringComparison.Ordinal)) { _details.RemoveAt(i); break; }
+                    }
+                }
+                return _details.ToArray();
             }
 
             /// <summary>
