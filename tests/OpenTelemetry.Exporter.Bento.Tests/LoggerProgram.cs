@@ -343,11 +343,21 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 }
                 case 2:
                 {
-                    var (p, pad) = Plan(Type(), null, "BeginBentoEvent + LogInformation");
+                    var repeated = _random.Next(3) == 0;
+                    var (p, pad) = Plan(Type(), null, repeated ? "BeginBentoEvent + LogInformation naming {pad} twice" : "BeginBentoEvent + LogInformation");
+                    if (repeated && p.Business && p.Email != null && !p.Excluded)
+                    {
+                        p.Length += "again".Length - pad.Length; // the last value stays
+                        p.Oversized = SiteEnvelope.Length + 2 + p.Length > _options.MaxRequestBytes;
+                    }
                     return Sync(() =>
                     {
                         using (logger.BeginBentoEvent(p.Type!))
-                            logger.LogInformation("Scoped step {id} {pad}", p.Id, pad);
+                        {
+                            // A template that names a hole twice: one detail (JSON member names are unique), the last value.
+                            if (repeated) logger.LogInformation("Scoped step {id} {pad}, again {pad}", p.Id, pad, "again");
+                            else logger.LogInformation("Scoped step {id} {pad}", p.Id, pad);
+                        }
                     });
                 }
                 case 3:
