@@ -1,11 +1,8 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.Diagnostics.Metrics;
 using System.Linq;
-using System.Net.Http;
 using System.Text;
-using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Bento.Emulator;
@@ -28,13 +25,17 @@ namespace OpenTelemetry.Exporter.Bento.Tests
     /// email, its JSON the predicted length, and arrived once (the one documented exception: a request cut by our own
     /// timeout after Bento accepted it); plain lines and events too large alone never reach any request; reasons that
     /// need an answer (rejected, too_large beyond size, unauthorized, retries_exhausted, unconfirmed) appear only after
-    /// such an answer. A ForceFlush that returned true: everything written before it is settled, at that moment.</para>
+    /// such an answer. A ForceFlush that returned true: everything written before it is settled, at that moment, and a
+    /// blocking one took at most 6.5 minutes of fake time per request it waited on. The exporter's own diagnostics go to
+    /// the same ILoggerFactory (the host log): they must never become events, which the offered count checks.</para>
     /// <para>At the end (disposal): nothing in flight, <c>sent + dropped = offered</c>, every accepted event exactly once,
     /// <c>sent</c> = accepted (or, when disposal hit its deadline, accepted − sent ≤ one batch, counted <c>shutdown</c>),
     /// <c>rejected</c> = the single-event 400/422 answers and <c>too_large</c> = events too large alone + single-event
     /// 413 answers (exact when nothing was counted <c>shutdown</c>: a hard stop may count such an event <c>shutdown</c>).
     /// Which events a 401/403 or an exhausted retry streak took is not exact per event: the pipeline drops what is left of
-    /// the whole batch, split halves not yet sent included, so those reasons are checked by total and by cause only.</para>
+    /// the whole batch, split halves not yet sent included, so those reasons are checked by total and by cause only. A
+    /// line written after disposal raises nothing and is never sent; what disposal counted is not readable by then (the
+    /// pipeline's meter and status are gone), so it is not checked.</para>
     /// </summary>
     internal sealed partial class LoggerProgram
     {
@@ -43,7 +44,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         private static readonly string[] RetryAfters =
         {
             "0", "1", "7", "5000000", "-5", "garbage", "1e9", "99999999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT",
-            "Mon, 01 Jan 1990 00:00:00 GMT", new string('9', 8000), "  3  ", "\u00e9t\u00e9",
+            "Mon, 01 Jan 1990 00:00:00 GMT", new string('9', 8000), "  3  ", "soon",
         };
 
         private readonly Random _random;
@@ -164,9 +165,13 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             _probe.Pipeline = mine[0];
         }
 
+        /// <summary>The program's options, applied to the exporter's own (AddBentoExporter's configure callback).</summary>
         private static void Copy(BentoExporterOptions from, BentoExporterOptions to)
         {
-            EmulatorOptionsCopy(from, to);
+            to.SiteUuid = from.SiteUuid;
+            to.PublishableKey = from.PublishableKey;
+            to.SecretKey = from.SecretKey;
+            to.Endpoint = from.Endpoint;
             to.TimeProvider = from.TimeProvider;
             to.MessageHandler = from.MessageHandler;
             to.BatchSizeLimit = from.BatchSizeLimit;
@@ -177,14 +182,6 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             to.RetryTimeLimit = from.RetryTimeLimit;
             to.RequestTimeout = from.RequestTimeout;
             to.ShutdownTimeout = from.ShutdownTimeout;
-        }
-
-        private static void EmulatorOptionsCopy(BentoExporterOptions from, BentoExporterOptions to)
-        {
-            to.SiteUuid = from.SiteUuid;
-            to.PublishableKey = from.PublishableKey;
-            to.SecretKey = from.SecretKey;
-            to.Endpoint = from.Endpoint;
         }
 
         // ---- steps ----
@@ -461,7 +458,6 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 var roll = _random.Next(22);
                 if (roll == 21) { _answers.ThrowNext(_random.Next(1, 3), _random.Next(5)); continue; }
                 string? ra = _random.Next(3) == 0 ? null : Pick(RetryAfters);
-                if (ra == "\u00e9t\u00e9") ra = "soon"; // a response header must be ASCII for Kestrel
                 faults.Add(roll switch
                 {
                     0 => Fault.WithStatus(400),
