@@ -205,7 +205,8 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             // 0 none, 1 BentoIdentity, 2 a scope's Email, 3 a scope's invalid Email, 4 both (the scope's wins with IncludeScopes),
             // 5 none, 6 two BentoIdentity scopes ended out of order (the inner one's user until it ends, then nobody).
             var identity = Pick(0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 4, 4, 4, 4, 5, 6);
-            var email = $"u{_random.Next(7)}@example.com";
+            var email = _random.Next(5) == 0 ? $"Mixed.Case+{_random.Next(3)}@Example.COM" : $"u{_random.Next(7)}@example.com";
+            var emailKey = Pick("Email", "Email", "UserEmail", "user.email"); // the default LogEmailAttributeNames
             var named = _random.Next(2) == 0;
             var parallel = count > 1 && _random.Next(3) == 0;
             string? scopeEmail = null, identityEmail = null;
@@ -227,7 +228,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 if (identity >= 2 && identity <= 4)
                 {
                     var value = identity == 3 ? "not-an-email" : email;
-                    scope = _logger.BeginScope(new Dictionary<string, object?> { ["Email"] = value });
+                    scope = _logger.BeginScope(new Dictionary<string, object?> { [emailKey] = value });
                     if (identity != 3) scopeEmail = value;
                 }
                 _trace.Append($"write {count}{(parallel ? " in parallel" : "")} (identity {identity}: push={identityEmail ?? "-"} scope={(identity == 3 ? "invalid" : scopeEmail ?? "-")})\n");
