@@ -40,7 +40,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
     /// <c>analyticsEvent</c> parameter, <c>BeginBentoEvent</c> scopes (nested, disposed), plain lines that must not become
     /// events, events with and without identity, details from a few bytes to just under, just over and far over
     /// <c>MaxRequestBytes</c>, every answer Bento documents (400, 401, 403, 408, 413, 422, 429, 5xx) with absurd
-    /// <c>Retry-After</c> values, hangs shorter than the request timeout, aborted connections, HTML and unconfirmed 2xx,
+    /// <c>Retry-After</c> values, hangs shorter than, near and past the request timeout, aborted connections, HTML and unconfirmed 2xx,
     /// exceptions from the message handler, ForceFlush calls, and disposal. The checks after every step and at the end
     /// are written in <see cref="LoggerProgram"/>. A failure names its seed: <c>BENTO_LOGGER_RANDOM_SEED=seed</c> replays it,
     /// <c>BENTO_LOGGER_RANDOM_CASES</c> sets how many programs run.
@@ -48,7 +48,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
     [Collection("Exporter")]
     public class LoggerRandomizedTests
     {
-        /// <summary>Programs per run: about 25 s on a quiet 2-core machine, under 60 s on a loaded one; set BENTO_LOGGER_RANDOM_CASES for longer runs.</summary>
+        /// <summary>Programs per run: about 30 s on a loaded 2-core machine; set BENTO_LOGGER_RANDOM_CASES for longer runs.</summary>
         private const int DefaultPrograms = 50;
 
         private readonly ITestOutputHelper _output;
