@@ -86,10 +86,11 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             public string? Email;       // the email it must arrive with; null: counted no_email
             public bool Excluded;       // $view: counted excluded
             public bool Oversized;      // larger than MaxRequestBytes alone: counted too_large, never sent
+            public bool Invalid;        // a built-in type without what it needs: counted invalid (when it has an email), never sent
             public int Length;          // the predicted length of its JSON
             public string How = "";
             public bool Business => Type != null;
-            public bool Deliverable => Business && Email != null && !Excluded && !Oversized;
+            public bool Deliverable => Business && Email != null && !Excluded && !Oversized && !Invalid;
         }
 
         public async Task RunAsync()
@@ -269,6 +270,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 if (type != null)
                 {
                     p.Excluded = type == "$view";
+                    p.Invalid = type is "$purchase" or "$tag";
                     p.Email = Resolve(ownEmail, out var fromIdentity);
                     p.Length = PredictLength(p, fromIdentity && named);
                 }
@@ -281,7 +283,8 @@ namespace OpenTelemetry.Exporter.Bento.Tests
                 _trace.Append($"  #{p.Id} {how}: {type ?? "plain"} email={p.Email ?? "none"} length={p.Length}{(p.Oversized ? " OVERSIZED" : "")}\n");
                 return (p, pad);
             }
-            string Type() => _random.Next(20) == 0 ? "$view" : Pick(Types);
+            // $view is excluded; $purchase without a Purchase and $tag without a Tag are invalid (counted on the loop).
+            string Type() => _random.Next(20) switch { 0 => "$view", 1 => Pick("$purchase", "$tag"), _ => Pick(Types) };
             Func<Task> Sync(Action call) => () =>
             {
                 Guard(call);
