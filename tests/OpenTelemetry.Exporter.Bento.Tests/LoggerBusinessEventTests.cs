@@ -116,6 +116,47 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             Assert.DoesNotContain(messages.Lines, l => types.Any(t => l.Contains(t, StringComparison.Ordinal)));
         }
 
+        [Theory]
+        [InlineData(true)]
+        [InlineData(false)]
+        public async Task A_line_written_after_BeginBentoEvent_scopes_ended_out_of_order_is_not_a_business_event(bool includeScopes)
+        {
+            // Found by LoggerRandomizedTests (seed 24390927): the outer scope ended first, then the inner one made the
+            // ended outer scope current again, so every later line on the flow became a "first" event.
+            await using var emulator = await BentoEmulator.StartAsync();
+            var messages = new MessageLog();
+            await using (var sp = Logging(emulator, messages, includeScopes))
+            {
+                var logger = sp.GetRequiredService<ILogger<LoggerBusinessEventTests>>();
+                using var identity = BentoSinks.BentoIdentity.Push("ada@example.com");
+                var first = logger.BeginBentoEvent("first");
+                var second = logger.BeginBentoEvent("second");
+                first.Dispose();
+                logger.LogInformation("Inside the second scope only");
+                second.Dispose();
+                logger.LogInformation("After both scopes: an ordinary line");
+            }
+            Assert.Equal("second", Assert.Single(emulator.Events).Type);
+        }
+
+        [Fact]
+        public async Task A_template_that_names_a_hole_twice_gives_one_detail_of_that_name_with_the_last_value()
+        {
+            // Found by LoggerRandomizedTests (seed 26531418): details held "pad" twice, and the event was measured (and
+            // dropped too_large) with both values.
+            await using var emulator = await BentoEmulator.StartAsync();
+            var messages = new MessageLog();
+            await using (var sp = Logging(emulator, messages, includeScopes: true))
+            {
+                var logger = sp.GetRequiredService<ILogger<LoggerBusinessEventTests>>();
+                using var identity = BentoSinks.BentoIdentity.Push("ada@example.com");
+                using (logger.BeginBentoEvent("plan_changed"))
+                    logger.LogInformation("Plan {plan} for {seats} seats, then {plan}", "pro", 3, "team");
+            }
+            var e = Assert.Single(emulator.Events);
+            Assert.Equal("{\"seats\":3,\"plan\":\"team\"}", e.Json.GetProperty("details").GetRawText());
+        }
+
         [Fact]
         public async Task BeginBentoEvent_works_with_a_renamed_marker_attribute()
         {

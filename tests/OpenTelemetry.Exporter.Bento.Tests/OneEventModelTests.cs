@@ -78,6 +78,15 @@ namespace OpenTelemetry.Exporter.Bento.Tests
         }
 
         [Fact]
+        public async Task A_template_that_names_a_hole_twice_gives_one_detail_alike_from_Serilog_and_a_log_record()
+        {
+            var serilog = await ThroughSerilogAsync(log => Write(log.ForAnalytics("plan_changed"), "Plan {plan}, then {plan}", "pro", "team"));
+            var logs = await ThroughLogRecordsAsync(logger => logger.LogInformation("{AnalyticsEvent}: plan {plan}, then {plan}", "plan_changed", "pro", "team"));
+            Assert.Equal(serilog, logs); // Serilog binds the hole once, to its last value; the log record now does the same
+            Assert.EndsWith("\"details\":{\"plan\":\"team\"}}", Assert.Single(logs));
+        }
+
+        [Fact]
         public async Task Tag_and_Purchase_are_found_ignoring_case_and_a_null_field_is_left_out_on_every_front_end()
         {
             const string tag = "{\"type\":\"$remove_tag\",\"email\":\"ada@example.com\",\"date\":\"2026-11-22T10:00:00.123Z\",\"fields\":{\"first_name\":\"Ada\"},\"details\":{\"tag\":\"trial\"}}";

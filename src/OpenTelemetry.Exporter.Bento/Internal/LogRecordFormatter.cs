@@ -237,11 +237,21 @@ namespace OpenTelemetry.Exporter.Bento
             }
 
             /// <summary>
-            /// The details as they are now: a list, dictionary or object the app changes after logging (reused for the next
-            /// user) is written as JSON here, on the caller's thread, not when the batch goes. Fields are scalars already.
+            /// The details as they are now, each name once. A list, dictionary or object the app changes after logging (reused
+            /// for the next user) is written as JSON here, on the caller's thread, not when the batch goes; fields are scalars
+            /// already. A template that names a hole twice (<c>"{plan} … {plan}"</c>) gives the record two attributes of one
+            /// name, and a JSON object's member names must be unique: the last stays, as a JSON parser that tolerates
+            /// duplicates keeps it (what Bento read before). Analytics records only, so plain lines pay nothing.
             /// </summary>
             private KeyValuePair<string, object?>[] SnapshotDetails()
             {
+                for (var i = _details.Count - 2; i >= 0; i--)
+                {
+                    for (var j = i + 1; j < _details.Count; j++)
+                    {
+                        if (string.Equals(_details[i].Key, _details[j].Key, StringComparison.Ordinal)) { _details.RemoveAt(i); break; }
+                    }
+                }
                 var details = new KeyValuePair<string, object?>[_details.Count];
                 for (var i = 0; i < details.Length; i++)
                 {
