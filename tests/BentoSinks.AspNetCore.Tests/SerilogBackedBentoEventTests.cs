@@ -22,21 +22,7 @@ namespace BentoSinks.AspNetCore.Tests
             services.AddLogging(b => b.AddSerilog(serilog, dispose: true));
             await using (var sp = services.BuildServiceProvider())
             {
-                var logger = sp.GetRequiredService<ILogger<SerilogBackedBentoEventTests>>();
-                using var identity = BentoIdentity.Push("ada@example.com");
-                var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                Task background;
-                using (logger.BeginBentoEvent("signup_completed"))
-                {
-                    logger.LogInformation("Signed up for {plan}", "pro");
-                    background = Task.Run(async () =>
-                    {
-                        await release.Task;
-                        logger.LogInformation("Welcome cache warmed with {rows} rows", 12);
-                    });
-                }
-                release.SetResult();
-                await background;
+                await BentoSinks.Testing.LoggerScopePrograms.EventThenLateBackgroundLineAsync(sp.GetRequiredService<ILogger<SerilogBackedBentoEventTests>>());
             }
             var e = Assert.Single(emulator.Events);
             Assert.Equal("signup_completed", e.Type);

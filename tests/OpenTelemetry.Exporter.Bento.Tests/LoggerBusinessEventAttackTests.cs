@@ -38,22 +38,7 @@ namespace OpenTelemetry.Exporter.Bento.Tests
             using var meters = new BentoMeterProbe("OpenTelemetry logs");
             await using (var sp = Logging(emulator, includeScopes))
             {
-                var logger = sp.GetRequiredService<ILogger<LoggerBusinessEventAttackTests>>();
-                using var identity = BentoIdentity.Push("ada@example.com");
-                var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                Task background;
-                using (logger.BeginBentoEvent("signup_completed"))
-                {
-                    logger.LogInformation("Signed up for {plan}", "pro");
-                    // Fire-and-forget work started inside the scope: it captures the flow, scope included.
-                    background = Task.Run(async () =>
-                    {
-                        await release.Task;
-                        logger.LogInformation("Welcome cache warmed with {rows} rows", 12);
-                    });
-                }
-                release.SetResult();
-                await background;
+                await LoggerScopePrograms.EventThenLateBackgroundLineAsync(sp.GetRequiredService<ILogger<LoggerBusinessEventAttackTests>>());
             }
             var e = Assert.Single(emulator.Events);
             Assert.Equal("signup_completed", e.Type);
