@@ -27,7 +27,18 @@ namespace Serilog.Sinks.Bento.Tests
         /// <summary>The dead-letter file of the Serilog pipeline (in its subfolder).</summary>
         public string DeadLetters => Directory.Exists(Path) ? Directory.GetFiles(Path, DeadLetterFile.FileName, SearchOption.AllDirectories).FirstOrDefault() ?? System.IO.Path.Combine(Path, DeadLetterFile.FileName) : System.IO.Path.Combine(Path, DeadLetterFile.FileName);
 
-        public long SegmentBytes => Segments.Sum(f => new FileInfo(f).Length);
+        /// <summary>The bytes of the segment files; one the pipeline deletes between listing and reading (sent, or dropped past the size limit) holds none.</summary>
+        public long SegmentBytes => Segments.Sum(f =>
+        {
+            var file = new FileInfo(f);
+            return file.Exists ? TryLength(file) : 0;
+        });
+
+        private static long TryLength(FileInfo file)
+        {
+            try { return file.Length; }
+            catch (FileNotFoundException) { return 0; }
+        }
 
         /// <summary>Valid records in the segment files (read as the buffer reads them).</summary>
         public int CountRecords()
