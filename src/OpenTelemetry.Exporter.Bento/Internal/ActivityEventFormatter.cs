@@ -16,12 +16,13 @@ namespace OpenTelemetry.Exporter.Bento
     /// </summary>
     internal readonly struct ActivityEventItem
     {
-        public ActivityEventItem(Activity activity, in ActivityEvent activityEvent, string? email, object?[]? fields)
+        public ActivityEventItem(Activity activity, in ActivityEvent activityEvent, string? email, object?[]? fields, KeyValuePair<string, object?>[]? details = null)
         {
             Activity = activity;
             Event = activityEvent;
             Email = email ?? "";
             Fields = fields;
+            Details = details;
         }
 
         public Activity Activity { get; }
@@ -31,6 +32,8 @@ namespace OpenTelemetry.Exporter.Bento
         public bool HasEmail => Email.Length > 0;
         /// <summary>The values of the field mappings' sources, by source index (<see cref="BentoFieldMap"/>), found on the caller's thread; null when none was found.</summary>
         public object?[]? Fields { get; }
+        /// <summary>The event's details written as JSON when it was captured, when one of them could change later (a list, an object); null when all are scalars.</summary>
+        public KeyValuePair<string, object?>[]? Details { get; }
     }
 
     /// <summary>
@@ -118,7 +121,39 @@ namespace OpenTelemetry.Exporter.Bento
                 FillName(ref fields, _firstNameSource, identity.FirstName);
                 FillName(ref fields, _lastNameSource, identity.LastName);
             }
-            return new ActivityEventItem(activity, activityEvent, email ?? identity?.Email, fields);
+            return new ActivityEventItem(activity, activityEvent, email ?? identity?.Email, fields, SnapshotDetails(activityEvent));
+        }
+
+        /// <summary>
+        /// On the caller's thread: when a detail tag holds a list, a dictionary or an object the app may change after the
+        /// activity ended (reused for the next user), the details written as JSON now, as log records' are; null (nothing
+        /// copied) when all are scalars. A value whose reading throws is kept as it is: read again when the batch goes, it
+        /// is counted as before.
+        /// </summary>
+        private KeyValuePair<string, object?>[]? SnapshotDetails(in ActivityEvent activityEvent)
+        {
+            var changeable = false;
+            foreach (ref readonly var tag in activityEvent.EnumerateTagObjects())
+            {
+                if (tag.Value != null && !BentoJson.IsScalar(tag.Value) && !_notDetails.Contains(tag.Key)) { changeable = true; break; }
+            }
+            if (!changeable) return null;
+            var details = new List<KeyValuePair<string, object?>>();
+            foreach (ref readonly var tag in activityEvent.EnumerateTagObjects())
+            {
+                if (_notDetails.Contains(tag.Key)) continue;
+                var value = tag.Value;
+                try
+                {
+                    value = JsonSnapshot.Of(value, BentoEventWriter.DetailDepth);
+                }
+                catch (Exception)
+                {
+                    value = tag.Value;
+                }
+                details.Add(new KeyValuePair<string, object?>(tag.Key, value));
+            }
+            return details.ToArray();
         }
 
         private void FillName(ref object?[]? fields, int source, string? name)
@@ -195,10 +230,17 @@ namespace OpenTelemetry.Exporter.Bento
 
         public void AddDetails(in ActivityEventItem item, ref BentoDetails<object?> details)
         {
-            var activityEvent = item.Event;
-            foreach (ref readonly var tag in activityEvent.EnumerateTagObjects())
+            if (item.Details is { } captured)
             {
-                if (!_notDetails.Contains(tag.Key)) details.Add(tag.Key, tag.Value);
+                foreach (var pair in captured) details.Add(pair.Key, pair.Value);
+            }
+            else
+            {
+                var activityEvent = item.Event;
+                foreach (ref readonly var tag in activityEvent.EnumerateTagObjects())
+                {
+                    if (!_notDetails.Contains(tag.Key)) details.Add(tag.Key, tag.Value);
+                }
             }
             if (!_traceContext) return;
             details.Add(TraceIdName, item.Activity.TraceId.ToHexString().AsSpan());
