@@ -337,8 +337,8 @@ namespace BentoSinks.Delivery
             // Splits and retries spend the budget too; a flush or disposal skips its spacing, never a 429's block.
             while (true)
             {
-                var urgent = _urgent();
-                var wait = _budget.TryTake(honourSpacing: !urgent, full: false, partialBatch: false, urgent ? _timeLeft() : TimeSpan.MaxValue);
+                // The time left is TimeSpan.MaxValue unless a flush or disposal with a deadline is waiting.
+                var wait = _budget.TryTake(honourSpacing: !_urgent(), full: false, partialBatch: false, _timeLeft());
                 if (wait <= TimeSpan.Zero) return;
                 await _pause(wait, true, stop).ConfigureAwait(false);
                 stop.ThrowIfCancellationRequested();

@@ -72,9 +72,8 @@ namespace BentoSinks.Delivery
         /// </summary>
         public void StopIfPastDeadline(TimeSpan wait, CancellationToken stop)
         {
-            var deadline = Interlocked.Read(ref _deadline);
-            if (deadline == long.MaxValue || !_urgent()) return;
-            var left = TimeSpan.FromSeconds((deadline - _time.GetTimestamp()) / (double)_time.TimestampFrequency);
+            var left = TimeLeft;
+            if (left == TimeSpan.MaxValue) return;
             if (wait <= left && _allowance(left) > 0) return;
             _giveUp(wait, left);
             stop.ThrowIfCancellationRequested();
